@@ -1,0 +1,12 @@
+"""tinygrad_lite: a scalar autograd engine that makes neural networks visible.
+
+The public API is re-exported here::
+
+    from tinygrad_lite import Value, no_grad
+"""
+
+from tinygrad_lite.engine import Value, is_grad_enabled, no_grad, zero_grad
+
+__version__ = "0.1.0"
+
+__all__ = ["Value", "no_grad", "is_grad_enabled", "zero_grad", "__version__"]

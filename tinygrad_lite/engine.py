@@ -1,0 +1,501 @@
+"""The scalar autograd engine: :class:`Value`, reverse-mode :meth:`Value.backward`, :class:`no_grad`.
+
+Every operation creates a new :class:`Value` that remembers
+
+* its **parents** (the values it was computed from),
+* its **local derivatives** ∂self/∂parent, one float per parent, computed during the forward pass,
+* the name of the **op** that made it.
+
+``backward()`` then applies the chain rule: walking the graph from the output back to the
+leaves, every node hands each parent ``local derivative × its own gradient``.
+
+Gradient semantics (the same as PyTorch's for leaves):
+
+* ``backward()`` *accumulates*: every call adds the gradient of this call into ``.grad``
+  of every node it reaches (leaves and intermediate nodes alike). Calling it twice gives
+  exactly twice the gradients; reset them with :meth:`Value.zero_grad` or :func:`zero_grad`.
+* Each call propagates only the gradient of *that* call, never what earlier calls left in
+  ``.grad``, so repeated calls add, they do not compound.
+* A value used in several places receives the sum of the gradients along all its paths.
+
+Overflow policy: ``exp()`` (and ``**``) of a number whose result does not fit in a float raise
+:class:`OverflowError` with a message naming the op and the input, instead of returning ``inf``
+that would silently turn into ``nan`` later. ``sigmoid()`` and ``tanh()`` never overflow.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import operator
+from contextlib import ContextDecorator
+from typing import Any, Iterable, Sequence, Union
+
+__all__ = ["Value", "no_grad", "is_grad_enabled", "zero_grad", "Number", "ValueLike"]
+
+Number = Union[int, float]
+ValueLike = Union["Value", int, float]
+
+_grad_enabled = True
+
+
+def is_grad_enabled() -> bool:
+    """Return ``True`` unless inside a :class:`no_grad` block."""
+    return _grad_enabled
+
+
+class no_grad(ContextDecorator):
+    """Context manager (and decorator) under which ops compute values but record no graph.
+
+    Use it for evaluation: results are plain leaves, so nothing is kept alive and
+    ``backward()`` cannot reach through them::
+
+        with no_grad():
+            prediction = model(x)
+    """
+
+    def __enter__(self) -> "no_grad":
+        global _grad_enabled
+        self._previous = _grad_enabled
+        _grad_enabled = False
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        global _grad_enabled
+        _grad_enabled = self._previous
+
+
+def _real(x: Any, what: str) -> float:
+    """Convert a plain real number to float or raise a TypeError naming its type."""
+    if isinstance(x, numbers.Real):
+        return float(x)
+    size = getattr(x, "size", None)
+    if size == 1 and hasattr(x, "item") and isinstance(x.item(), numbers.Real):
+        return float(x.item())  # a one-element NumPy array
+    kind = type(x).__name__
+    if size is not None and hasattr(x, "shape"):
+        kind += f" of shape {tuple(x.shape)}"
+    raise TypeError(f"{what} must be a real number (int, float or bool), got {kind}: {x!r:.60}")
+
+
+class Value:
+    """A scalar in a computation graph: its value ``data``, gradient ``grad`` and history.
+
+    >>> a = Value(2.0, label="a"); b = Value(-3.0, label="b")
+    >>> c = a * b + a
+    >>> c.backward()
+    >>> a.grad, b.grad      # ∂c/∂a = b + 1, ∂c/∂b = a
+    (-2.0, 2.0)
+
+    Args:
+        data: a real number (int, float, bool or a one-element NumPy array); stored as float.
+        label: an optional name, shown by ``repr`` and the graph renderer.
+
+    Raises:
+        TypeError: ``data`` is not a real number (str, None, complex, list, a larger array...).
+        ValueError: ``data`` is ``nan`` or infinite.
+    """
+
+    __slots__ = ("data", "grad", "label", "_prev", "_local", "_op", "_ctx", "_fresh")
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # The hot paths test `type(x) is Value`; add ops with `Value.from_op` instead.
+        raise TypeError("Value is not meant to be subclassed; define new ops with Value.from_op")
+
+    # Stop NumPy from broadcasting `array + value` into an object array of Values.
+    __array_ufunc__ = None
+
+    def __init__(self, data: Any, label: str = "") -> None:
+        if isinstance(data, Value):
+            raise TypeError("Value data must be a real number, got Value (use the Value itself)")
+        x = _real(data, "Value data")
+        if not math.isfinite(x):
+            raise ValueError(f"Value data must be finite, got {x}")
+        if not isinstance(label, str):
+            raise TypeError(f"Value label must be a str, got {type(label).__name__}")
+        self.data = x
+        self.grad = 0.0
+        self.label = label
+        self._prev: tuple[Value, ...] = ()
+        self._local: tuple[float, ...] = ()
+        self._op = ""
+        self._ctx: Any = None
+        self._fresh: float | None = None  # scratch for backward(); None when not in one
+
+    @classmethod
+    def from_op(
+        cls,
+        data: float,
+        parents: Sequence["Value"],
+        local_grads: Sequence[float],
+        op: str,
+        ctx: Any = None,
+    ) -> "Value":
+        """Create the result of an op: ``data`` with one local derivative per parent.
+
+        This is the engine's single extension point: an op is a function that computes its
+        result and ∂result/∂parent for each parent, then calls ``from_op``. ``backward()``
+        multiplies those local derivatives by the incoming gradient (the chain rule). Under
+        :class:`no_grad` the parents are dropped and the result is a plain leaf.
+
+        Args:
+            data: the result of the op (a float).
+            parents: the ``Value`` inputs the result depends on.
+            local_grads: ∂data/∂parent, aligned with ``parents``.
+            op: a short name for the op (``"+"``, ``"sigmoid"``, ...), shown in graphs.
+            ctx: op-specific constants (an exponent, say) kept for tools that re-run the graph.
+        """
+        out = cls.__new__(cls)
+        out.data = data
+        out.grad = 0.0
+        out.label = ""
+        out._fresh = None
+        if _grad_enabled:
+            if len(parents) != len(local_grads):
+                raise ValueError(
+                    f"op {op!r}: {len(parents)} parents but {len(local_grads)} local gradients"
+                )
+            out._prev = tuple(parents)
+            out._local = tuple(local_grads)
+            out._op = op
+            out._ctx = ctx
+        else:
+            out._prev = ()
+            out._local = ()
+            out._op = ""
+            out._ctx = None
+        return out
+
+    # ----------------------------------------------------------------- introspection
+    @property
+    def op(self) -> str:
+        """The name of the op that made this value (``""`` for a leaf)."""
+        return self._op
+
+    @property
+    def parents(self) -> tuple["Value", ...]:
+        """The values this one was computed from (empty for a leaf)."""
+        return self._prev
+
+    @property
+    def local_grads(self) -> tuple[float, ...]:
+        """∂self/∂parent for each parent, in the order of :attr:`parents`."""
+        return self._local
+
+    @property
+    def ctx(self) -> Any:
+        """Op-specific constants (the exponent of ``x ** 3``, say), or ``None``."""
+        return self._ctx
+
+    @property
+    def is_leaf(self) -> bool:
+        """``True`` for a value that was not computed from other values."""
+        return not self._prev
+
+    def __repr__(self) -> str:
+        parts = [f"data={self.data:.4f}", f"grad={self.grad:.4f}"]
+        if self._op:
+            parts.append(f"op={self._op!r}")
+        if self.label:
+            parts.append(f"label={self.label!r}")
+        return f"Value({', '.join(parts)})"
+
+    # ----------------------------------------------------------------- arithmetic
+    @staticmethod
+    def _lift(other: Any) -> "Value":
+        return other if isinstance(other, Value) else Value(other)
+
+    def __add__(self, other: ValueLike) -> "Value":
+        if not isinstance(other, (Value, numbers.Real)):
+            return NotImplemented
+        other = Value._lift(other)
+        return Value.from_op(self.data + other.data, (self, other), (1.0, 1.0), "+")
+
+    def __radd__(self, other: ValueLike) -> "Value":
+        if not isinstance(other, numbers.Real):
+            return NotImplemented
+        return Value._lift(other) + self
+
+    def __sub__(self, other: ValueLike) -> "Value":
+        if not isinstance(other, (Value, numbers.Real)):
+            return NotImplemented
+        other = Value._lift(other)
+        return Value.from_op(self.data - other.data, (self, other), (1.0, -1.0), "-")
+
+    def __rsub__(self, other: ValueLike) -> "Value":
+        if not isinstance(other, numbers.Real):
+            return NotImplemented
+        return Value._lift(other) - self
+
+    def __mul__(self, other: ValueLike) -> "Value":
+        if not isinstance(other, (Value, numbers.Real)):
+            return NotImplemented
+        other = Value._lift(other)
+        return Value.from_op(self.data * other.data, (self, other), (other.data, self.data), "*")
+
+    def __rmul__(self, other: ValueLike) -> "Value":
+        if not isinstance(other, numbers.Real):
+            return NotImplemented
+        return Value._lift(other) * self
+
+    def __truediv__(self, other: ValueLike) -> "Value":
+        if not isinstance(other, (Value, numbers.Real)):
+            return NotImplemented
+        other = Value._lift(other)
+        a, b = self.data, other.data
+        if b == 0.0:
+            raise ZeroDivisionError(f"division: divisor is zero ({a!r} / {b!r})")
+        return Value.from_op(a / b, (self, other), (1.0 / b, -a / (b * b)), "/")
+
+    def __rtruediv__(self, other: ValueLike) -> "Value":
+        if not isinstance(other, numbers.Real):
+            return NotImplemented
+        return Value._lift(other) / self
+
+    def __neg__(self) -> "Value":
+        return Value.from_op(-self.data, (self,), (-1.0,), "neg")
+
+    def __pos__(self) -> "Value":
+        return self
+
+    def __pow__(self, exponent: ValueLike) -> "Value":
+        if isinstance(exponent, Value):
+            return self._pow_value(exponent)
+        if not isinstance(exponent, numbers.Real):
+            return NotImplemented
+        p = float(exponent)
+        x = self.data
+        if x == 0.0 and p < 0.0:
+            raise ZeroDivisionError(f"pow: zero to a negative power ({x!r} ** {p!r})")
+        if x < 0.0 and not p.is_integer():
+            raise ValueError(
+                f"pow: negative base to a fractional power has no real value ({x!r} ** {p!r})"
+            )
+        try:
+            out = x**p
+            if p == 0.0:
+                local = 0.0
+            elif x == 0.0 and p < 1.0:
+                local = math.inf  # d/dx x**p is unbounded at 0 for 0 < p < 1
+            else:
+                local = p * x ** (p - 1.0)
+        except OverflowError:
+            raise OverflowError(f"pow: result too large for a float ({x!r} ** {p!r})") from None
+        return Value.from_op(out, (self,), (local,), "**", ctx=p)
+
+    def _pow_value(self, exponent: "Value") -> "Value":
+        x, p = self.data, exponent.data
+        if x <= 0.0:
+            raise ValueError(
+                f"pow: base must be positive when the exponent is a Value, got base={x!r}"
+            )
+        try:
+            out = x**p
+            locals_ = (p * x ** (p - 1.0), out * math.log(x))
+        except OverflowError:
+            raise OverflowError(f"pow: result too large for a float ({x!r} ** {p!r})") from None
+        return Value.from_op(out, (self, exponent), locals_, "**")
+
+    def __rpow__(self, base: Number) -> "Value":
+        if not isinstance(base, numbers.Real):
+            return NotImplemented
+        return Value._lift(base)._pow_value(self)
+
+    # ----------------------------------------------------------------- functions
+    def exp(self) -> "Value":
+        """e**self. Raises OverflowError (naming the input) if the result exceeds a float."""
+        try:
+            e = math.exp(self.data)
+        except OverflowError:
+            raise OverflowError(
+                f"exp: result too large for a float for x={self.data!r} (the limit is x < 709.78)"
+            ) from None
+        return Value.from_op(e, (self,), (e,), "exp")
+
+    def log(self) -> "Value":
+        """Natural logarithm. Raises ValueError for a non-positive input."""
+        x = self.data
+        if x <= 0.0:
+            raise ValueError(f"log: argument must be positive, got {x!r}")
+        return Value.from_op(math.log(x), (self,), (1.0 / x,), "log")
+
+    def tanh(self) -> "Value":
+        """Hyperbolic tangent; never overflows (tanh(±1000) = ±1, with gradient 0)."""
+        t = math.tanh(self.data)
+        return Value.from_op(t, (self,), (1.0 - t * t,), "tanh")
+
+    def sigmoid(self) -> "Value":
+        """σ(x) = 1/(1 + e^(−x)), computed without overflow; σ'(x) = σ(x)(1 − σ(x))."""
+        x = self.data
+        if x >= 0.0:
+            s = 1.0 / (1.0 + math.exp(-x))
+        else:
+            e = math.exp(x)  # for very negative x this underflows harmlessly to 0.0
+            s = e / (1.0 + e)
+        return Value.from_op(s, (self,), (s * (1.0 - s),), "sigmoid")
+
+    def relu(self) -> "Value":
+        """max(0, x); its derivative at exactly 0 is taken as 0, as in PyTorch."""
+        x = self.data
+        return Value.from_op(x if x > 0.0 else 0.0, (self,), (1.0 if x > 0.0 else 0.0,), "relu")
+
+    def abs(self) -> "Value":
+        """|x|; its derivative at exactly 0 is taken as 0, as in PyTorch."""
+        x = self.data
+        sign = 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0)
+        return Value.from_op(abs(x), (self,), (sign,), "abs")
+
+    __abs__ = abs
+
+    # ----------------------------------------------------------------- n-ary nodes
+    @staticmethod
+    def sum(values: Iterable[ValueLike]) -> "Value":
+        """One ``Σ`` node adding many values (plain numbers are folded in as constants).
+
+        Unlike Python's ``sum``, which makes a chain of n two-input ``+`` nodes, this is a single
+        node whose local derivative to each parent is 1.
+        """
+        parents: list[Value] = []
+        constant = 0.0
+        for i, v in enumerate(values):
+            if isinstance(v, Value):
+                parents.append(v)
+            else:
+                constant += _real(v, f"Value.sum: item {i}")
+        if not parents:
+            return Value(constant)
+        total = sum([p.data for p in parents], constant)
+        return Value.from_op(total, parents, (1.0,) * len(parents), "sum", ctx=constant)
+
+    @staticmethod
+    def affine(ws: Sequence[ValueLike], xs: Sequence[ValueLike], b: ValueLike = 0.0) -> "Value":
+        """The weighted sum z = Σᵢ wᵢ·xᵢ + b as ONE node: the "w, a, b → z" step of a neuron.
+
+        Its parents are the ``Value`` entries of ``ws``, ``xs`` and ``b``, with local derivatives
+        ∂z/∂wᵢ = xᵢ, ∂z/∂xᵢ = wᵢ and ∂z/∂b = 1. Entries that are plain numbers are constants and
+        need no ``Value`` (a network's input pixels, say). Forward and backward are tight loops
+        over floats, so a 784-input neuron costs one node instead of 1,568.
+
+        Raises:
+            ValueError: ``ws`` and ``xs`` differ in length.
+            TypeError: an entry is neither a ``Value`` nor a real number.
+        """
+        n = len(ws)
+        if len(xs) != n:
+            raise ValueError(f"affine: {n} weights but {len(xs)} inputs; they must match")
+        wd = [w.data if type(w) is Value else w for w in ws]
+        xd = [x.data if type(x) is Value else x for x in xs]
+        b_is_value = isinstance(b, Value)
+        bd = b.data if b_is_value else b
+        try:
+            z = float(sum(map(operator.mul, wd, xd), bd))
+        except TypeError:
+            # Slow path, only to name the offending entry.
+            wd = [w.data if isinstance(w, Value) else _real(w, f"affine: weight {i}")
+                  for i, w in enumerate(ws)]
+            xd = [x.data if isinstance(x, Value) else _real(x, f"affine: input {i}")
+                  for i, x in enumerate(xs)]
+            bd = b.data if b_is_value else _real(b, "affine: bias")
+            z = float(sum(map(operator.mul, wd, xd), bd))
+        if not _grad_enabled:
+            return Value.from_op(z, (), (), "affine")
+        parents: list[Value] = []
+        local: list[float] = []
+        w_is_value = [type(w) is Value for w in ws]
+        if all(w_is_value):
+            parents.extend(ws)
+            local.extend(xd)
+        else:
+            parents.extend(w for w, keep in zip(ws, w_is_value) if keep)
+            local.extend(x for x, keep in zip(xd, w_is_value) if keep)
+        x_is_value = [type(x) is Value for x in xs]
+        if any(x_is_value):
+            parents.extend(x for x, keep in zip(xs, x_is_value) if keep)
+            local.extend(w for w, keep in zip(wd, x_is_value) if keep)
+        if b_is_value:
+            parents.append(b)
+            local.append(1.0)
+        # ctx keeps the wiring (which inputs were constants) for tools that re-run the graph.
+        ctx = (tuple(ws), tuple(xs), b)
+        return Value.from_op(z, parents, local, "affine", ctx=ctx)
+
+    # ----------------------------------------------------------------- backward
+    def _topological_order(self) -> tuple[list["Value"], list["Value"]]:
+        """(leaves, interior nodes) of this value's graph, each interior node after its parents.
+
+        Iterative depth-first search, so graph depth is limited only by memory. A node counts
+        as visited once its ``_fresh`` scratch gradient is a number instead of ``None``; the
+        caller must set it back to ``None`` on every returned node (see :meth:`_release`).
+        """
+        self._fresh = 0.0
+        if not self._prev:
+            return [self], []
+        leaves: list[Value] = []
+        interior: list[Value] = []
+        stack: list[tuple[Value, bool]] = [(self, True)]
+        self._push_parents(stack, leaves)
+        while stack:
+            node, expanded = stack.pop()
+            if expanded:
+                interior.append(node)
+            elif node._fresh is None:
+                node._fresh = 0.0
+                stack.append((node, True))
+                node._push_parents(stack, leaves)
+        return leaves, interior
+
+    def _push_parents(self, stack: list[tuple["Value", bool]], leaves: list["Value"]) -> None:
+        for p in self._prev:
+            if p._fresh is None:
+                if p._prev:
+                    stack.append((p, False))
+                else:
+                    p._fresh = 0.0
+                    leaves.append(p)
+
+    @staticmethod
+    def _release(*groups: list["Value"]) -> None:
+        for group in groups:
+            for node in group:
+                node._fresh = None
+
+    def backward(self) -> None:
+        """Add ∂self/∂node to ``node.grad`` for this value and every value it depends on.
+
+        Seeds this value's gradient with 1, then walks the graph in reverse topological order
+        applying the chain rule. Gradients accumulate across calls (see the module docstring);
+        reset them with :meth:`zero_grad`. Iterative: a chain of a million nodes works.
+        Not thread-safe: do not run two ``backward()`` calls on one graph at the same time.
+        """
+        leaves, interior = self._topological_order()
+        try:
+            self._fresh = 1.0
+            for node in reversed(interior):
+                g = node._fresh
+                for parent, local in zip(node._prev, node._local):
+                    parent._fresh += local * g
+            # Add this call's gradient in one step per node, so that repeated calls add
+            # exactly the same amount every time.
+            for node in interior:
+                node.grad += node._fresh
+                node._fresh = None
+            for node in leaves:
+                node.grad += node._fresh
+                node._fresh = None
+        finally:
+            if self._fresh is not None:  # interrupted: leave no node marked as visited
+                self._release(leaves, interior)
+
+    def zero_grad(self) -> None:
+        """Set ``.grad`` to 0 on this value and every value it depends on."""
+        leaves, interior = self._topological_order()
+        for group in (leaves, interior):
+            for node in group:
+                node.grad = 0.0
+                node._fresh = None
+
+
+def zero_grad(values: Iterable[Value]) -> None:
+    """Set ``.grad`` to 0 on each of ``values`` (a model's parameters, say)."""
+    for v in values:
+        v.grad = 0.0
