@@ -1,0 +1,525 @@
+"""Handwritten-digit datasets as NumPy arrays, ready for the 3Blue1Brown network.
+
+Every loader returns a :class:`DatasetSplit` (``train`` and ``test``), each a
+:class:`Dataset` whose ``images`` are float64 rows in ``[0, 1]`` (one row per
+image, flattened row-major) and whose ``labels`` are int64 digits ``0..9``.
+
+Two sources:
+
+* **digits** (embedded, works offline): the 1,797 8×8 UCI "Optical Recognition
+  of Handwritten Digits" images (E. Alpaydin, C. Kaynak, UCI ML Repository,
+  DOI 10.24432/C50P49, CC BY 4.0; see ``_data/DIGITS_LICENSE.txt``). The file
+  is checked against a SHA-256 checksum on every load. ``load_digits(size=28)``
+  lays them out like MNIST, so the exact 784-16-16-10 network of the videos
+  trains on real handwriting without a download.
+* **MNIST** from the four IDX files you downloaded yourself: :func:`load_mnist`.
+
+Example::
+
+    from tinygrad_lite.data import load_dataset, one_hot, iterate_minibatches
+
+    split = load_dataset("digits28")            # or "digits", "mnist:~/mnist"
+    x, y = split.train.images[0], split.train.labels[0]   # (784,), int
+    target = one_hot(int(y))                    # [0.0, ..., 1.0, ..., 0.0]
+    for batch in iterate_minibatches(len(split.train), 32, rng=0):
+        ...                                     # batch: list of row indices
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import math
+import numbers
+import random
+import zlib
+from dataclasses import dataclass
+from functools import lru_cache
+from os import PathLike
+from pathlib import Path
+from typing import Iterator, Union
+
+import numpy as np
+
+__all__ = [
+    "Dataset",
+    "DatasetSplit",
+    "load_digits",
+    "load_idx",
+    "load_mnist",
+    "load_dataset",
+    "one_hot",
+    "iterate_minibatches",
+]
+
+StrPath = Union[str, "PathLike[str]"]
+
+_DIGITS_PATH = Path(__file__).resolve().parent / "_data" / "digits.csv.gz"
+#: SHA-256 of ``_data/digits.csv.gz`` (identical to scikit-learn's copy).
+_DIGITS_SHA256 = "09f66e6debdee2cd2b5ae59e0d6abbb73fc2b0e0185d2e1957e9ebb51e23aa22"
+_DIGITS_COUNT = 1797
+
+# MNIST's layout: digits size-normalised into a 20×20 box centred in 28×28.
+_MNIST_SIDE = 28
+_MNIST_BOX = 20
+
+_MNIST_FILES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+_IDX_UBYTE = 0x08
+_IDX_DTYPE_NAMES = {
+    0x08: "unsigned byte",
+    0x09: "signed byte",
+    0x0B: "int16",
+    0x0C: "int32",
+    0x0D: "float32",
+    0x0E: "float64",
+}
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+# --------------------------------------------------------------------------- #
+# containers
+# --------------------------------------------------------------------------- #
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """One split of a dataset: ``n`` images with their labels.
+
+    Attributes:
+        images: ``(n, n_inputs)`` float64 array in ``[0, 1]``; row ``i`` is
+            image ``i`` flattened row-major (``reshape(image_shape)`` undoes it).
+        labels: ``(n,)`` int64 array of digits.
+        image_shape: ``(height, width)``, e.g. ``(8, 8)`` or ``(28, 28)``.
+        name: a human-readable name such as ``"digits28:train"``.
+
+    The arrays are stored as read-only views, so a dataset cannot be changed
+    by accident (copy them if you want to edit). Equality is identity.
+    """
+
+    images: np.ndarray
+    labels: np.ndarray
+    image_shape: tuple[int, int]
+    name: str
+
+    def __post_init__(self) -> None:
+        images = np.asarray(self.images)
+        labels = np.asarray(self.labels)
+        h, w = self.image_shape
+        if images.ndim != 2 or images.shape[1] != h * w:
+            raise ValueError(
+                f"{self.name}: images must have shape (n, {h * w}) for "
+                f"image_shape {self.image_shape}, got {images.shape}"
+            )
+        if labels.shape != (images.shape[0],):
+            raise ValueError(
+                f"{self.name}: {images.shape[0]} images but labels have shape {labels.shape}"
+            )
+        for field, arr in (("images", images), ("labels", labels)):
+            view = arr.view()
+            view.flags.writeable = False
+            object.__setattr__(self, field, view)
+        object.__setattr__(self, "image_shape", (int(h), int(w)))
+
+    def __len__(self) -> int:
+        """Number of images."""
+        return int(self.labels.shape[0])
+
+    @property
+    def n_inputs(self) -> int:
+        """Pixels per image, i.e. the width of the network's input layer."""
+        return self.image_shape[0] * self.image_shape[1]
+
+
+@dataclass(frozen=True, eq=False)
+class DatasetSplit:
+    """A training set and a held-out test set with the same image shape."""
+
+    train: Dataset
+    test: Dataset
+
+
+# --------------------------------------------------------------------------- #
+# embedded 8×8 digits
+# --------------------------------------------------------------------------- #
+def _read_verified(path: StrPath, expected_sha256: str) -> bytes:
+    """Return the bytes of ``path`` after checking their SHA-256."""
+    data = Path(path).read_bytes()
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != expected_sha256:
+        raise ValueError(
+            f"{path}: checksum mismatch (file corrupted or replaced): "
+            f"expected SHA-256 {expected_sha256}, got {actual}"
+        )
+    return data
+
+
+@lru_cache(maxsize=4)
+def _load_digits_raw(path: str) -> tuple[np.ndarray, np.ndarray]:
+    """Verified 8×8 pixels as ``(1797, 64)`` uint8 0..16 and labels as int64."""
+    raw = gzip.decompress(_read_verified(path, _DIGITS_SHA256))
+    table = np.loadtxt(io.BytesIO(raw), delimiter=",", dtype=np.int64)
+    if table.shape != (_DIGITS_COUNT, 65):  # pragma: no cover - checksum guards this
+        raise ValueError(f"{path}: expected {_DIGITS_COUNT}×65 values, got {table.shape}")
+    pixels, labels = table[:, :64].astype(np.uint8), table[:, 64].copy()
+    pixels.flags.writeable = labels.flags.writeable = False  # shared by the cache
+    return pixels, labels
+
+
+def _interp_matrix(n_out: int, n_in: int) -> np.ndarray:
+    """``(n_out, n_in)`` bilinear weights with pixel centres aligned.
+
+    Output pixel ``i`` samples the input at ``(i + 0.5) * n_in / n_out - 0.5``
+    (clamped to the edge pixels). Every row is non-negative and sums to 1, so
+    interpolation never leaves the input's value range.
+    """
+    src = np.clip((np.arange(n_out) + 0.5) * n_in / n_out - 0.5, 0, n_in - 1)
+    lo = np.floor(src).astype(int)
+    hi = np.minimum(lo + 1, n_in - 1)
+    frac = src - lo
+    m = np.zeros((n_out, n_in))
+    np.add.at(m, (np.arange(n_out), lo), 1 - frac)
+    np.add.at(m, (np.arange(n_out), hi), frac)
+    return m
+
+
+def _resize_bilinear(images: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Bilinearly resize a stack ``(n, h, w)`` of images to ``(n, height, width)``."""
+    _, h, w = images.shape
+    rows, cols = _interp_matrix(height, h), _interp_matrix(width, w)
+    return np.einsum("ij,njk,lk->nil", rows, images, cols)
+
+
+def _to_mnist_layout(images: np.ndarray) -> np.ndarray:
+    """``(n, h, w)`` in [0, 1] → ``(n, 28, 28)``: resized to 20×20, centred."""
+    box = _resize_bilinear(images, _MNIST_BOX, _MNIST_BOX)
+    pad = (_MNIST_SIDE - _MNIST_BOX) // 2
+    out = np.zeros((images.shape[0], _MNIST_SIDE, _MNIST_SIDE))
+    out[:, pad : pad + _MNIST_BOX, pad : pad + _MNIST_BOX] = box
+    return np.clip(out, 0.0, 1.0)  # guard against 1 + 1 ulp from rounding
+
+
+def _stratified_split(
+    labels: np.ndarray, test_fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded per-class split: every class gets ``round(fraction × count)`` test
+    items (at least 1, and at least 1 left for training). Returns shuffled
+    ``(train_indices, test_indices)``."""
+    rng = np.random.default_rng(seed)
+    train_parts, test_parts = [], []
+    for cls in np.unique(labels):
+        idx = rng.permutation(np.flatnonzero(labels == cls))
+        k = min(max(1, round(test_fraction * len(idx))), len(idx) - 1)
+        test_parts.append(idx[:k])
+        train_parts.append(idx[k:])
+    return rng.permutation(np.concatenate(train_parts)), rng.permutation(np.concatenate(test_parts))
+
+
+def load_digits(size: int = 8, test_fraction: float = 0.2, seed: int = 0) -> DatasetSplit:
+    """Load the embedded 1,797 UCI 8×8 handwritten digits, split into train/test.
+
+    Works offline: the data ships inside the package and its SHA-256 is
+    verified on load (a mismatch raises :class:`ValueError`).
+
+    Args:
+        size: ``8`` for the native 8×8 images (64 inputs), or ``28`` for an
+            MNIST-like layout (784 inputs): each image is bilinearly upsampled
+            (pixel-centre aligned, edges clamped) to 20×20 and centred in a
+            28×28 frame with a 4-pixel empty border, the way MNIST digits sit
+            in a 20×20 box. Bilinear weights are convex, so values stay in
+            ``[0, 1]``.
+        test_fraction: share of each digit class held out for testing, in
+            ``(0, 1)``. The split is stratified, so all ten digits appear in
+            both parts.
+        seed: seed of the NumPy generator that draws the split; the same seed
+            gives the same split, and both parts are shuffled.
+
+    Returns:
+        A :class:`DatasetSplit`; pixels are the original counts 0..16 divided
+        by 16, labels int64 0..9.
+
+    Raises:
+        ValueError: bad ``size`` or ``test_fraction``, or a corrupted data file.
+        TypeError: ``test_fraction`` is not a number or ``seed`` not an int.
+    """
+    if isinstance(size, bool) or size not in (8, 28):
+        raise ValueError(f"size must be 8 (8×8 images) or 28 (28×28, MNIST-like), got {size!r}")
+    if isinstance(test_fraction, bool) or not isinstance(test_fraction, numbers.Real):
+        raise TypeError(f"test_fraction must be a number, got {type(test_fraction).__name__}")
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must be strictly between 0 and 1, got {test_fraction!r}")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+
+    pixels, labels = _load_digits_raw(str(_DIGITS_PATH))
+    images = pixels.astype(np.float64) / 16.0
+    if size == 28:
+        images = _to_mnist_layout(images.reshape(-1, 8, 8)).reshape(-1, 28 * 28)
+        name, shape = "digits28", (28, 28)
+    else:
+        name, shape = "digits", (8, 8)
+
+    train_idx, test_idx = _stratified_split(labels, float(test_fraction), int(seed))
+    return DatasetSplit(
+        train=Dataset(images[train_idx], labels[train_idx], shape, f"{name}:train"),
+        test=Dataset(images[test_idx], labels[test_idx], shape, f"{name}:test"),
+    )
+
+
+# --------------------------------------------------------------------------- #
+# MNIST IDX files
+# --------------------------------------------------------------------------- #
+def _read_maybe_gzip(path: Path) -> bytes:
+    """File bytes, gunzipped if they start with the gzip magic ``1f 8b``.
+
+    Detection is by content, not suffix: browsers sometimes unpack a
+    ``.gz`` download but keep its name.
+    """
+    data = path.read_bytes()
+    if data[:2] != _GZIP_MAGIC:
+        return data
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise ValueError(f"{path}: corrupt gzip data ({exc})") from None
+
+
+def load_idx(path: StrPath) -> np.ndarray:
+    """Read one IDX file (the MNIST format), plain or gzip-compressed.
+
+    The header is two zero bytes, a dtype code (only ``0x08`` = unsigned byte
+    is supported, as in MNIST), the number of dimensions ``d``, then ``d``
+    big-endian uint32 sizes; the data follow and must fill exactly the
+    product of the sizes.
+
+    Returns:
+        A uint8 array shaped as the header says, e.g. ``(60000, 28, 28)`` for
+        ``train-images-idx3-ubyte`` or ``(60000,)`` for the labels.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        ValueError: anything wrong with the contents; the message starts with
+            the path and says what is wrong.
+    """
+    path = Path(path)
+    data = _read_maybe_gzip(path)
+    if len(data) < 4:
+        raise ValueError(f"{path}: truncated header: {len(data)} bytes, an IDX magic number needs 4")
+    magic = int.from_bytes(data[:4], "big")
+    if data[0] != 0 or data[1] != 0:
+        raise ValueError(
+            f"{path}: bad magic number 0x{magic:08X}: IDX files start with two zero bytes "
+            "(is this an IDX file?)"
+        )
+    dtype_code, ndim = data[2], data[3]
+    if dtype_code != _IDX_UBYTE:
+        kind = _IDX_DTYPE_NAMES.get(dtype_code, "unknown")
+        raise ValueError(
+            f"{path}: unsupported dtype code 0x{dtype_code:02X} ({kind}) in magic 0x{magic:08X}; "
+            f"only 0x{_IDX_UBYTE:02X} (unsigned byte, as in MNIST) is supported"
+        )
+    if ndim == 0:
+        raise ValueError(f"{path}: bad magic number 0x{magic:08X}: number of dimensions is 0")
+    header_len = 4 + 4 * ndim
+    if len(data) < header_len:
+        raise ValueError(
+            f"{path}: truncated header: {ndim} dimensions need {header_len} header bytes, "
+            f"found {len(data)}"
+        )
+    dims = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    expected = math.prod(dims)
+    found = len(data) - header_len
+    if found != expected:
+        problem = "truncated" if found < expected else "trailing bytes"
+        shape = "×".join(map(str, dims))
+        raise ValueError(
+            f"{path}: {problem}: header says {shape} = {expected} bytes of data, found {found}"
+        )
+    return np.frombuffer(data, dtype=np.uint8, offset=header_len).reshape(dims).copy()
+
+
+def _find_mnist_file(folder: Path, stem: str) -> Path | None:
+    for candidate in (folder / stem, folder / f"{stem}.gz"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _load_mnist_pair(folder: Path, images_stem: str, labels_stem: str, name: str) -> Dataset:
+    images_path = _find_mnist_file(folder, images_stem)
+    labels_path = _find_mnist_file(folder, labels_stem)
+    assert images_path is not None and labels_path is not None  # checked by caller
+    images = load_idx(images_path)
+    labels = load_idx(labels_path)
+    if images.ndim != 3:
+        raise ValueError(
+            f"{images_path}: expected 3-D images (magic 0x00000803), "
+            f"found {images.ndim}-D data (magic 0x000008{images.ndim:02X})"
+        )
+    if labels.ndim != 1:
+        raise ValueError(
+            f"{labels_path}: expected 1-D labels (magic 0x00000801), "
+            f"found {labels.ndim}-D data (magic 0x000008{labels.ndim:02X})"
+        )
+    if images.shape[0] != labels.shape[0]:
+        raise ValueError(
+            f"{images_path} has {images.shape[0]} images but {labels_path} "
+            f"has {labels.shape[0]} labels; they must match"
+        )
+    bad = np.flatnonzero(labels > 9)
+    if bad.size:
+        raise ValueError(
+            f"{labels_path}: label out of range: {int(labels[bad[0]])} at index {int(bad[0])} "
+            f"({bad.size} labels outside 0..9)"
+        )
+    n, h, w = images.shape
+    return Dataset(
+        images.reshape(n, h * w).astype(np.float64) / 255.0,
+        labels.astype(np.int64),
+        (h, w),
+        name,
+    )
+
+
+def load_mnist(folder: StrPath) -> DatasetSplit:
+    """Load MNIST from the four standard IDX files in ``folder``.
+
+    Expects ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``,
+    ``t10k-images-idx3-ubyte`` and ``t10k-labels-idx1-ubyte``, each either
+    plain or with a ``.gz`` suffix. Nothing is downloaded.
+
+    Returns:
+        ``train`` (60,000 for real MNIST) and ``test`` (10,000), pixels scaled
+        from 0..255 to ``[0, 1]``, labels int64.
+
+    Raises:
+        FileNotFoundError: a file is missing; names the folder, the four
+            expected files and where to get them.
+        ValueError: a file is malformed (see :func:`load_idx`), images are not
+            3-D or labels not 1-D, image and label counts differ, a label is
+            outside 0..9, or train and test image sizes differ.
+    """
+    folder = Path(folder).expanduser()
+    missing = [s for s in _MNIST_FILES.values() if _find_mnist_file(folder, s) is None]
+    if missing:
+        expected = ", ".join(_MNIST_FILES.values())
+        raise FileNotFoundError(
+            f"MNIST not found in {folder}: missing {', '.join(missing)}. "
+            f"Expected the four files {expected} (each optionally .gz). "
+            "Download them from yann.lecun.com/exdb/mnist or any MNIST mirror; "
+            "or use load_digits() for the embedded offline dataset."
+        )
+    train = _load_mnist_pair(
+        folder, _MNIST_FILES["train_images"], _MNIST_FILES["train_labels"], "mnist:train"
+    )
+    test = _load_mnist_pair(
+        folder, _MNIST_FILES["test_images"], _MNIST_FILES["test_labels"], "mnist:test"
+    )
+    if train.image_shape != test.image_shape:
+        raise ValueError(
+            f"{folder}: train images are {train.image_shape} but test images are "
+            f"{test.image_shape}; they must match"
+        )
+    return DatasetSplit(train=train, test=test)
+
+
+# --------------------------------------------------------------------------- #
+# by name, and training helpers
+# --------------------------------------------------------------------------- #
+_DATASET_NAMES = ('"digits" (8×8)', '"digits28" (28×28)', '"mnist:FOLDER"')
+
+
+def load_dataset(name: str, **kw: object) -> DatasetSplit:
+    """Load a dataset by name, e.g. from a command-line option.
+
+    Args:
+        name: ``"digits"`` (embedded 8×8), ``"digits28"`` (embedded, resized to
+            28×28) or ``"mnist:FOLDER"`` (IDX files in ``FOLDER``).
+        **kw: passed on to :func:`load_digits` (``test_fraction``, ``seed``);
+            ``mnist`` takes none.
+
+    Raises:
+        ValueError: unknown name (the message lists the valid ones).
+        TypeError: keyword arguments the loader does not accept.
+    """
+    if name == "digits":
+        return load_digits(8, **kw)  # type: ignore[arg-type]
+    if name == "digits28":
+        return load_digits(28, **kw)  # type: ignore[arg-type]
+    if isinstance(name, str) and name.startswith("mnist:") and name[len("mnist:") :]:
+        if kw:
+            raise TypeError(f"mnist takes no options, got {sorted(kw)}")
+        return load_mnist(name[len("mnist:") :])
+    raise ValueError(f"unknown dataset {name!r}; valid names: {', '.join(_DATASET_NAMES)}")
+
+
+def one_hot(label: int, n: int = 10) -> list[float]:
+    """The target vector for ``label``: ``n`` floats, 1.0 at ``label``, else 0.0.
+
+    Raises:
+        TypeError: ``label`` or ``n`` is not an integer (bools are rejected).
+        ValueError: ``n < 1`` or ``label`` outside ``[0, n)``.
+    """
+    for arg, value in (("label", label), ("n", n)):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+            raise TypeError(f"{arg} must be an int, got {type(value).__name__} {value!r}")
+    if n < 1:
+        raise ValueError(f"n must be at least 1, got {n}")
+    if not 0 <= label < n:
+        raise ValueError(f"label must be in [0, {n}), got {label}")
+    target = [0.0] * int(n)
+    target[int(label)] = 1.0
+    return target
+
+
+def iterate_minibatches(
+    n: int, batch_size: int, rng: random.Random | np.random.Generator | int
+) -> Iterator[list[int]]:
+    """One epoch of shuffled minibatches of the indices ``0 .. n-1``.
+
+    Every index appears exactly once; all batches hold ``batch_size`` indices
+    except possibly a shorter last one.
+
+    Args:
+        n: number of examples (``len(dataset)``).
+        batch_size: at least 1.
+        rng: a :class:`random.Random` or :class:`numpy.random.Generator`
+            (advanced by the shuffle, so calling again gives the next epoch's
+            order), or an int seed (a fresh ``random.Random(seed)``: the same
+            seed always gives the same order).
+
+    Raises:
+        TypeError: non-integer ``n``/``batch_size`` or an unsupported ``rng``.
+        ValueError: ``n < 0`` or ``batch_size < 1``.
+    """
+    for arg, value in (("n", n), ("batch_size", batch_size)):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+            raise TypeError(f"{arg} must be an int, got {type(value).__name__} {value!r}")
+    if n < 0:
+        raise ValueError(f"n must be non-negative, got {n}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    n, batch_size = int(n), int(batch_size)
+
+    if isinstance(rng, np.random.Generator):
+        order = [int(i) for i in rng.permutation(n)]
+    elif isinstance(rng, random.Random):
+        order = list(range(n))
+        rng.shuffle(order)
+    elif isinstance(rng, numbers.Integral) and not isinstance(rng, (bool, np.bool_)):
+        order = list(range(n))
+        random.Random(int(rng)).shuffle(order)
+    else:
+        raise TypeError(
+            "rng must be a random.Random, a numpy.random.Generator or an int seed, "
+            f"got {type(rng).__name__}"
+        )
+    return _batches(order, batch_size)
+
+
+def _batches(order: list[int], batch_size: int) -> Iterator[list[int]]:
+    for start in range(0, len(order), batch_size):
+        yield order[start : start + batch_size]
