@@ -202,55 +202,47 @@ class Value:
 
     # ----------------------------------------------------------------- arithmetic
     @staticmethod
-    def _lift(other: Any) -> "Value":
-        return other if isinstance(other, Value) else Value(other)
+    def _lift(other: Any, op: str) -> "Value":
+        """``other`` as a Value (a plain number becomes a constant leaf), else a TypeError."""
+        if isinstance(other, Value):
+            return other
+        if isinstance(other, numbers.Real):
+            return Value(other)
+        raise TypeError(
+            f"unsupported operand for {op}: Value and {type(other).__name__} "
+            "(use a Value or a real number)"
+        )
 
     def __add__(self, other: ValueLike) -> "Value":
-        if not isinstance(other, (Value, numbers.Real)):
-            return NotImplemented
-        other = Value._lift(other)
+        other = Value._lift(other, "+")
         return Value.from_op(self.data + other.data, (self, other), (1.0, 1.0), "+")
 
     def __radd__(self, other: ValueLike) -> "Value":
-        if not isinstance(other, numbers.Real):
-            return NotImplemented
-        return Value._lift(other) + self
+        return Value._lift(other, "+") + self
 
     def __sub__(self, other: ValueLike) -> "Value":
-        if not isinstance(other, (Value, numbers.Real)):
-            return NotImplemented
-        other = Value._lift(other)
+        other = Value._lift(other, "-")
         return Value.from_op(self.data - other.data, (self, other), (1.0, -1.0), "-")
 
     def __rsub__(self, other: ValueLike) -> "Value":
-        if not isinstance(other, numbers.Real):
-            return NotImplemented
-        return Value._lift(other) - self
+        return Value._lift(other, "-") - self
 
     def __mul__(self, other: ValueLike) -> "Value":
-        if not isinstance(other, (Value, numbers.Real)):
-            return NotImplemented
-        other = Value._lift(other)
+        other = Value._lift(other, "*")
         return Value.from_op(self.data * other.data, (self, other), (other.data, self.data), "*")
 
     def __rmul__(self, other: ValueLike) -> "Value":
-        if not isinstance(other, numbers.Real):
-            return NotImplemented
-        return Value._lift(other) * self
+        return Value._lift(other, "*") * self
 
     def __truediv__(self, other: ValueLike) -> "Value":
-        if not isinstance(other, (Value, numbers.Real)):
-            return NotImplemented
-        other = Value._lift(other)
+        other = Value._lift(other, "/")
         a, b = self.data, other.data
         if b == 0.0:
             raise ZeroDivisionError(f"division: divisor is zero ({a!r} / {b!r})")
         return Value.from_op(a / b, (self, other), (1.0 / b, -a / (b * b)), "/")
 
     def __rtruediv__(self, other: ValueLike) -> "Value":
-        if not isinstance(other, numbers.Real):
-            return NotImplemented
-        return Value._lift(other) / self
+        return Value._lift(other, "/") / self
 
     def __neg__(self) -> "Value":
         return Value.from_op(-self.data, (self,), (-1.0,), "neg")
@@ -261,9 +253,7 @@ class Value:
     def __pow__(self, exponent: ValueLike) -> "Value":
         if isinstance(exponent, Value):
             return self._pow_value(exponent)
-        if not isinstance(exponent, numbers.Real):
-            return NotImplemented
-        p = float(exponent)
+        p = Value._lift(exponent, "**").data
         x = self.data
         if x == 0.0 and p < 0.0:
             raise ZeroDivisionError(f"pow: zero to a negative power ({x!r} ** {p!r})")
@@ -297,9 +287,7 @@ class Value:
         return Value.from_op(out, (self, exponent), locals_, "**")
 
     def __rpow__(self, base: Number) -> "Value":
-        if not isinstance(base, numbers.Real):
-            return NotImplemented
-        return Value._lift(base)._pow_value(self)
+        return Value._lift(base, "**")._pow_value(self)
 
     # ----------------------------------------------------------------- functions
     def exp(self) -> "Value":

@@ -1,0 +1,479 @@
+"""Tests for tinygrad_lite.engine: values, every op's gradient, backward semantics, errors."""
+
+from __future__ import annotations
+
+import math
+import sys
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from tinygrad_lite import Value, is_grad_enabled, no_grad, zero_grad
+
+EPS = 1e-6
+
+
+def central_difference(f, xs, i, eps=EPS):
+    """(f(x + eps e_i) - f(x - eps e_i)) / 2 eps for a function of plain floats."""
+    up = list(xs)
+    down = list(xs)
+    up[i] += eps
+    down[i] -= eps
+    return (f(*up) - f(*down)) / (2 * eps)
+
+
+def analytic(f, xs):
+    vs = [Value(x) for x in xs]
+    out = f(*vs)
+    out.backward()
+    return out.data, [v.grad for v in vs]
+
+
+def data_of(f, xs):
+    """Evaluate a Value-building function on floats, returning a float."""
+    with no_grad():
+        return f(*[Value(x) for x in xs]).data
+
+
+# Each op: (name, function of Values, closed-form value, closed-form gradient, input strategy)
+def sig(x):
+    return 1 / (1 + math.exp(-x))
+
+
+moderate = st.floats(-5, 5, allow_nan=False)
+positive = st.floats(0.1, 5, allow_nan=False)
+away_from_zero = st.one_of(st.floats(-5, -0.1), st.floats(0.1, 5))
+
+OPS = [
+    ("add", lambda a, b: a + b, lambda a, b: a + b, lambda a, b: [1, 1], (moderate, moderate)),
+    ("sub", lambda a, b: a - b, lambda a, b: a - b, lambda a, b: [1, -1], (moderate, moderate)),
+    ("mul", lambda a, b: a * b, lambda a, b: a * b, lambda a, b: [b, a], (moderate, moderate)),
+    ("div", lambda a, b: a / b, lambda a, b: a / b, lambda a, b: [1 / b, -a / b**2],
+     (moderate, away_from_zero)),
+    ("neg", lambda a: -a, lambda a: -a, lambda a: [-1], (moderate,)),
+    ("pow3", lambda a: a**3, lambda a: a**3, lambda a: [3 * a**2], (moderate,)),
+    ("pow_half", lambda a: a**0.5, lambda a: a**0.5, lambda a: [0.5 * a**-0.5], (positive,)),
+    ("pow_neg", lambda a: a**-2, lambda a: a**-2, lambda a: [-2 * a**-3], (away_from_zero,)),
+    ("pow_value", lambda a, b: a**b, lambda a, b: a**b,
+     lambda a, b: [b * a ** (b - 1), a**b * math.log(a)], (positive, st.floats(-2, 2))),
+    ("rpow", lambda b: 2.0**b, lambda b: 2.0**b, lambda b: [2.0**b * math.log(2.0)], (moderate,)),
+    ("exp", lambda a: a.exp(), math.exp, lambda a: [math.exp(a)], (moderate,)),
+    ("log", lambda a: a.log(), math.log, lambda a: [1 / a], (positive,)),
+    ("tanh", lambda a: a.tanh(), math.tanh, lambda a: [1 - math.tanh(a) ** 2], (moderate,)),
+    ("sigmoid", lambda a: a.sigmoid(), sig, lambda a: [sig(a) * (1 - sig(a))], (moderate,)),
+    ("relu", lambda a: a.relu(), lambda a: max(0.0, a), lambda a: [1.0 if a > 0 else 0.0],
+     (away_from_zero,)),
+    ("abs", lambda a: a.abs(), abs, lambda a: [math.copysign(1.0, a)], (away_from_zero,)),
+    ("builtin_abs", lambda a: abs(a), abs, lambda a: [math.copysign(1.0, a)], (away_from_zero,)),
+    ("radd", lambda a: 3 + a, lambda a: 3 + a, lambda a: [1], (moderate,)),
+    ("rsub", lambda a: 3 - a, lambda a: 3 - a, lambda a: [-1], (moderate,)),
+    ("rmul", lambda a: 3 * a, lambda a: 3 * a, lambda a: [3], (moderate,)),
+    ("rdiv", lambda a: 3 / a, lambda a: 3 / a, lambda a: [-3 / a**2], (away_from_zero,)),
+    ("sum", lambda a, b, c: Value.sum([a, b, c, 2.0]), lambda a, b, c: a + b + c + 2,
+     lambda a, b, c: [1, 1, 1], (moderate, moderate, moderate)),
+    ("affine", lambda w1, w2, a1, a2, b: Value.affine([w1, w2], [a1, a2], b),
+     lambda w1, w2, a1, a2, b: w1 * a1 + w2 * a2 + b,
+     lambda w1, w2, a1, a2, b: [a1, a2, w1, w2, 1], (moderate,) * 5),
+]
+
+
+@pytest.mark.parametrize("name,f,value,grad,domain", OPS, ids=[op[0] for op in OPS])
+def test_op_value_and_gradient_match_closed_form_and_finite_differences(
+    name, f, value, grad, domain
+):
+    @given(st.tuples(*domain))
+    def check(xs):
+        data, grads = analytic(f, xs)
+        assert data == pytest.approx(value(*xs), rel=1e-12, abs=1e-12)
+        for i, g in enumerate(grads):
+            assert g == pytest.approx(grad(*xs)[i], rel=1e-9, abs=1e-12), f"closed form, input {i}"
+            numeric = central_difference(lambda *v: data_of(f, v), xs, i)
+            assert g == pytest.approx(numeric, rel=1e-4, abs=1e-5), f"finite difference, input {i}"
+
+    check()
+
+
+# ---------------------------------------------------------------------------- construction
+@pytest.mark.parametrize("data", [3, 2.5, True, np.float32(1.5), np.int64(4), np.array([2.0]),
+                                  np.array(7.0), Fraction(1, 4)])
+def test_value_accepts_real_numbers_and_stores_float(data):
+    v = Value(data, label="x")
+    assert type(v.data) is float
+    assert v.data == float(np.asarray(data).item())
+    assert v.grad == 0.0 and type(v.grad) is float
+    assert v.label == "x" and v.op == "" and v.parents == () and v.is_leaf
+
+
+@pytest.mark.parametrize(
+    "data,type_name",
+    [("1.0", "str"), (None, "NoneType"), (1 + 2j, "complex"), ([1.0], "list"),
+     (np.array([1.0, 2.0]), "ndarray of shape (2,)"), ({"a": 1}, "dict")],
+)
+def test_value_rejects_non_real_data_naming_its_type(data, type_name):
+    with pytest.raises(TypeError, match=r"got " + type_name.replace("(", r"\(").replace(")", r"\)")):
+        Value(data)
+
+
+def test_value_of_value_is_a_type_error():
+    with pytest.raises(TypeError, match="got Value"):
+        Value(Value(1.0))
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_value_rejects_non_finite_data(bad):
+    with pytest.raises(ValueError, match="finite"):
+        Value(bad)
+
+
+def test_label_must_be_a_string():
+    with pytest.raises(TypeError, match="label"):
+        Value(1.0, label=3)
+
+
+@pytest.mark.parametrize("other", ["a", None, 1j, [1.0]])
+def test_arithmetic_with_a_non_number_is_a_type_error_naming_it(other):
+    v = Value(1.0)
+    for op in (lambda: v + other, lambda: v * other, lambda: v - other, lambda: v / other,
+               lambda: v**other, lambda: other - v, lambda: other * v, lambda: 2.0**v + other):
+        with pytest.raises(TypeError, match=type(other).__name__):
+            op()
+
+
+def test_numpy_arrays_do_not_broadcast_over_values():
+    with pytest.raises(TypeError):
+        np.array([1.0, 2.0]) + Value(1.0)
+
+
+def test_value_cannot_be_subclassed():
+    with pytest.raises(TypeError, match="from_op"):
+        type("MyValue", (Value,), {})
+
+
+def test_repr_shows_data_grad_op_and_label():
+    v = Value(2.0).sigmoid()
+    v.backward()
+    assert repr(v) == "Value(data=0.8808, grad=1.0000, op='sigmoid')"
+    assert repr(Value(-1.5, label="w")) == "Value(data=-1.5000, grad=0.0000, label='w')"
+
+
+def test_nodes_use_slots_and_stay_small():
+    v = Value(1.0) * 2
+    assert not hasattr(v, "__dict__")
+    with pytest.raises(AttributeError):
+        v.anything = 1
+    assert sys.getsizeof(v) <= 112  # 8 slots and the object header, nothing more
+
+
+def test_introspection_exposes_op_parents_local_grads_and_ctx():
+    a, b = Value(2.0), Value(5.0)
+    c = a * b
+    assert c.op == "*" and c.parents == (a, b) and c.local_grads == (5.0, 2.0)
+    p = a**3
+    assert p.op == "**" and p.ctx == 3.0 and p.parents == (a,)
+    assert not c.is_leaf
+
+
+# ---------------------------------------------------------------------------- n-ary nodes
+def test_sum_is_one_node_with_unit_local_gradients():
+    xs = [Value(float(i)) for i in range(5)]
+    s = Value.sum(xs + [10])
+    assert s.op == "sum" and s.parents == tuple(xs) and s.local_grads == (1.0,) * 5
+    assert s.data == 20.0 and s.ctx == 10.0
+    s.backward()
+    assert [x.grad for x in xs] == [1.0] * 5
+
+
+def test_sum_of_numbers_only_is_a_constant_leaf():
+    s = Value.sum([1, 2.5])
+    assert s.is_leaf and s.data == 3.5
+    assert Value.sum([]).data == 0.0
+
+
+def test_sum_rejects_a_bad_item_naming_it():
+    with pytest.raises(TypeError, match="item 1"):
+        Value.sum([Value(1.0), "x"])
+
+
+def test_affine_is_one_node_with_documented_local_derivatives():
+    ws = [Value(0.5), Value(-2.0)]
+    xs = [Value(3.0), 4.0]  # a constant input needs no Value
+    b = Value(0.25)
+    z = Value.affine(ws, xs, b)
+    assert z.op == "affine"
+    assert z.data == 0.5 * 3.0 - 2.0 * 4.0 + 0.25
+    assert z.parents == (ws[0], ws[1], xs[0], b)
+    # ∂z/∂w_i = x_i, ∂z/∂x_i = w_i, ∂z/∂b = 1
+    assert z.local_grads == (3.0, 4.0, 0.5, 1.0)
+    z.backward()
+    assert (ws[0].grad, ws[1].grad, xs[0].grad, b.grad) == (3.0, 4.0, 0.5, 1.0)
+
+
+def test_affine_keeps_a_784_input_neuron_to_one_node():
+    ws = [Value(0.01 * i) for i in range(784)]
+    z = Value.affine(ws, [1.0] * 784, Value(0.0))
+    assert len(z.parents) == 785 and all(p.is_leaf for p in z.parents)
+
+
+def test_affine_with_a_number_bias_and_number_weights():
+    x = Value(2.0)
+    z = Value.affine([3.0], [x], 1.0)
+    assert z.data == 7.0 and z.parents == (x,)
+    z.backward()
+    assert x.grad == 3.0
+
+
+def test_affine_length_mismatch_names_both_lengths():
+    with pytest.raises(ValueError, match="2 weights but 3 inputs"):
+        Value.affine([Value(1.0)] * 2, [1.0] * 3, 0.0)
+
+
+def test_affine_bad_entry_names_it():
+    with pytest.raises(TypeError, match="input 1"):
+        Value.affine([Value(1.0), Value(1.0)], [1.0, "x"], 0.0)
+    with pytest.raises(TypeError, match="bias"):
+        Value.affine([Value(1.0)], [1.0], None)
+
+
+def test_affine_with_the_same_value_as_weight_and_input_sums_both_paths():
+    x = Value(3.0)
+    z = Value.affine([x], [x], 0.0)  # z = x²
+    z.backward()
+    assert z.data == 9.0 and x.grad == 6.0
+
+
+# ---------------------------------------------------------------------------- backward semantics
+def test_backward_seeds_the_root_with_one():
+    x = Value(2.0)
+    y = x * 3
+    y.backward()
+    assert y.grad == 1.0 and x.grad == 3.0
+
+
+def test_backward_on_a_leaf():
+    x = Value(2.0)
+    x.backward()
+    assert x.grad == 1.0
+
+
+def test_shared_subexpression_gets_the_sum_of_its_paths():
+    x = Value(1.5)
+    s = x.sigmoid()
+    out = s * s + s  # d/dx = (2s + 1) s(1-s)
+    out.backward()
+    sv = sig(1.5)
+    assert s.grad == pytest.approx(2 * sv + 1)
+    assert x.grad == pytest.approx((2 * sv + 1) * sv * (1 - sv))
+
+
+expressions = st.lists(st.floats(-2, 2), min_size=3, max_size=3)
+
+
+def build_with_sharing(a, b, c):
+    ab = a * b
+    shared = (ab + c).tanh()
+    return shared * shared + (ab - c).sigmoid() * a + Value.sum([shared, ab, a])
+
+
+@given(expressions)
+def test_two_backward_calls_give_exactly_double_at_every_node(xs):
+    vs = [Value(x) for x in xs]
+    out = build_with_sharing(*vs)
+    nodes = all_nodes(out)
+    out.backward()
+    first = {id(n): n.grad for n in nodes}
+    out.backward()
+    for n in nodes:
+        assert n.grad == 2 * first[id(n)]
+
+
+@given(expressions)
+def test_zero_grad_then_backward_gives_the_same_gradients(xs):
+    vs = [Value(x) for x in xs]
+    out = build_with_sharing(*vs)
+    out.backward()
+    first = [v.grad for v in vs]
+    out.zero_grad()
+    assert all(n.grad == 0.0 for n in all_nodes(out))
+    out.backward()
+    assert [v.grad for v in vs] == first
+
+
+@given(expressions)
+def test_gradients_of_a_composed_graph_match_finite_differences(xs):
+    _, grads = analytic(build_with_sharing, xs)
+    for i, g in enumerate(grads):
+        numeric = central_difference(lambda *v: data_of(build_with_sharing, v), xs, i)
+        assert g == pytest.approx(numeric, rel=1e-4, abs=1e-5)
+
+
+def test_backward_from_an_intermediate_node_only_reaches_its_ancestors():
+    a, b = Value(2.0), Value(3.0)
+    c = a * b
+    d = c + b
+    c.backward()
+    assert (a.grad, b.grad, d.grad) == (3.0, 2.0, 0.0)
+
+
+def test_zero_grad_helper_resets_given_values():
+    a, b = Value(1.0), Value(2.0)
+    (a * b).backward()
+    zero_grad([a, b])
+    assert a.grad == 0.0 and b.grad == 0.0
+
+
+def test_a_million_node_chain_backpropagates_without_recursion():
+    x = Value(1.0)
+    y = x
+    for _ in range(1_000_000):
+        y = -y
+    y.backward()
+    assert x.grad == 1.0  # an even number of negations
+
+
+def test_backward_interrupted_midway_leaves_the_graph_usable():
+    class Explodes(float):
+        armed = True
+
+        def __mul__(self, other):
+            if Explodes.armed:
+                raise KeyboardInterrupt
+            return float(self) * other
+
+    x = Value(2.0)
+    y = Value.from_op(x.data * 3, (x,), (Explodes(3.0),), "triple")
+    out = y * y
+    with pytest.raises(KeyboardInterrupt):
+        out.backward()
+    Explodes.armed = False
+    out.backward()  # a node left marked by the interrupted call would be skipped here
+    assert x.grad == pytest.approx(2 * 6.0 * 3.0)
+    assert out.grad == 1.0
+
+
+def test_from_op_checks_that_local_grads_match_parents():
+    with pytest.raises(ValueError, match="2 parents but 1 local"):
+        Value.from_op(1.0, (Value(1.0), Value(2.0)), (1.0,), "bad")
+
+
+def all_nodes(root):
+    seen, stack = {}, [root]
+    while stack:
+        n = stack.pop()
+        if id(n) not in seen:
+            seen[id(n)] = n
+            stack.extend(n.parents)
+    return list(seen.values())
+
+
+# ---------------------------------------------------------------------------- no_grad
+def test_no_grad_computes_values_but_records_no_graph():
+    a = Value(2.0)
+    with no_grad():
+        assert not is_grad_enabled()
+        out = (a * 3).sigmoid() + Value.affine([a], [4.0], 1.0)
+    assert is_grad_enabled()
+    assert out.is_leaf and out.op == "" and out.parents == ()
+    assert out.data == pytest.approx(sig(6.0) + 9.0)
+    out.backward()
+    assert a.grad == 0.0
+
+
+def test_no_grad_nests_restores_on_error_and_works_as_decorator():
+    with no_grad():
+        with no_grad():
+            pass
+        assert not is_grad_enabled()
+    assert is_grad_enabled()
+    with pytest.raises(RuntimeError):
+        with no_grad():
+            raise RuntimeError
+    assert is_grad_enabled()
+
+    @no_grad()
+    def evaluate(v):
+        return v * 2
+
+    assert evaluate(Value(1.0)).is_leaf and is_grad_enabled()
+
+
+# ---------------------------------------------------------------------------- numerical stability
+@pytest.mark.parametrize("x,value,grad", [(1000.0, 1.0, 0.0), (-1000.0, 0.0, 0.0),
+                                          (40.0, 1.0, sig(40) * (1 - sig(40)))])
+def test_sigmoid_extremes_do_not_overflow(x, value, grad):
+    v = Value(x)
+    s = v.sigmoid()
+    s.backward()
+    assert s.data == value and v.grad == pytest.approx(grad, abs=1e-300)
+
+
+@pytest.mark.parametrize("x,value", [(1000.0, 1.0), (-1000.0, -1.0)])
+def test_tanh_extremes_do_not_overflow(x, value):
+    v = Value(x)
+    t = v.tanh()
+    t.backward()
+    assert t.data == value and v.grad == 0.0
+
+
+def test_sigmoid_of_a_large_negative_number_keeps_precision():
+    assert Value(-30.0).sigmoid().data == pytest.approx(math.exp(-30), rel=1e-12)
+
+
+def test_exp_overflow_is_a_clear_overflow_error():
+    with pytest.raises(OverflowError, match=r"exp: .*x=1000\.0"):
+        Value(1000.0).exp()
+    assert Value(-1000.0).exp().data == 0.0
+
+
+def test_pow_overflow_is_a_clear_overflow_error():
+    with pytest.raises(OverflowError, match=r"pow: .*1e\+200"):
+        Value(1e200) ** 3.0
+
+
+# ---------------------------------------------------------------------------- domain errors
+@pytest.mark.parametrize(
+    "make,error,pattern",
+    [
+        (lambda: Value(0.0).log(), ValueError, r"log: .*positive, got 0\.0"),
+        (lambda: Value(-2.0).log(), ValueError, r"log: .*got -2\.0"),
+        (lambda: Value(1.0) / 0, ZeroDivisionError, r"division: .*1\.0 / 0\.0"),
+        (lambda: 1.0 / Value(0.0), ZeroDivisionError, r"division: .*1\.0 / 0\.0"),
+        (lambda: Value(-8.0) ** 0.5, ValueError, r"pow: negative base .*-8\.0 \*\* 0\.5"),
+        (lambda: Value(0.0) ** -1, ZeroDivisionError, r"pow: zero .*0\.0 \*\* -1\.0"),
+        (lambda: Value(-2.0) ** Value(2.0), ValueError, r"pow: base must be positive.*-2\.0"),
+        (lambda: (-2.0) ** Value(0.5), ValueError, r"pow: base must be positive.*-2\.0"),
+    ],
+)
+def test_domain_errors_name_the_op_and_the_value(make, error, pattern):
+    with pytest.raises(error, match=pattern):
+        make()
+
+
+def test_negative_base_to_an_integer_power_is_fine():
+    x = Value(-2.0)
+    y = x**3
+    y.backward()
+    assert y.data == -8.0 and x.grad == 12.0
+
+
+def test_fractional_power_of_zero_has_an_infinite_slope():
+    x = Value(0.0)
+    y = x**0.5
+    y.backward()
+    assert y.data == 0.0 and x.grad == math.inf
+
+
+@given(st.floats(-5, 5).filter(lambda x: abs(x) > 1e-3))
+def test_kinks_use_the_one_sided_derivative_away_from_zero(x):
+    assume(x != 0)
+    v = Value(x)
+    (v.relu() + v.abs()).backward()
+    assert v.grad == (1.0 if x > 0 else 0.0) + math.copysign(1.0, x)
+
+
+def test_kinks_at_exactly_zero_have_derivative_zero():
+    v = Value(0.0)
+    (v.relu() + v.abs()).backward()
+    assert v.grad == 0.0
