@@ -5,8 +5,23 @@ The public API is re-exported here::
     from tinygrad_lite import Value, no_grad
 """
 
+from tinygrad_lite.data import (
+    Dataset,
+    DatasetSplit,
+    iterate_minibatches,
+    load_dataset,
+    load_digits,
+    load_idx,
+    load_mnist,
+    one_hot,
+)
 from tinygrad_lite.engine import Value, is_grad_enabled, no_grad, zero_grad
 
 __version__ = "0.1.0"
 
-__all__ = ["Value", "no_grad", "is_grad_enabled", "zero_grad", "__version__"]
+__all__ = [
+    "Value", "no_grad", "is_grad_enabled", "zero_grad",
+    "Dataset", "DatasetSplit", "load_digits", "load_idx", "load_mnist", "load_dataset", "one_hot",
+    "iterate_minibatches",
+    "__version__",
+]
