@@ -1,0 +1,259 @@
+"""Neurons, layers and multi-layer perceptrons built from scalar :class:`~tinygrad_lite.engine.Value`\\ s.
+
+One layer computes a^(l) = σ(W a^(l−1) + b): each neuron is ONE fused ``affine`` node
+z = Σᵢ wᵢ·aᵢ + b (see :meth:`Value.affine`) followed by its activation. The default
+``MLP(784, [16, 16, 10])`` is exactly 3Blue1Brown's digit network: sigmoid on every layer,
+13,002 parameters::
+
+    from tinygrad_lite.nn import MLP
+
+    net = MLP(784, [16, 16, 10], seed=0)
+    outputs = net(image)          # image: 784 numbers (a list or a 1-D NumPy array)
+    # outputs: 10 Values, the activations of the last layer
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import random
+from typing import Any, Callable, Sequence, Union
+
+from tinygrad_lite.engine import Value, zero_grad
+
+__all__ = ["ACTIVATIONS", "Neuron", "Layer", "MLP", "Seed"]
+
+#: Valid activation names: the :class:`Value` method of the same name ("linear" = identity).
+ACTIVATIONS: tuple[str, ...] = ("sigmoid", "relu", "tanh", "linear")
+
+#: What ``seed=`` accepts: ``None`` (fresh randomness), an int, or a :class:`random.Random`.
+Seed = Union[None, int, random.Random]
+
+_Input = Union[Sequence[Union[float, Value]], Any]  # a sequence or a 1-D NumPy array
+
+
+def _identity(z: Value) -> Value:
+    return z
+
+
+_ACTIVATION_FUNCTIONS: dict[str, Callable[[Value], Value]] = {
+    "sigmoid": Value.sigmoid,
+    "relu": Value.relu,
+    "tanh": Value.tanh,
+    "linear": _identity,
+}
+
+
+def _check_activation(name: Any) -> str:
+    if not isinstance(name, str):
+        raise TypeError(f"activation must be a str (one of {', '.join(ACTIVATIONS)}), "
+                        f"got {type(name).__name__}")
+    if name not in _ACTIVATION_FUNCTIONS:
+        raise ValueError(f"unknown activation {name!r}; valid: {', '.join(ACTIVATIONS)}")
+    return name
+
+
+def _check_size(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{what} must be a positive int, got {type(value).__name__} {value!r}")
+    if value < 1:
+        raise ValueError(f"{what} must be a positive int, got {value}")
+    return int(value)
+
+
+def _rng(seed: Seed) -> random.Random:
+    if isinstance(seed, random.Random):
+        return seed
+    if seed is None:
+        return random.Random()
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"seed must be None, an int or a random.Random, got {type(seed).__name__}")
+    return random.Random(int(seed))
+
+
+def _as_list(x: _Input, nin: int, who: str) -> list:
+    """``x`` as a list of length ``nin`` (a NumPy array via ``tolist()``, which is fast)."""
+    if type(x) is not list:
+        shape = getattr(x, "shape", None)
+        if shape is not None and hasattr(x, "tolist"):
+            if len(shape) != 1:
+                raise ValueError(f"{who}: input must be 1-D, got an array of shape {tuple(shape)}")
+            x = x.tolist()
+        elif isinstance(x, (str, bytes)) or not isinstance(x, Sequence):
+            raise TypeError(f"{who}: input must be a sequence of numbers or Values, "
+                            f"got {type(x).__name__}")
+        else:
+            x = list(x)
+    if len(x) != nin:
+        raise ValueError(f"{who}: expected an input of length {nin}, got length {len(x)}")
+    return x
+
+
+class Neuron:
+    """One neuron: ``activation(Σᵢ wᵢ·xᵢ + b)``, computed as one ``affine`` node.
+
+    Weights are drawn uniformly from [−1/√nin, 1/√nin] (the bias too), so the weighted sum of
+    ``nin`` inputs in [0, 1] has a standard deviation below ~0.6 and a sigmoid starts in its
+    steep middle part instead of saturated at 0 or 1.
+
+    Args:
+        nin: number of inputs (a positive int).
+        activation: one of :data:`ACTIVATIONS`.
+        seed: ``None``, an int or a :class:`random.Random` to draw the initial weights from.
+
+    Attributes:
+        w: the ``nin`` weights (leaf Values labelled ``"w0"``, ``"w1"``, ...).
+        b: the bias (a leaf Value labelled ``"b"``).
+        activation: the activation name.
+        nin: the number of inputs.
+    """
+
+    __slots__ = ("w", "b", "activation", "nin", "_act")
+
+    def __init__(self, nin: int, activation: str = "sigmoid", *, seed: Seed = None) -> None:
+        self.nin = _check_size(nin, "nin")
+        self.activation = _check_activation(activation)
+        self._act = _ACTIVATION_FUNCTIONS[activation]
+        rng = _rng(seed)
+        bound = 1.0 / math.sqrt(self.nin)
+        self.w = [Value(rng.uniform(-bound, bound), f"w{i}") for i in range(self.nin)]
+        self.b = Value(rng.uniform(-bound, bound), "b")
+
+    def __call__(self, x: _Input) -> Value:
+        """The neuron's activation for input ``x`` (``nin`` numbers or Values)."""
+        if type(x) is not list or len(x) != self.nin:
+            x = _as_list(x, self.nin, "Neuron")
+        return self._act(Value.affine(self.w, x, self.b))
+
+    def parameters(self) -> list[Value]:
+        """The weights then the bias: ``self.w + [self.b]``."""
+        return self.w + [self.b]
+
+    def __repr__(self) -> str:
+        return f"Neuron({self.nin} inputs, {self.activation})"
+
+
+class Layer:
+    """``nout`` neurons reading the same ``nin`` inputs: a^(l) = σ(W a^(l−1) + b).
+
+    Args:
+        nin: inputs per neuron; nout: number of neurons (positive ints).
+        activation: one of :data:`ACTIVATIONS`.
+        seed: ``None``, an int or a :class:`random.Random` (shared by the neurons, in order).
+    """
+
+    __slots__ = ("neurons", "nin", "nout", "activation")
+
+    def __init__(self, nin: int, nout: int, activation: str = "sigmoid", *,
+                 seed: Seed = None) -> None:
+        self.nin = _check_size(nin, "nin")
+        self.nout = _check_size(nout, "nout")
+        self.activation = _check_activation(activation)
+        rng = _rng(seed)
+        self.neurons = [Neuron(self.nin, activation, seed=rng) for _ in range(self.nout)]
+
+    def __call__(self, x: _Input) -> list[Value]:
+        """The ``nout`` activations for input ``x`` (``nin`` numbers or Values)."""
+        if type(x) is not list or len(x) != self.nin:
+            x = _as_list(x, self.nin, "Layer")
+        return [n(x) for n in self.neurons]
+
+    def parameters(self) -> list[Value]:
+        """Every neuron's parameters, neuron by neuron (weights then bias)."""
+        return [p for n in self.neurons for p in n.parameters()]
+
+    def __repr__(self) -> str:
+        return f"Layer({self.nin} → {self.nout}, {self.activation})"
+
+
+class MLP:
+    """A multi-layer perceptron: layers of sigmoid (or relu/tanh/linear) neurons.
+
+    >>> net = MLP(784, [16, 16, 10], seed=0)
+    >>> net
+    MLP(784 → 16 → 16 → 10, sigmoid, 13,002 parameters)
+
+    Args:
+        nin: number of inputs (784 for 28×28 images, 64 for 8×8).
+        nouts: the size of each layer, the last one being the output layer.
+        activation: one name for every layer, or a sequence of names, one per layer.
+        output_activation: if given, overrides the last layer's activation (e.g. ``"linear"``
+            to output logits for :func:`~tinygrad_lite.losses.cross_entropy_cost`).
+        seed: ``None`` (fresh randomness), an int or a :class:`random.Random`; the same seed
+            gives the same initial weights.
+
+    Attributes:
+        layers: the :class:`Layer`\\ s; nin: inputs; nouts: layer sizes;
+        activations: one activation name per layer.
+
+    Raises:
+        TypeError / ValueError: a size that is not a positive int, an empty ``nouts``, an
+            unknown activation name, or a per-layer list of the wrong length.
+    """
+
+    __slots__ = ("layers", "nin", "nouts", "activations")
+
+    def __init__(self, nin: int, nouts: Sequence[int], activation: str | Sequence[str] = "sigmoid",
+                 *, output_activation: str | None = None, seed: Seed = None) -> None:
+        self.nin = _check_size(nin, "nin")
+        if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence):
+            raise TypeError(f"nouts must be a list of layer sizes, got {type(nouts).__name__}")
+        if len(nouts) == 0:
+            raise ValueError("nouts must list at least one layer size, got an empty list")
+        self.nouts = [_check_size(n, f"nouts[{i}]") for i, n in enumerate(nouts)]
+        if isinstance(activation, str):
+            activations = [activation] * len(self.nouts)
+        elif isinstance(activation, Sequence):
+            activations = list(activation)
+            if len(activations) != len(self.nouts):
+                raise ValueError(f"got {len(activations)} activations for {len(self.nouts)} "
+                                 "layers; give one name, or one per layer")
+        else:
+            raise TypeError(f"activation must be a str or a list of str, "
+                            f"got {type(activation).__name__}")
+        if output_activation is not None:
+            activations[-1] = output_activation
+        self.activations = [_check_activation(a) for a in activations]
+        rng = _rng(seed)
+        sizes = [self.nin] + self.nouts
+        self.layers = [Layer(sizes[i], sizes[i + 1], self.activations[i], seed=rng)
+                       for i in range(len(self.nouts))]
+
+    def __call__(self, x: _Input) -> list[Value]:
+        """The output layer's activations for input ``x``.
+
+        Args:
+            x: ``nin`` numbers or Values: a list, tuple or 1-D NumPy array.
+
+        Raises:
+            ValueError: ``x`` has the wrong length (the message gives both) or is not 1-D.
+            TypeError: ``x`` is not a sequence, or an entry is not a number or Value.
+        """
+        if type(x) is not list or len(x) != self.nin:
+            x = _as_list(x, self.nin, "MLP")
+        for layer in self.layers:
+            x = [n(x) for n in layer.neurons]
+        return x
+
+    def parameters(self) -> list[Value]:
+        """All parameters: layer by layer, neuron by neuron, weights then bias."""
+        return [p for layer in self.layers for p in layer.parameters()]
+
+    def num_parameters(self) -> int:
+        """How many parameters the network has (13,002 for ``MLP(784, [16, 16, 10])``)."""
+        sizes = [self.nin] + self.nouts
+        return sum((sizes[i] + 1) * sizes[i + 1] for i in range(len(self.nouts)))
+
+    def zero_grad(self) -> None:
+        """Set every parameter's ``.grad`` to 0."""
+        zero_grad(self.parameters())
+
+    def __repr__(self) -> str:
+        arch = " → ".join(str(n) for n in [self.nin] + self.nouts)
+        if len(set(self.activations)) == 1:
+            acts = self.activations[0]
+        elif len(set(self.activations[:-1])) == 1:
+            acts = f"{self.activations[0]}, output {self.activations[-1]}"
+        else:
+            acts = "/".join(self.activations)
+        return f"MLP({arch}, {acts}, {self.num_parameters():,} parameters)"

@@ -1,0 +1,105 @@
+"""Stochastic gradient descent, with optional momentum.
+
+Usage, once per mini-batch::
+
+    opt = SGD(model.parameters(), lr=3.0)
+    opt.zero_grad()
+    batch_cost(model, xs, ys).backward()
+    opt.step()          # every parameter moves a step of lr down its gradient
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any, Iterable
+
+from tinygrad_lite.engine import Value
+
+__all__ = ["SGD"]
+
+
+def _check_number(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{what} must be a number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{what} must be finite, got {value}")
+    return value
+
+
+class SGD:
+    """Mini-batch stochastic gradient descent: p ← p − lr·v, with v = momentum·v + ∂C/∂p.
+
+    With ``momentum=0`` (the default) this is the plain update p ← p − lr·∂C/∂p of the videos.
+    With momentum the velocity v remembers earlier gradients (the form PyTorch uses).
+
+    Args:
+        parameters: the Values to train (``model.parameters()``).
+        lr: the learning rate η, a positive number (``opt.lr`` may be changed later).
+        momentum: in [0, 1); 0 disables it.
+
+    Raises:
+        TypeError: a parameter is not a Value, or lr/momentum are not numbers.
+        ValueError: no parameters, the same parameter twice, lr ≤ 0, momentum outside [0, 1).
+    """
+
+    def __init__(self, parameters: Iterable[Value], lr: float, momentum: float = 0.0) -> None:
+        self.parameters: list[Value] = list(parameters)
+        if not self.parameters:
+            raise ValueError("SGD: parameters is empty; nothing to train")
+        for i, p in enumerate(self.parameters):
+            if not isinstance(p, Value):
+                raise TypeError(f"SGD: parameter {i} must be a Value, got {type(p).__name__}")
+        if len({id(p) for p in self.parameters}) != len(self.parameters):
+            raise ValueError("SGD: a parameter appears more than once; it would be updated twice")
+        self.lr = lr
+        momentum = _check_number(momentum, "momentum")
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f"momentum must be in [0, 1), got {momentum}")
+        self.momentum = momentum
+        self.velocity: list[float] = [0.0] * len(self.parameters)
+
+    @property
+    def lr(self) -> float:
+        """The learning rate (a positive, finite float)."""
+        return self._lr
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        value = _check_number(value, "lr")
+        if value <= 0.0:
+            raise ValueError(f"lr must be positive, got {value}")
+        self._lr = value
+
+    def step(self) -> None:
+        """Move every parameter one step against its gradient.
+
+        Raises:
+            ValueError: a gradient is not finite (nan or inf); no parameter is changed then.
+        """
+        params = self.parameters
+        grads = [p.grad for p in params]
+        if not math.isfinite(sum(grads)):  # one fast check; find the culprit only if it fails
+            bad = next(((i, g) for i, g in enumerate(grads) if not math.isfinite(g)), None)
+            if bad is not None:
+                raise ValueError(f"SGD.step: parameter {bad[0]} has gradient {bad[1]}; "
+                                 "refusing to write nan/inf into the model")
+        lr = self._lr
+        if self.momentum == 0.0:
+            for p, g in zip(params, grads):
+                p.data -= lr * g
+            return
+        mu = self.momentum
+        velocity = [mu * v + g for v, g in zip(self.velocity, grads)]
+        self.velocity = velocity
+        for p, v in zip(params, velocity):
+            p.data -= lr * v
+
+    def zero_grad(self) -> None:
+        """Set every parameter's ``.grad`` to 0 (call before each backward pass)."""
+        for p in self.parameters:
+            p.grad = 0.0
+
+    def __repr__(self) -> str:
+        return f"SGD({len(self.parameters):,} parameters, lr={self._lr:g}, momentum={self.momentum:g})"
