@@ -17,9 +17,10 @@ from __future__ import annotations
 import math
 import numbers
 import random
+from operator import mul
 from typing import Any, Callable, Sequence, Union
 
-from tinygrad_lite.engine import Value, zero_grad
+from tinygrad_lite.engine import Value, is_grad_enabled, zero_grad
 
 __all__ = ["ACTIVATIONS", "Neuron", "Layer", "MLP", "Seed"]
 
@@ -133,8 +134,19 @@ class Neuron:
         return f"Neuron({self.nin} inputs, {self.activation})"
 
 
+def _check_finite(xd: list, who: str) -> None:
+    for i, v in enumerate(xd):
+        if not math.isfinite(v):
+            raise ValueError(f"{who}: input {i} is {v}; inputs must be finite")
+
+
 class Layer:
     """``nout`` neurons reading the same ``nin`` inputs: a^(l) = σ(W a^(l−1) + b).
+
+    Each neuron's output is ``activation(z)`` with z the ``affine`` node that
+    ``Value.affine(neuron.w, x, neuron.b)`` makes; the layer builds those nodes itself so that
+    the work on the shared input (reading ``.data``, finding which inputs are Values) is done
+    once per layer instead of once per neuron, which makes a 784-input layer ~3× faster.
 
     Args:
         nin: inputs per neuron; nout: number of neurons (positive ints).
@@ -142,21 +154,57 @@ class Layer:
         seed: ``None``, an int or a :class:`random.Random` (shared by the neurons, in order).
     """
 
-    __slots__ = ("neurons", "nin", "nout", "activation")
+    __slots__ = ("neurons", "nin", "nout", "activation", "_act")
 
     def __init__(self, nin: int, nout: int, activation: str = "sigmoid", *,
                  seed: Seed = None) -> None:
         self.nin = _check_size(nin, "nin")
         self.nout = _check_size(nout, "nout")
         self.activation = _check_activation(activation)
+        self._act = _ACTIVATION_FUNCTIONS[activation]
         rng = _rng(seed)
         self.neurons = [Neuron(self.nin, activation, seed=rng) for _ in range(self.nout)]
 
     def __call__(self, x: _Input) -> list[Value]:
-        """The ``nout`` activations for input ``x`` (``nin`` numbers or Values)."""
+        """The ``nout`` activations for input ``x`` (``nin`` numbers or Values).
+
+        Raises:
+            ValueError: wrong length (the message gives both), not 1-D, or a nan/inf input.
+            TypeError: an entry that is neither a number nor a Value.
+        """
         if type(x) is not list or len(x) != self.nin:
             x = _as_list(x, self.nin, "Layer")
-        return [n(x) for n in self.neurons]
+        return self._forward(x, "Layer")
+
+    def _forward(self, xs: list, who: str) -> list[Value]:
+        # Builds exactly the node Value.affine(n.w, xs, n.b) would (same data, parents, local
+        # gradients, op and ctx; tests/test_nn.py checks this), sharing the input-side work.
+        xd = [v.data if type(v) is Value else v for v in xs]
+        try:
+            total = float(sum(xd))
+        except TypeError:  # a non-number: let the engine name the entry in its TypeError
+            return [n(xs) for n in self.neurons]
+        if not math.isfinite(total):
+            _check_finite(xd, who)
+        act = self._act
+        if not is_grad_enabled():
+            return [act(Value.from_op(float(sum(map(mul, [w.data for w in n.w], xd), n.b.data)),
+                                      (), (), "affine"))
+                    for n in self.neurons]
+        value_idx = [i for i, v in enumerate(xs) if type(v) is Value]
+        value_xs = [xs[i] for i in value_idx]
+        xs_t = tuple(xs)
+        out = []
+        for n in self.neurons:
+            ws, b = n.w, n.b
+            wd = [w.data for w in ws]
+            z = float(sum(map(mul, wd, xd), b.data))
+            parents = ws + value_xs
+            parents.append(b)
+            local = xd + [wd[i] for i in value_idx]
+            local.append(1.0)
+            out.append(act(Value.from_op(z, parents, local, "affine", ctx=(tuple(ws), xs_t, b))))
+        return out
 
     def parameters(self) -> list[Value]:
         """Every neuron's parameters, neuron by neuron (weights then bias)."""
@@ -226,13 +274,14 @@ class MLP:
             x: ``nin`` numbers or Values: a list, tuple or 1-D NumPy array.
 
         Raises:
-            ValueError: ``x`` has the wrong length (the message gives both) or is not 1-D.
+            ValueError: ``x`` has the wrong length (the message gives both), is not 1-D, or
+                holds nan/inf.
             TypeError: ``x`` is not a sequence, or an entry is not a number or Value.
         """
         if type(x) is not list or len(x) != self.nin:
             x = _as_list(x, self.nin, "MLP")
         for layer in self.layers:
-            x = [n(x) for n in layer.neurons]
+            x = layer._forward(x, "MLP")
         return x
 
     def parameters(self) -> list[Value]:
