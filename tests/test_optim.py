@@ -1,0 +1,123 @@
+"""Tests for tinygrad_lite.optim.SGD."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tinygrad_lite.engine import Value
+from tinygrad_lite.losses import batch_cost
+from tinygrad_lite.nn import MLP
+from tinygrad_lite.optim import SGD
+
+
+@given(st.lists(st.floats(-10, 10), min_size=1, max_size=6),
+       st.lists(st.floats(-10, 10), min_size=6, max_size=6),
+       st.floats(1e-3, 5.0))
+def test_plain_step_is_p_minus_lr_times_grad(data, grads, lr):
+    params = [Value(d) for d in data]
+    for p, g in zip(params, grads):
+        p.grad = g
+    SGD(params, lr=lr).step()
+    for p, d, g in zip(params, data, grads):
+        assert p.data == d - lr * g
+
+
+def test_a_step_lowers_the_cost():
+    net = MLP(4, [5, 3], seed=0)
+    xs = [[0.1, 0.5, -0.3, 0.8], [0.9, -0.2, 0.4, 0.0], [-0.5, 0.3, 0.3, 0.6]]
+    ys = [0, 1, 2]
+    opt = SGD(net.parameters(), lr=0.5)
+    before = batch_cost(net, xs, ys)
+    opt.zero_grad()
+    before.backward()
+    opt.step()
+    after = batch_cost(net, xs, ys)
+    assert after.data < before.data
+    # for a small step the decrease is ≈ lr·|∇C|²
+    grad_sq = sum(p.grad ** 2 for p in net.parameters())
+    assert before.data - after.data == pytest.approx(0.5 * grad_sq, rel=0.2)
+
+
+def test_momentum_accumulates_velocity():
+    p = Value(1.0)
+    opt = SGD([p], lr=0.1, momentum=0.9)
+    p.grad = 2.0
+    opt.step()  # v = 2, p = 1 - 0.2
+    assert p.data == pytest.approx(0.8)
+    opt.step()  # v = 0.9·2 + 2 = 3.8, p = 0.8 - 0.38
+    assert p.data == pytest.approx(0.42)
+    p.grad = 0.0
+    opt.step()  # v = 3.42: keeps moving with no gradient
+    assert p.data == pytest.approx(0.42 - 0.342)
+    assert opt.velocity == pytest.approx([3.42])
+
+
+def test_momentum_converges_faster_on_an_ill_conditioned_quadratic():
+    def run(momentum: float) -> float:
+        x, y = Value(5.0), Value(5.0)
+        opt = SGD([x, y], lr=0.01, momentum=momentum)
+        for _ in range(100):
+            opt.zero_grad()
+            (x * x * 0.5 + y * y * 50.0).backward()  # curvatures 1 and 100
+            opt.step()
+        return math.hypot(x.data, y.data)
+
+    assert run(0.9) < run(0.0) / 10
+
+
+def test_zero_grad_resets_only_its_parameters():
+    a, b, other = Value(1.0), Value(2.0), Value(3.0)
+    (a * b * other).backward()
+    SGD([a, b], lr=0.1).zero_grad()
+    assert (a.grad, b.grad) == (0.0, 0.0) and other.grad == 2.0
+
+
+def test_non_finite_gradient_is_refused_and_nothing_changes():
+    params = [Value(1.0), Value(2.0)]
+    params[0].grad, params[1].grad = 0.5, float("nan")
+    opt = SGD(params, lr=0.1)
+    with pytest.raises(ValueError, match="parameter 1 has gradient nan"):
+        opt.step()
+    assert [p.data for p in params] == [1.0, 2.0]
+    params[1].grad = float("inf")
+    with pytest.raises(ValueError, match="parameter 1 has gradient inf"):
+        opt.step()
+
+
+def test_lr_can_be_changed_and_is_validated():
+    p = Value(1.0)
+    opt = SGD([p], lr=1.0)
+    opt.lr = 0.5
+    p.grad = 1.0
+    opt.step()
+    assert p.data == 0.5
+    with pytest.raises(ValueError, match="lr must be positive"):
+        opt.lr = 0.0
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"lr": 0.0}, ValueError, "lr must be positive"),
+    ({"lr": -1.0}, ValueError, "lr must be positive"),
+    ({"lr": float("nan")}, ValueError, "lr must be finite"),
+    ({"lr": "0.1"}, TypeError, "lr must be a number"),
+    ({"lr": 0.1, "momentum": 1.0}, ValueError, r"momentum must be in \[0, 1\)"),
+    ({"lr": 0.1, "momentum": -0.1}, ValueError, "momentum"),
+    ({"lr": 0.1, "momentum": None}, TypeError, "momentum must be a number"),
+])
+def test_bad_settings(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        SGD([Value(1.0)], **kwargs)
+
+
+def test_bad_parameters():
+    with pytest.raises(ValueError, match="empty"):
+        SGD([], lr=0.1)
+    with pytest.raises(TypeError, match="parameter 1 must be a Value"):
+        SGD([Value(1.0), 2.0], lr=0.1)  # type: ignore[list-item]
+    v = Value(1.0)
+    with pytest.raises(ValueError, match="more than once"):
+        SGD([v, v], lr=0.1)
