@@ -104,8 +104,14 @@ class _Builder:
         return GeneratedExpression(self.steps, self.inputs, self.values[-1])
 
 
-def _draw_ref(draw: Any, builder: _Builder) -> int:
-    # Counted back from the newest node, so shrinking makes chains: f(g(h(x0))).
+_NEWEST = st.sampled_from((True, True, False))
+
+
+def _draw_ref(draw: Any, builder: _Builder, first: bool) -> int:
+    # Counted back from the newest node, so shrinking makes chains: f(g(h(x0))). A step's first
+    # operand is mostly the newest node, which keeps most steps in the output's graph.
+    if first and draw(_NEWEST):
+        return builder.last
     return builder.last - draw(st.integers(0, builder.last))
 
 
@@ -114,10 +120,11 @@ def _draw_operands(draw: Any, builder: _Builder, pattern: Sequence[str], anchor:
     args: list[int | float] = []
     for letter in pattern:
         if letter == "n":
-            if anchor is not None and not any(type(a) is int for a in args):
+            first = not any(type(a) is int for a in args)
+            if anchor is not None and first:
                 args.append(anchor)
             else:
-                args.append(_draw_ref(draw, builder))
+                args.append(_draw_ref(draw, builder, first))
         elif letter == "p":
             args.append(float(draw(_POSITIVE_CONSTANTS)))
         else:
@@ -167,6 +174,23 @@ def _with_fresh_inputs(step: Step, first_input: int) -> Step:
     return Step(step.op, tuple(range(first_input, first_input + len(step.args))), step.param)
 
 
+_GO_ON = st.sampled_from((False, True, True, True))
+
+
+@st.composite
+def _valid_step(
+    draw: Any, builder: _Builder, pool: tuple[str | OpSpec, ...], anchor: int | None = None
+) -> Step:
+    """A step drawn from ``pool``, or a tanh/sigmoid/neg of its operand if it is not valid."""
+    step = _draw_step(draw, builder, draw(st.sampled_from(pool)), anchor)
+    try:
+        evaluate_step(step, builder.values, builder.grads)
+    except Invalid:
+        return Step(draw(st.sampled_from(_FALLBACK)), (anchor if anchor is not None else
+                                                       _first_ref(step),))
+    return step
+
+
 @st.composite
 def _expressions(
     draw: Any,
@@ -180,12 +204,12 @@ def _expressions(
     builder = _Builder()
     for _ in range(draw(st.integers(1, max_inputs))):
         builder.add_input(draw(inputs))
-    for _ in range(draw(st.integers(min_steps, max_steps))):
-        step = _draw_step(draw, builder, draw(st.sampled_from(pool)))
-        if not builder.try_add(step):
-            fallback = Step(draw(st.sampled_from(_FALLBACK)), (_first_ref(step),))
-            added = builder.try_add(fallback)
-            assert added, f"fallback step {fallback} is always valid"
+    for n in range(max_steps):
+        # "Go on?" drawn per step (3 in 4 yes, shrinking to no), so shrinking deletes steps.
+        if n >= min_steps and not draw(_GO_ON):
+            break
+        added = builder.try_add(draw(_valid_step(builder, pool)))
+        assert added
     if require is not None:
         step = _draw_step(draw, builder, require)
         if not builder.try_add(step):
@@ -203,10 +227,11 @@ def _expressions(
                 builder.add_input(x)
             added = builder.try_add(_with_fresh_inputs(step, first))
             assert added
-        for _ in range(draw(st.integers(0, 2))):  # ops on top of it, so it is not always the root
-            step = _draw_step(draw, builder, draw(st.sampled_from(pool)), anchor=builder.last)
-            if not builder.try_add(step):
-                builder.try_add(Step(draw(st.sampled_from(_FALLBACK)), (builder.last,)))
+        for _ in range(2):  # up to 2 ops on top of it, so that it is not always the root
+            if not draw(st.booleans()):
+                break
+            added = builder.try_add(draw(_valid_step(builder, pool, builder.last)))
+            assert added
     return builder.expression()
 
 
@@ -231,7 +256,7 @@ def expressions(
     *,
     require: str | OpSpec | Callable[..., Value] | None = None,
     max_inputs: int = 3,
-    min_steps: int = 1,
+    min_steps: int | None = None,
     max_steps: int = 6,
     inputs: st.SearchStrategy[float] | None = None,
 ) -> st.SearchStrategy[GeneratedExpression]:
@@ -254,7 +279,8 @@ def expressions(
         require: an op that every drawn expression uses at least once (added to ``ops`` if
             missing); if no earlier node is a valid operand it gets new inputs from ``inputs``.
         max_inputs: at most this many inputs x0, x1, ... (at least 1).
-        min_steps, max_steps: how many ops to draw before ``require`` (and up to 2 after it).
+        min_steps, max_steps: how many ops to draw before ``require`` (and up to 2 after it);
+            ``min_steps`` defaults to 1, or 0 with ``require``.
         inputs: the strategy for input values; default floats in [−3, 3].
 
     Raises:
@@ -267,6 +293,8 @@ def expressions(
     if not pool:
         raise ValueError("ops is empty: give at least one op to draw from")
     max_inputs = _positive_int(max_inputs, "max_inputs")
+    if min_steps is None:
+        min_steps = 0 if required is not None else 1
     min_steps = _positive_int(min_steps, "min_steps", 0 if required is not None else 1)
     max_steps = _positive_int(max_steps, "max_steps", min_steps)
     if inputs is None:
@@ -389,8 +417,9 @@ def _mlps(
     nin = draw(st.integers(1, max_inputs))
     nouts = draw(st.lists(st.integers(1, max_width), min_size=1, max_size=max_layers))
     activation = draw(st.sampled_from(activations))
+    output_activation = draw(st.sampled_from(activations))
     seed = draw(st.integers(0, 2**16))
-    model = MLP(nin, nouts, activation, seed=seed)
+    model = MLP(nin, nouts, activation, output_activation=output_activation, seed=seed)
     x = draw(st.lists(st.floats(-2.0, 2.0, allow_nan=False), min_size=nin, max_size=nin))
     cost_name = draw(st.sampled_from(costs))
     cost = getattr(losses, cost_name)
@@ -402,7 +431,8 @@ def _mlps(
     # Finite differences straddling a relu kink disagree with any derivative: avoid them.
     assume(not _near_kink(cost(model(x), y), 1e-3))
     model.zero_grad()
-    description = f"MLP({nin}, {nouts}, activation={activation!r}, seed={seed})"
+    description = (f"MLP({nin}, {nouts}, activation={activation!r}, "
+                   f"output_activation={output_activation!r}, seed={seed})")
     return GeneratedNetwork(model, list(x), list(y), cost, description)
 
 
@@ -416,7 +446,8 @@ def mlps(
 ) -> st.SearchStrategy[GeneratedNetwork]:
     """A strategy for small random ``MLP`` s, each with an input, a target and a cost.
 
-    Draws ``MLP(nin, nouts, activation, seed=...)`` with ``nin ≤ max_inputs``, up to
+    Draws ``MLP(nin, nouts, activation, output_activation=..., seed=...)`` (both activations
+    from ``activations``) with ``nin ≤ max_inputs``, up to
     ``max_layers`` layers of up to ``max_width`` neurons, an input in [−2, 2], a target (floats
     in [0, 1] for ``quadratic_cost``, a one-hot vector for ``cross_entropy_cost``) and skips
     draws with a relu argument within 1e-3 of its kink. Check one with
