@@ -1,0 +1,39 @@
+"""See the graph: Graphviz pictures of values, of episode 4's chain, and of whole networks.
+
+* :func:`draw_graph` — the computation graph of a :class:`~tinygrad_lite.engine.Value`;
+* :func:`episode4_chain` — 3Blue1Brown's episode-4 chain as real Values, with the chain rule
+  written on its edges;
+* :func:`to_svg` / :func:`save_graph` — render through the ``dot`` program or, without it,
+  Graphviz compiled to WebAssembly (``pip install "tinygrad-lite[wasm]"``).
+
+Every ``draw_*`` function returns a :class:`GraphView`, a ``graphviz.Digraph`` that shows
+itself in Jupyter.
+"""
+
+from tinygrad_lite.viz.episode4 import episode4_chain, episode4_svg
+from tinygrad_lite.viz.graph import OP_SYMBOLS, draw_graph
+from tinygrad_lite.viz.render import (
+    BACKENDS,
+    FILE_TYPES,
+    GraphView,
+    GraphvizUnavailable,
+    available_backends,
+    render,
+    save_graph,
+    to_svg,
+)
+
+__all__ = [
+    "draw_graph",
+    "episode4_chain",
+    "episode4_svg",
+    "to_svg",
+    "save_graph",
+    "render",
+    "available_backends",
+    "GraphView",
+    "GraphvizUnavailable",
+    "BACKENDS",
+    "FILE_TYPES",
+    "OP_SYMBOLS",
+]

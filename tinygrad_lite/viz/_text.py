@@ -1,0 +1,89 @@
+"""Text for Graphviz: user labels made safe, DOT escaping, number formatting, Unicode indices.
+
+Labels are plain DOT strings (not HTML-like labels: the WebAssembly build of Graphviz has no
+HTML-label support), so every piece of user text goes through :func:`dot_text` or
+:func:`dot_tooltip`, which make Graphviz show it literally.
+"""
+
+from __future__ import annotations
+
+import re
+
+from graphviz import nohtml
+
+__all__ = ["clean_text", "dot_text", "dot_tooltip", "fmt", "sup", "sub"]
+
+# Characters XML 1.0 cannot hold (or that Graphviz would cut a string at), except the line
+# feed, which becomes a line break.
+_UNSAFE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def _visible(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code == 0x09:
+        return " "
+    if code < 0x20:
+        return chr(0x2400 + code)  # the Unicode "control picture": ␀, ␁, ...
+    if code == 0x7F:
+        return "\u2421"  # ␡
+    return "\ufffd"
+
+
+def clean_text(text: str) -> str:
+    """``text`` with line breaks as ``\\n``, tabs as spaces, other control characters visible.
+
+    C0 control characters become their Unicode control pictures (``"\\x01"`` → ``"␁"``); C1
+    controls, lone surrogates and U+FFFE/U+FFFF (which XML cannot hold) become ``"�"``.
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _UNSAFE.sub(_visible, text)
+
+
+def _escape_common(text: str, backslash: str) -> str:
+    # Graphviz decodes HTML entities such as "&amp;" in plain labels: escaping "&" keeps
+    # "&lt;" showing as the four characters "&lt;".
+    return clean_text(text).replace("\\", backslash).replace("&", "&amp;")
+
+
+def dot_text(text: str, *, justify: str = "c") -> str:
+    """A DOT label (or xlabel) that Graphviz shows literally, whatever ``text`` contains.
+
+    Backslashes are doubled (``\\N``, ``\\l`` ... would otherwise be Graphviz escapes), ``&``
+    becomes ``&amp;``, line breaks become ``\\n`` (centred) or ``\\l`` (``justify="l"``), and
+    the result is marked as not-HTML so that ``graphviz`` quotes it even if it looks like
+    ``<...>``. Quotes are escaped by ``graphviz`` when it writes the attribute.
+    """
+    lines = _escape_common(text, "\\\\").split("\n")
+    if justify == "l":
+        return nohtml("".join(line + "\\l" for line in lines))
+    return nohtml("\\n".join(lines))
+
+
+def dot_tooltip(text: str) -> str:
+    """A DOT ``tooltip`` that shows ``text`` literally.
+
+    Graphviz unescapes tooltips twice (once as an escString, once when substituting ``\\N``
+    and friends), so a literal backslash needs four.
+    """
+    return nohtml("\\n".join(_escape_common(text, "\\\\\\\\").split("\n")))
+
+
+def fmt(x: float, precision: int = 4) -> str:
+    """``x`` with ``precision`` significant digits: ``0.8808``, ``-0.105``, ``1.2e-05``, ``0``."""
+    if x == 0.0:
+        return "0"  # also for -0.0
+    return f"{x:.{precision}g}"
+
+
+_SUP = str.maketrans("0123456789+-=()Lnijk", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ᴸⁿⁱʲᵏ")
+_SUB = str.maketrans("0123456789+-=()ijk", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ᵢⱼₖ")
+
+
+def sup(text: str) -> str:
+    """``text`` in Unicode superscripts (digits, ``+ - = ( )`` and ``L n i j k``)."""
+    return text.translate(_SUP)
+
+
+def sub(text: str) -> str:
+    """``text`` in Unicode subscripts (digits, ``+ - = ( )`` and ``i j k``)."""
+    return text.translate(_SUB)

@@ -1,0 +1,349 @@
+"""``draw_graph``: the computation graph of a :class:`Value`, one node per value and per op.
+
+Also the pieces the other views share: walking a graph, telling parameters from inputs and
+constants, op symbols, node styles and the hover tooltips (formula and local derivatives).
+"""
+
+from __future__ import annotations
+
+import numbers
+import re
+from typing import Any, Iterable, Optional, Sequence
+
+from tinygrad_lite.engine import Value
+from tinygrad_lite.viz._text import dot_text, dot_tooltip, fmt
+from tinygrad_lite.viz.render import GraphView
+
+__all__ = ["draw_graph", "OP_SYMBOLS", "DEFAULT_MAX_NODES"]
+
+#: The default ``max_nodes`` of :func:`draw_graph` and :func:`draw_collapsed`.
+DEFAULT_MAX_NODES = 500
+
+#: The symbol drawn in the small op node of each engine op (other ops show their name).
+OP_SYMBOLS: dict[str, str] = {
+    "+": "+", "-": "−", "*": "×", "/": "÷", "neg": "−x", "exp": "exp", "log": "log",
+    "tanh": "tanh", "sigmoid": "σ", "relu": "ReLU", "abs": "|x|", "sum": "Σ",
+    "affine": "Σwx+b",
+}
+
+_RANKDIRS = ("LR", "RL", "TB", "BT")
+
+# Default rule for telling parameters from inputs when no params= is given.
+_PARAM_LABEL = re.compile(r"(?:[wWbB](?![A-Za-z])|(?i:weight|bias))")
+
+FONT = "Helvetica,Arial,sans-serif"
+
+#: Node attributes per kind of value (shared by every view).
+STYLES: dict[str, dict[str, str]] = {
+    "value": {"shape": "box", "style": "rounded"},
+    "param": {"shape": "box", "style": "rounded,filled", "fillcolor": "#cfe2ff",
+              "color": "#1c5fb4"},
+    "input": {"shape": "parallelogram", "style": "filled", "fillcolor": "#d3f0d3",
+              "color": "#2b8a3e"},
+    "root": {"shape": "box", "style": "rounded,filled,bold", "fillcolor": "#ffe3a3",
+             "color": "#b35c00", "peripheries": "2"},
+    "const": {"shape": "plaintext", "fontsize": "10", "fontcolor": "#555555"},
+    "op": {"shape": "circle", "style": "filled", "fillcolor": "#eeeeee", "color": "#888888",
+           "fontsize": "11", "width": "0.3", "margin": "0.02"},
+}
+
+
+# --------------------------------------------------------------------------- checks
+def check_int(value: Any, what: str, minimum: int = 1) -> int:
+    """``value`` as an int ≥ ``minimum``, else a TypeError/ValueError naming ``what``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{what} must be an int, got {type(value).__name__} {value!r:.40}")
+    if value < minimum:
+        raise ValueError(f"{what} must be at least {minimum}, got {value}")
+    return int(value)
+
+
+def check_rankdir(rankdir: Any) -> str:
+    """``rankdir`` if it is one of LR, RL, TB, BT, else a ValueError."""
+    if rankdir not in _RANKDIRS:
+        raise ValueError(f"rankdir must be one of {', '.join(_RANKDIRS)}, got {rankdir!r}")
+    return rankdir
+
+
+def value_set(values: Optional[Iterable[Any]], what: str) -> set[int]:
+    """The ids of ``values`` (an iterable of Values, or None), checking each item."""
+    if values is None:
+        return set()
+    if isinstance(values, Value):
+        raise TypeError(f"{what} must be a collection of Values (e.g. model.parameters()), "
+                        "got a single Value; wrap it in a list")
+    ids = set()
+    for i, v in enumerate(values):
+        if not isinstance(v, Value):
+            raise TypeError(f"{what}[{i}] must be a Value, got {type(v).__name__}")
+        ids.add(id(v))
+    return ids
+
+
+# --------------------------------------------------------------------------- graph walking
+def topological_order(roots: Sequence[Value]) -> list[Value]:
+    """Every value the ``roots`` depend on (and the roots), each after its parents."""
+    order: list[Value] = []
+    seen: set[int] = set()
+    for root in roots:
+        stack: list[tuple[Value, bool]] = [(root, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if expanded:
+                order.append(node)
+                continue
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            stack.append((node, True))
+            stack.extend((p, False) for p in reversed(node.parents) if id(p) not in seen)
+    return order
+
+
+def too_many_nodes(count: int, max_nodes: int, what: str) -> ValueError:
+    """The error for a graph larger than ``max_nodes``: the size and what to do instead."""
+    return ValueError(
+        f"{what} has {count:,} nodes, more than max_nodes={max_nodes:,}: the picture would be "
+        "unreadable and Graphviz could take minutes to lay it out. Pass a larger max_nodes to "
+        "draw it anyway, or draw a summary: draw_collapsed(root_or_model) (one box per "
+        "neuron) or draw_network(model) (neurons as circles, weights as coloured edges)")
+
+
+def leaf_kind(v: Value, params: set[int], inputs: set[int], params_given: bool) -> str:
+    """"param", "input" or "const" for a leaf (see :func:`draw_graph` for the rule)."""
+    if id(v) in params:
+        return "param"
+    if id(v) in inputs:
+        return "input"
+    if not params_given and v.label and _PARAM_LABEL.match(v.label):
+        return "param"
+    if v.label:
+        return "input"
+    return "const"
+
+
+# --------------------------------------------------------------------------- tooltips
+def op_symbol(v: Value) -> str:
+    """The short symbol of the op that made ``v`` (``"σ"``, ``"Σ"``, ``"x²"``...)."""
+    if v.op == "**":
+        if len(v.parents) == 2:
+            return "xʸ"
+        p = v.ctx
+        return {2.0: "x²", 3.0: "x³", -1.0: "1/x", 0.5: "√x"}.get(p, f"x^{fmt(p)}")
+    return OP_SYMBOLS.get(v.op, v.op)
+
+
+def _parent_names(v: Value, names: dict[int, str]) -> list[str]:
+    generic = ["x"] if len(v.parents) == 1 else [f"x{i + 1}" for i in range(len(v.parents))]
+    return [names.get(id(p)) or g for p, g in zip(v.parents, generic)]
+
+
+def formula(v: Value, names: dict[int, str]) -> tuple[str, list[str]]:
+    """("out = σ(x)", ["∂out/∂x = σ(x)(1−σ(x)) = 0.105", ...]) for a computed value ``v``.
+
+    ``names`` maps ``id(value)`` to the name to use (labels, numbers of constants); other
+    values are called ``out``, ``x``, ``x1``, ``x2``...
+    """
+    o = names.get(id(v)) or "out"
+    ps = _parent_names(v, names)
+    ls = [fmt(g) for g in v.local_grads]
+    op = v.op
+    d = [f"∂{o}/∂{p}" for p in ps]
+    if op in ("+", "-", "*", "/") and len(ps) == 2:
+        a, b = ps
+        sym = {"+": "+", "-": "−", "*": "·", "/": "/"}[op]
+        rules = {"+": ("1", "1"), "-": ("1", "−1"), "*": (b, a), "/": (f"1/{b}", f"−{a}/{b}²")}
+        ra, rb = rules[op]
+        return f"{o} = {a} {sym} {b}", [f"{d[0]} = {ra} = {ls[0]}", f"{d[1]} = {rb} = {ls[1]}"]
+    unary = {
+        "neg": ("−{x}", "−1"), "exp": ("exp({x})", "exp({x})"), "log": ("ln({x})", "1/{x}"),
+        "tanh": ("tanh({x})", "1 − tanh²({x})"), "sigmoid": ("σ({x})", "σ({x})(1 − σ({x}))"),
+        "relu": ("ReLU({x}) = max(0, {x})", "1 if {x} > 0 else 0"),
+        "abs": ("|{x}|", "sign({x})"),
+    }
+    if op in unary and len(ps) == 1:
+        f, rule = (s.format(x=ps[0]) for s in unary[op])
+        return f"{o} = {f}", [f"{d[0]} = {rule} = {ls[0]}"]
+    if op == "**" and len(ps) == 1:
+        p = fmt(v.ctx)
+        return f"{o} = {ps[0]}^{p}", [f"{d[0]} = {p}·{ps[0]}^({p}−1) = {ls[0]}"]
+    if op == "**" and len(ps) == 2:
+        x, e = ps
+        return f"{o} = {x}^{e}", [f"{d[0]} = {e}·{x}^({e}−1) = {ls[0]}",
+                                  f"{d[1]} = {x}^{e}·ln({x}) = {ls[1]}"]
+    if op == "sum":
+        extra = f" + {fmt(v.ctx)}" if isinstance(v.ctx, float) and v.ctx != 0.0 else ""
+        lines = [f"∂{o}/∂xᵢ = 1 for each of the {len(ps)} terms"]
+        return f"{o} = Σᵢ xᵢ{extra} ({len(ps)} terms)", lines
+    if op == "affine":
+        ws, xs, b = v.ctx
+        constants = sum(not isinstance(t, Value) for t in (*ws, *xs))
+        head = f"{o} = Σᵢ wᵢ·xᵢ + b ({len(ws)} terms"
+        head += f", {constants} of the wᵢ/xᵢ constant numbers)" if constants else ")"
+        return head, ["∂/∂wᵢ = xᵢ, ∂/∂xᵢ = wᵢ, ∂/∂b = 1:"] + _listed(d, ls)
+    return f"{o} = {op}({', '.join(ps)})", _listed(d, ls)
+
+
+def _listed(d: list[str], ls: list[str], most: int = 8) -> list[str]:
+    lines = [f"{a} = {b}" for a, b in zip(d[:most], ls[:most])]
+    if len(d) > most:
+        lines.append(f"… and {len(d) - most} more")
+    return lines
+
+
+def value_tooltip(v: Value, kind: str, names: dict[int, str], root_name: str) -> str:
+    """The hover text of a value node: its formula, local derivatives, data and grad."""
+    name = names.get(id(v)) or "out"
+    if v.is_leaf:
+        what = {"param": "parameter", "input": "input", "const": "constant",
+                "root": "leaf"}.get(kind, "leaf")
+        text = f"{name} = {fmt(v.data)} ({what})"
+    else:
+        head, lines = formula(v, names)
+        text = "\n".join([f"{head} = {fmt(v.data)}", *lines])
+    return f"{text}\ngrad = ∂{root_name}/∂{name} = {fmt(v.grad)}"
+
+
+# --------------------------------------------------------------------------- draw_graph
+def _affine_constants(v: Value) -> str:
+    ws, xs, _ = v.ctx
+    parts = []
+    for letter, items in (("w", ws), ("x", xs)):
+        consts = [t for t in items if not isinstance(t, Value)]
+        if not consts:
+            continue
+        if len(consts) <= 6:
+            parts.append(f"{letter} = ({', '.join(fmt(float(c), 3) for c in consts)})")
+        else:
+            parts.append(f"{len(consts)} constant {letter}")
+    return "\n".join(parts)
+
+
+def draw_graph(
+    root: Value,
+    *,
+    params: Optional[Iterable[Value]] = None,
+    inputs: Optional[Iterable[Value]] = None,
+    rankdir: str = "LR",
+    max_nodes: int = DEFAULT_MAX_NODES,
+    legend: bool = False,
+    edge_labels: bool = False,
+    show_grad: bool = True,
+) -> GraphView:
+    """The computation graph of ``root``: every value it depends on, with data and grad.
+
+    Each :class:`Value` is a box showing its label (if any), ``data`` and ``grad``; each op is a
+    small circle (``+``, ``×``, ``σ``, ``ReLU``, ``Σ``, ``Σwx+b`` for ``Value.affine``...).
+    Edges follow the computation: parent → op → result, left to right by default. Hovering a
+    node in the SVG shows its formula and local derivatives, e.g. ``a = σ(z) = 0.8808`` and
+    ``∂a/∂z = σ(z)(1 − σ(z)) = 0.105``; hovering an edge shows the local derivative it carries.
+
+    How values are told apart (``legend=True`` adds a "legend" cluster with one sample of each):
+
+    * **output** (``root``): gold double-bordered box;
+    * **parameter**: blue box. The leaves in ``params`` (e.g. ``model.parameters()``); without
+      ``params``, leaves whose label starts with ``w``/``b`` followed by a non-letter
+      (``"w"``, ``"w0"``, ``"b_1"``, ``"w⁽ᴸ⁾"``) or with ``weight``/``bias``;
+    * **input**: green parallelogram. The leaves in ``inputs``, and every other labelled leaf;
+    * **constant**: small grey number. Unlabelled leaves not in ``params``/``inputs`` — the
+      engine turns plain numbers in expressions like ``2 * x`` into exactly such leaves, so
+      label a leaf (or list it in ``inputs``) to show it as an input;
+    * **intermediate value**: white rounded box; **op**: small grey circle.
+
+    Constant numbers inside a ``Value.affine`` node (a network's input pixels, say) are not
+    values; they are summarised in a small note next to its op ("784 constant x").
+
+    Args:
+        root: the value to draw (usually after ``root.backward()``, so grads are filled in).
+        params: the parameters (leaves) to show as such; overrides the label rule.
+        inputs: leaves to show as inputs even without a label.
+        rankdir: "LR" (left to right, default), "RL", "TB" (top to bottom) or "BT".
+        max_nodes: the most values to draw (op circles and notes come on top). A network's
+            graph has tens of thousands: above the cap a ValueError suggests
+            :func:`draw_collapsed` and :func:`draw_network` instead.
+        legend: add the legend cluster.
+        edge_labels: write the local derivative ∂result/∂parent on each parent → op edge.
+        show_grad: show ``grad`` in the boxes.
+
+    Returns:
+        a :class:`GraphView` (a ``graphviz.Digraph``): display it in Jupyter, or pass it to
+        :func:`to_svg` / :func:`save_graph`.
+
+    Raises:
+        TypeError: ``root`` is not a Value, or ``params``/``inputs`` hold something else.
+        ValueError: the graph has more than ``max_nodes`` values; a bad ``rankdir``.
+    """
+    if not isinstance(root, Value):
+        raise TypeError(f"draw_graph expects a Value, got {type(root).__name__}; for a model "
+                        "use draw_network(model) or draw_collapsed(model)")
+    check_rankdir(rankdir)
+    check_int(max_nodes, "max_nodes")
+    param_ids = value_set(params, "params")
+    input_ids = value_set(inputs, "inputs")
+    order = topological_order([root])
+    if len(order) > max_nodes:
+        raise too_many_nodes(len(order), max_nodes, "the graph of this value")
+
+    kinds: dict[int, str] = {}
+    names: dict[int, str] = {}
+    for v in order:
+        kind = "value" if v.parents else leaf_kind(v, param_ids, input_ids, params is not None)
+        kinds[id(v)] = "root" if v is root else kind
+        if v.label:
+            names[id(v)] = v.label
+        elif kind == "const":
+            names[id(v)] = fmt(v.data)
+    root_name = names.get(id(root)) or "out"
+
+    g = GraphView(name="computation_graph",
+                  graph_attr={"rankdir": rankdir, "fontname": FONT},
+                  node_attr={"fontname": FONT, "fontsize": "11"},
+                  edge_attr={"fontname": FONT, "fontsize": "9", "arrowsize": "0.6"})
+    ids = {id(v): f"v{i}" for i, v in enumerate(order)}
+    for i, v in enumerate(order):
+        node = ids[id(v)]
+        kind = kinds[id(v)]
+        tooltip = dot_tooltip(value_tooltip(v, kind, names, root_name))
+        if kind == "const":
+            g.node(node, dot_text(fmt(v.data)), tooltip=tooltip, **STYLES["const"])
+        else:
+            lines = [v.label] if v.label else []
+            lines.append(f"data {fmt(v.data)}")
+            if show_grad:
+                lines.append(f"grad {fmt(v.grad)}")
+            g.node(node, dot_text("\n".join(lines)), tooltip=tooltip, **STYLES[kind])
+        if not v.parents:
+            continue
+        op = f"op{i}"
+        g.node(op, dot_text(op_symbol(v)), tooltip=tooltip, **STYLES["op"])
+        g.edge(op, node)
+        child = names.get(id(v)) or "out"
+        for parent, local, pname in zip(v.parents, v.local_grads, _parent_names(v, names)):
+            attrs = {"tooltip": dot_tooltip(f"∂{child}/∂{pname} = {fmt(local)}")}
+            if edge_labels:
+                attrs["label"] = dot_text(fmt(local))
+            g.edge(ids[id(parent)], op, **attrs)
+        if v.op == "affine":
+            note = _affine_constants(v)
+            if note:
+                g.node(f"k{i}", dot_text(note), **STYLES["const"])
+                g.edge(f"k{i}", op, style="dashed", color="#999999")
+    if legend:
+        add_legend(g)
+    return g
+
+
+def add_legend(g: GraphView) -> None:
+    """Add the "legend" cluster: one sample node of each kind of value."""
+    samples = [
+        ("legend_root", "output (root)", "root"),
+        ("legend_param", "parameter\n(params=, or label w… / b…)", "param"),
+        ("legend_input", "input\n(inputs=, or any other label)", "input"),
+        ("legend_value", "intermediate value", "value"),
+        ("legend_op", "op", "op"),
+        ("legend_const", "1.5  constant\n(unlabelled leaf)", "const"),
+    ]
+    with g.subgraph(name="cluster_legend") as c:
+        c.attr(label="legend", fontname=FONT, fontsize="11", color="#bbbbbb", style="rounded")
+        for node, text, kind in samples:
+            c.node(node, dot_text(text), **STYLES[kind])

