@@ -361,14 +361,16 @@ def _parameter_names(model: Any) -> dict[int, str]:
     names: dict[int, str] = {}
 
     def neuron(n: Any, prefix: str) -> None:
-        for j, w in enumerate(getattr(n, "w", None) or ()):
+        ws = getattr(n, "w", None)
+        for j, w in enumerate(ws if isinstance(ws, (list, tuple)) else ()):
             names.setdefault(id(w), f"{prefix}weight {j}")
         b = getattr(n, "b", None)
         if isinstance(b, Value):
             names.setdefault(id(b), f"{prefix}bias")
 
     def layer(layer_: Any, prefix: str) -> None:
-        for k, n in enumerate(getattr(layer_, "neurons", None) or ()):
+        neurons = getattr(layer_, "neurons", None)
+        for k, n in enumerate(neurons if isinstance(neurons, (list, tuple)) else ()):
             neuron(n, f"{prefix}neuron {k}, ")
 
     layers = getattr(model, "layers", None)
