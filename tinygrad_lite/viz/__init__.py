@@ -3,6 +3,8 @@
 * :func:`draw_graph` — the computation graph of a :class:`~tinygrad_lite.engine.Value`;
 * :func:`episode4_chain` — 3Blue1Brown's episode-4 chain as real Values, with the chain rule
   written on its edges;
+* :func:`draw_network` — a network as circles in columns, shaded by activation, edges coloured
+  by weight sign; :func:`draw_collapsed` — one box per neuron and per cost;
 * :func:`to_svg` / :func:`save_graph` — render through the ``dot`` program or, without it,
   Graphviz compiled to WebAssembly (``pip install "tinygrad-lite[wasm]"``).
 
@@ -10,8 +12,10 @@ Every ``draw_*`` function returns a :class:`GraphView`, a ``graphviz.Digraph`` t
 itself in Jupyter.
 """
 
+from tinygrad_lite.viz.collapsed import draw_collapsed
 from tinygrad_lite.viz.episode4 import episode4_chain, episode4_svg
 from tinygrad_lite.viz.graph import OP_SYMBOLS, draw_graph
+from tinygrad_lite.viz.network import draw_network, network_svg
 from tinygrad_lite.viz.render import (
     BACKENDS,
     FILE_TYPES,
@@ -25,8 +29,11 @@ from tinygrad_lite.viz.render import (
 
 __all__ = [
     "draw_graph",
+    "draw_network",
+    "draw_collapsed",
     "episode4_chain",
     "episode4_svg",
+    "network_svg",
     "to_svg",
     "save_graph",
     "render",
