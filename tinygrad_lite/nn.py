@@ -93,9 +93,10 @@ def _as_list(x: _Input, nin: int, who: str) -> list:
 class Neuron:
     """One neuron: ``activation(Σᵢ wᵢ·xᵢ + b)``, computed as one ``affine`` node.
 
-    Weights are drawn uniformly from [−1/√nin, 1/√nin] (the bias too), so the weighted sum of
-    ``nin`` inputs in [0, 1] has a standard deviation below ~0.6 and a sigmoid starts in its
-    steep middle part instead of saturated at 0 or 1.
+    Weights and bias are drawn from a normal distribution with mean 0 and standard deviation
+    1/√nin, so the weighted sum z of ``nin`` inputs in [0, 1] has a standard deviation of at
+    most ~1 and a sigmoid starts in its steep middle part instead of saturated at 0 or 1
+    (with N(0, 1) weights, z of a 784-pixel image would spread over ±15).
 
     Args:
         nin: number of inputs (a positive int).
@@ -116,9 +117,9 @@ class Neuron:
         self.activation = _check_activation(activation)
         self._act = _ACTIVATION_FUNCTIONS[activation]
         rng = _rng(seed)
-        bound = 1.0 / math.sqrt(self.nin)
-        self.w = [Value(rng.uniform(-bound, bound), f"w{i}") for i in range(self.nin)]
-        self.b = Value(rng.uniform(-bound, bound), "b")
+        std = 1.0 / math.sqrt(self.nin)
+        self.w = [Value(rng.gauss(0.0, std), f"w{i}") for i in range(self.nin)]
+        self.b = Value(rng.gauss(0.0, std), "b")
 
     def __call__(self, x: _Input) -> Value:
         """The neuron's activation for input ``x`` (``nin`` numbers or Values)."""
