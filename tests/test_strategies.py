@@ -15,11 +15,16 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, find, given, settings
+from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
 from tinygrad_lite import Value
-from tinygrad_lite.gradcheck import GradcheckError, gradcheck, gradcheck_directional, gradcheck_model
+from tinygrad_lite.gradcheck import (
+    GradcheckError,
+    gradcheck,
+    gradcheck_directional,
+    gradcheck_model,
+)
 from tinygrad_lite.ops import custom_op
 from tinygrad_lite.testing import (
     ACTIVATIONS,
@@ -310,7 +315,7 @@ def test_a_wrong_derivative_of_two_inputs_is_pinned_to_its_input():
     with pytest.raises(GradcheckError) as info:
         gradcheck_property(wrong, settings=FAST_FAILURE)()
     notes = "\n".join(getattr(info.value, "__notes__", []))
-    assert "GeneratedExpression('ab2(x0, x" in notes or "ab2(x0, (" in notes or "ab2(" in notes
+    assert "GeneratedExpression('ab2(" in notes  # shrunk: ab2(x0, x0) at x0 = 1.0
     indices = {m.index for m in info.value.mismatches}
     assert indices and all(f"with respect to input {i}" in str(info.value) for i in indices)
 
@@ -442,7 +447,3 @@ def test_property_tests_respect_the_active_profile():
     test = gradcheck_property("exp")
     assert getattr(test, "_hypothesis_internal_use_settings", settings()).max_examples == \
         settings().max_examples
-
-
-pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.NonInteractiveExampleWarning")
-_ = HealthCheck  # profiles live in tests/conftest.py

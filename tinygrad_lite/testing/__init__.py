@@ -54,7 +54,7 @@ def _needs_hypothesis(name: str, error: ImportError) -> Callable[..., NoReturn]:
         ) from error
 
     unavailable.__name__ = unavailable.__qualname__ = name
-    unavailable.__doc__ = f"Unavailable: {name} needs hypothesis (pip install \"tinygrad-lite[test]\")."
+    unavailable.__doc__ = f'Unavailable: {name} needs hypothesis (pip install "tinygrad-lite[test]").'
     return unavailable
 
 

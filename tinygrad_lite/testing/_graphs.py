@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import inspect
 import math
-import numbers
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence, Union
 
@@ -451,8 +450,3 @@ def _build_step(step: Step, ops: list[Any]) -> Value:
     if op == "custom":
         return _apply_custom(step.param, ops)
     raise ValueError(f"unknown op {op!r}")
-
-
-def is_number(x: Any) -> bool:
-    """A real number that is not a bool."""
-    return isinstance(x, numbers.Real) and not isinstance(x, bool)

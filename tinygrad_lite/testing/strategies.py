@@ -115,7 +115,9 @@ def _draw_ref(draw: Any, builder: _Builder, first: bool) -> int:
     return builder.last - draw(st.integers(0, builder.last))
 
 
-def _draw_operands(draw: Any, builder: _Builder, pattern: Sequence[str], anchor: int | None):
+def _draw_operands(
+    draw: Any, builder: _Builder, pattern: Sequence[str], anchor: int | None
+) -> tuple[int | float, ...]:
     """One operand per pattern letter: "n" a node, "c" a constant, "p" a positive constant."""
     args: list[int | float] = []
     for letter in pattern:
