@@ -1,0 +1,50 @@
+"""Compile the scalar graph and run it over whole mini-batches at array speed.
+
+The ``Value`` graph of one example is traced once on placeholder inputs, its nodes are
+numbered, and nodes of the same op at the same depth become ONE vectorised NumPy operation over
+all of them and every example of a mini-batch (a neuron layer's affine nodes become one matrix
+product on a view of the flat parameter vector). The compiled program computes the same
+numbers as the scalar engine, forward and backward, for a whole batch at once::
+
+    from tinygrad_lite.nn import MLP
+    from tinygrad_lite.compile import CompiledTrainer
+
+    model = MLP(784, [16, 16, 10], seed=0)
+    with CompiledTrainer(model, "quadratic", lr=3.0) as trainer:
+        cost = trainer.train_batch(X, labels)   # X: (b, 784) array, labels: b ints
+
+Entry points:
+
+* :func:`compile_cost` / :func:`compile_model`: an ``MLP``'s per-example cost / outputs;
+* :class:`CompiledTrainer`: SGD (with momentum) on flat arrays; writes the model's Values at
+  :meth:`~CompiledTrainer.sync_to_values` (end of each epoch, end of a ``with`` block);
+* :func:`compile_function`: any function of placeholder Values (traced twice, so a Python
+  branch on ``.data`` raises :class:`TraceError`);
+* :func:`compile_graph`: an already built graph;
+* :class:`Program`: ``forward``, ``gradients``, ``backward`` and ``describe``.
+
+Supported ops: all of the engine's (:data:`SUPPORTED_OPS`). An op made by other code with
+``Value.from_op`` raises :class:`UnsupportedOpError` naming it, unless it depends on no input
+and no parameter (then it is a constant). A NumPy floating-point error raises the engine's
+error for that op (OverflowError for ``exp``, ValueError for ``log`` of a non-positive number,
+...), naming the op.
+"""
+
+from tinygrad_lite.compile.compiler import cache_info, clear_cache, compile_function, compile_graph
+from tinygrad_lite.compile.program import Program
+from tinygrad_lite.compile.trace import SUPPORTED_OPS, TraceError, UnsupportedOpError
+from tinygrad_lite.compile.trainer import CompiledTrainer, compile_cost, compile_model
+
+__all__ = [
+    "compile_graph",
+    "compile_function",
+    "compile_cost",
+    "compile_model",
+    "CompiledTrainer",
+    "Program",
+    "TraceError",
+    "UnsupportedOpError",
+    "SUPPORTED_OPS",
+    "clear_cache",
+    "cache_info",
+]

@@ -1,0 +1,580 @@
+"""The instructions of a compiled program: one vectorised NumPy operation per group of nodes.
+
+Each instruction computes ``k`` nodes of one op at one depth for every example of the batch:
+their values fill rows ``start .. start+k`` of the workspace ``V`` (one column per example), and
+in the backward pass the same rows of ``D`` hold ∂cost/∂node, which the instruction turns into
+contributions to its operands (see :mod:`tinygrad_lite.compile.access`).
+
+Instructions are independent of the batch size; :meth:`Instruction.bind` makes the two closures
+that run them on one workspace.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from tinygrad_lite.compile.access import P, V, Access, Bound, Planner
+
+__all__ = [
+    "Instruction",
+    "Elementwise",
+    "MatmulAffine",
+    "SegmentAffine",
+    "SegmentSum",
+    "SegmentMax",
+    "fp_error",
+]
+
+Fn = Callable[[], None]
+
+# exp(-x) overflows for x below about -709.78; σ(x) is below 1e-307 there anyway.
+_SIGMOID_CLIP = 709.0
+
+
+class Instruction:
+    """``k`` nodes of op ``op`` at depth ``depth``, written to rows ``start .. start+k`` of V."""
+
+    op: str = ""
+    operands: Sequence[Access] = ()
+
+    def __init__(self, op: str, depth: int, start: int, k: int) -> None:
+        self.op, self.depth, self.start, self.k = op, depth, start, k
+
+    @property
+    def needs_backward(self) -> bool:
+        """Whether any operand sends a gradient back."""
+        return any(a.needs_grad for a in self.operands)
+
+    def plan(self, planner: Planner) -> None:
+        """Plan the gradient scatters in the order the backward closure runs them."""
+        for a in self.operands:
+            a.plan(planner)
+
+    def bind(self, ws: Any) -> tuple[Fn, Fn | None]:
+        """``(forward, backward or None)`` closures running this instruction on ``ws``."""
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        """One line: ``depth  op×k  operands → v[rows]``."""
+        args = ", ".join(a.describe() for a in self.operands)
+        return (f"d{self.depth:<3} {self.label():<14} ({args}) → "
+                f"v[{self.start}:{self.start + self.k}]")
+
+    def label(self) -> str:
+        return f"{self.op}×{self.k}"
+
+
+class Elementwise(Instruction):
+    """A unary or binary op applied to k nodes: ``v[rows] = f(a)`` or ``f(a, b)``."""
+
+    def __init__(self, op: str, depth: int, start: int, operands: Sequence[Access],
+                 exponent: float | None = None) -> None:
+        super().__init__(op, depth, start, operands[0].m)
+        self.operands = list(operands)
+        self.exponent = exponent
+
+    def label(self) -> str:
+        if self.exponent is not None:
+            return f"**{self.exponent:g}×{self.k}"
+        return super().label()
+
+    def bind(self, ws: Any) -> tuple[Fn, Fn | None]:
+        k, b = self.k, ws.b
+        out = ws.V[self.start:self.start + k]
+        dout = ws.D[self.start:self.start + k]
+        bound = [a.bind(ws) for a in self.operands]
+        tmp = np.empty((k, b))
+        op = self.op
+        if len(bound) == 1:
+            fwd = _unary_forward(op, self.exponent, bound[0].get, out, tmp)
+            bwd = None
+            if bound[0].scatter is not None:
+                bwd = _unary_backward(op, self.exponent, bound[0], out, dout, tmp,
+                                      np.empty((k, b)))
+            return fwd, bwd
+        fwd = _binary_forward(op, bound[0].get, bound[1].get, out)
+        bwd = None
+        if any(x.scatter is not None for x in bound):
+            bwd = _binary_backward(op, bound[0], bound[1], out, dout, tmp, np.empty((k, b)))
+        return fwd, bwd
+
+
+def _unary_forward(op: str, p: float | None, get: Callable[[], np.ndarray], out: np.ndarray,
+                   t: np.ndarray) -> Fn:
+    if op == "sigmoid":
+        def sigmoid() -> None:
+            np.negative(get(), out=t)
+            np.minimum(t, _SIGMOID_CLIP, out=t)
+            np.exp(t, out=t)
+            np.add(t, 1.0, out=t)
+            np.divide(1.0, t, out=out)
+        return sigmoid
+    if op == "**":
+        if p == 2.0:
+            def square() -> None:
+                x = get()
+                np.multiply(x, x, out=out)
+            return square
+        if p == 1.0:
+            return lambda: np.copyto(out, get())
+        return lambda: np.power(get(), p, out=out)
+    if op == "relu":
+        return lambda: np.maximum(get(), 0.0, out=out)
+    if op == "id":
+        return lambda: np.copyto(out, get())
+    ufunc = {"neg": np.negative, "exp": np.exp, "log": np.log, "tanh": np.tanh,
+             "abs": np.abs}[op]
+    return lambda: ufunc(get(), out=out)
+
+
+def _unary_backward(op: str, p: float | None, a: Bound, out: np.ndarray, dout: np.ndarray,
+                    t: np.ndarray, t2: np.ndarray) -> Fn:
+    """dout · f'(x) sent to the operand; ``f'`` from the saved input or output."""
+    direct, scatter, x = a.direct, a.scatter, a.value
+    target = direct if direct is not None else t2
+
+    def send() -> None:
+        if direct is None:
+            scatter(target)
+
+    if op in ("neg", "exp", "log", "id") or (op == "**" and p in (0.0, 1.0)):
+        if op == "neg":
+            def compute() -> None:
+                np.negative(dout, out=target)
+        elif op == "exp":
+            def compute() -> None:
+                np.multiply(dout, out, out=target)
+        elif op == "log":
+            def compute() -> None:
+                np.divide(dout, x(), out=target)
+        elif op == "id" or p == 1.0:
+            def compute() -> None:
+                np.copyto(target, dout)
+        else:  # x ** 0 is constant
+            def compute() -> None:
+                target.fill(0.0)
+
+        def backward_simple() -> None:
+            compute()
+            send()
+        return backward_simple
+
+    if op == "sigmoid":
+        def local() -> None:  # σ' = σ(1 − σ)
+            np.subtract(1.0, out, out=t)
+            np.multiply(t, out, out=t)
+    elif op == "tanh":
+        def local() -> None:  # tanh' = 1 − tanh²
+            np.multiply(out, out, out=t)
+            np.subtract(1.0, t, out=t)
+    elif op == "relu":
+        mask = np.empty(out.shape, dtype=bool)
+
+        def local() -> None:  # 1 where x > 0 (relu(x) > 0 exactly there), else 0
+            np.greater(out, 0.0, out=mask)
+            np.copyto(t, mask)
+    elif op == "abs":
+        def local() -> None:
+            np.sign(x(), out=t)
+    elif op == "**" and p == 2.0:
+        def local() -> None:
+            np.multiply(x(), 2.0, out=t)
+    elif op == "**":
+        def local() -> None:  # p·x^(p−1)
+            np.power(x(), p - 1.0, out=t)
+            np.multiply(t, p, out=t)
+    else:  # pragma: no cover - lowering only emits the ops above
+        raise AssertionError(op)
+
+    def backward() -> None:
+        local()
+        np.multiply(dout, t, out=target)
+        send()
+    return backward
+
+
+def _binary_forward(op: str, ga: Callable[[], np.ndarray], gb: Callable[[], np.ndarray],
+                    out: np.ndarray) -> Fn:
+    if op == "**":
+        def power() -> None:
+            base = ga()
+            if not (base > 0.0).all():
+                raise ValueError("pow: base must be positive when the exponent is a Value, "
+                                 f"got base={float(base[base <= 0.0].flat[0])!r} in the "
+                                 "compiled program")
+            np.power(base, gb(), out=out)
+        return power
+    ufunc = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide}[op]
+    return lambda: ufunc(ga(), gb(), out=out)
+
+
+def _binary_backward(op: str, a: Bound, b: Bound, out: np.ndarray, dout: np.ndarray,
+                     t: np.ndarray, t2: np.ndarray) -> Fn:
+    steps: list[Fn] = []
+    for which, this, other in ((0, a, b), (1, b, a)):
+        if this.scatter is None:
+            continue
+        target = this.direct if this.direct is not None else (t if which == 0 else t2)
+        scatter = None if this.direct is not None else this.scatter
+        steps.append(_binary_contribution(op, which, this.value, other.value, out, dout,
+                                          target, scatter))
+    if len(steps) == 1:
+        return steps[0]
+    first, second = steps
+
+    def backward() -> None:
+        first()
+        second()
+    return backward
+
+
+def _binary_contribution(op: str, which: int, x: Callable[[], np.ndarray],
+                         y: Callable[[], np.ndarray], out: np.ndarray, dout: np.ndarray,
+                         target: np.ndarray, scatter: Callable[[np.ndarray], None] | None) -> Fn:
+    """∂out/∂(operand ``which``) · dout into ``target``; x is that operand, y the other."""
+    if op == "+" or (op == "-" and which == 0):
+        def compute() -> None:
+            np.copyto(target, dout)
+    elif op == "-":
+        def compute() -> None:
+            np.negative(dout, out=target)
+    elif op == "*":
+        def compute() -> None:
+            np.multiply(dout, y(), out=target)
+    elif op == "/" and which == 0:
+        def compute() -> None:
+            np.divide(dout, y(), out=target)
+    elif op == "/":
+        def compute() -> None:  # −a/b² · dout = −(out / b) · dout
+            np.divide(out, x(), out=target)
+            np.multiply(target, dout, out=target)
+            np.negative(target, out=target)
+    elif which == 0:  # ** : ∂/∂base = p·x^(p−1) = p·out/x
+        def compute() -> None:
+            np.divide(out, x(), out=target)
+            np.multiply(target, y(), out=target)
+            np.multiply(target, dout, out=target)
+    else:  # ** : ∂/∂exponent = out·log(base)
+        def compute() -> None:
+            np.log(y(), out=target)
+            np.multiply(target, out, out=target)
+            np.multiply(target, dout, out=target)
+    if scatter is None:
+        return compute
+
+    def contribute() -> None:
+        compute()
+        scatter(target)
+    return contribute
+
+
+class MatmulAffine(Instruction):
+    """k affine nodes sharing their n inputs, weights a block of θ: ``v[rows] = W @ x + bias``.
+
+    ``W`` is a ``(k, n)`` view of θ when the weights' indices form a regular block (row stride,
+    column stride), as a layer's weights do in ``MLP.parameters()`` order; otherwise it is
+    gathered per step.
+    """
+
+    def __init__(self, depth: int, start: int, weights: np.ndarray, xs: Access,
+                 bias: Access | None) -> None:
+        k, n = weights.shape
+        super().__init__("affine", depth, start, k)
+        self.weights = weights  # (k, n) parameter indices
+        self.n = n
+        self.xs = xs
+        self.bias = bias
+        self.block = _regular_block(weights)
+        flat = weights.ravel()
+        # Only for planning whether dW assigns or adds (and for its description).
+        self.w_access = Access([(P, int(i), 0) for i in flat], [True] * len(flat), full=True)
+        self.operands = [a for a in (self.w_access, bias, xs) if a is not None]
+
+    def label(self) -> str:
+        return f"matmul {self.k}×{self.n}"
+
+    def describe(self) -> str:
+        if self.block is not None:
+            s, rs, cs = self.block
+            w = f"θ[{s}:…] as {self.k}×{self.n} (strides {rs},{cs})"
+        else:
+            w = f"θ gathered {self.k}×{self.n}"
+        bias = f" + {self.bias.describe()}" if self.bias is not None else ""
+        return (f"d{self.depth:<3} {self.label():<14} {w} @ {self.xs.describe()}{bias} → "
+                f"v[{self.start}:{self.start + self.k}]")
+
+    def bind(self, ws: Any) -> tuple[Fn, Fn | None]:
+        k, n, b = self.k, self.n, ws.b
+        out = ws.V[self.start:self.start + k]
+        dout = ws.D[self.start:self.start + k]
+        x = self.xs.bind(ws)
+        bias = self.bias.bind(ws) if self.bias is not None else None
+        theta, G = ws.theta, ws.G
+        if self.block is not None:
+            s, rs, cs = self.block
+            item = theta.itemsize
+            W = as_strided(theta[s:], shape=(k, n), strides=(rs * item, cs * item),
+                           writeable=False)
+            GW = as_strided(G[s:], shape=(k, n), strides=(rs * item, cs * item))
+            get_w = lambda: W  # noqa: E731
+        else:
+            idx = self.weights
+            Wbuf = np.empty((k, n))
+
+            def get_w() -> np.ndarray:
+                np.take(theta, idx, out=Wbuf)
+                return Wbuf
+            GW = None
+        get_x = x.get
+        if bias is None:
+            def forward() -> None:
+                np.matmul(get_w(), get_x(), out=out)
+        else:
+            get_b = bias.get
+
+            def forward() -> None:
+                np.matmul(get_w(), get_x(), out=out)
+                np.add(out, get_b(), out=out)
+
+        steps: list[Fn] = []
+        w_mode = self.w_access.parts[0].mode
+        x_value = x.value
+        if GW is not None and w_mode == "assign":
+            steps.append(lambda: np.matmul(dout, x_value().T, out=GW))
+        elif GW is not None and w_mode == "add":
+            tw = np.empty((k, n))
+
+            def add_dw() -> None:
+                np.matmul(dout, x_value().T, out=tw)
+                np.add(GW, tw, out=GW)
+            steps.append(add_dw)
+        else:
+            idx = self.weights.ravel()
+            tw = np.empty((k, n))
+            mode = w_mode
+
+            def scatter_dw() -> None:
+                np.matmul(dout, x_value().T, out=tw)
+                if mode == "assign":
+                    G[idx] = tw.ravel()
+                elif mode == "add":
+                    G[idx] += tw.ravel()
+                else:
+                    np.add.at(G, idx, tw.ravel())
+            steps.append(scatter_dw)
+        if bias is not None and bias.scatter is not None:
+            steps.append(lambda: bias.scatter(dout))
+        if x.scatter is not None:
+            W_T = (lambda: get_w().T) if self.block is None else (lambda: W.T)
+            if x.direct is not None:
+                dx = x.direct
+                steps.append(lambda: np.matmul(W_T(), dout, out=dx))
+            else:
+                tx = np.empty((n, b))
+                scatter_x = x.scatter
+
+                def send_dx() -> None:
+                    np.matmul(W_T(), dout, out=tx)
+                    scatter_x(tx)
+                steps.append(send_dx)
+        return forward, _sequence(steps)
+
+
+def _regular_block(idx: np.ndarray) -> tuple[int, int, int] | None:
+    """``(start, row_stride, col_stride)`` if ``idx[i, j] = start + i·rs + j·cs`` with
+    distinct entries and non-negative strides, else None."""
+    k, n = idx.shape
+    s = int(idx[0, 0])
+    rs = int(idx[1, 0]) - s if k > 1 else 0
+    cs = int(idx[0, 1]) - s if n > 1 else 0
+    if rs < 0 or cs < 0:
+        return None
+    expected = s + rs * np.arange(k)[:, None] + cs * np.arange(n)[None, :]
+    if not np.array_equal(expected, idx):
+        return None
+    if len(np.unique(idx)) != idx.size:
+        return None
+    return s, rs, cs
+
+
+def _sequence(steps: list[Fn]) -> Fn | None:
+    if not steps:
+        return None
+    if len(steps) == 1:
+        return steps[0]
+
+    def run() -> None:
+        for step in steps:
+            step()
+    return run
+
+
+def _segments(counts: Sequence[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(start of each non-empty segment, which segments are non-empty, segment of each item)."""
+    counts_arr = np.asarray(counts, dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(counts_arr)[:-1]]).astype(np.int64)
+    nonempty = counts_arr > 0
+    seg_of = np.repeat(np.arange(len(counts_arr)), counts_arr)
+    return starts[nonempty], nonempty, seg_of
+
+
+def _reduce_into(ufunc: np.ufunc, items: np.ndarray, starts: np.ndarray, nonempty: np.ndarray,
+                 out: np.ndarray, empty: float) -> None:
+    """out[s] = ufunc-reduction of the items of segment s (``empty`` for an empty segment)."""
+    if nonempty.all():
+        if items.shape[1] == out.shape[1]:
+            ufunc.reduceat(items, starts, axis=0, out=out)
+        else:
+            np.copyto(out, ufunc.reduceat(items, starts, axis=0))
+        return
+    out.fill(empty)
+    if len(starts):
+        out[nonempty] = ufunc.reduceat(items, starts, axis=0)
+
+
+class SegmentSum(Instruction):
+    """k ``Value.sum`` nodes: a segment sum of their parents plus each node's constant."""
+
+    def __init__(self, depth: int, start: int, counts: Sequence[int], items: Access,
+                 constants: Sequence[float]) -> None:
+        super().__init__("sum", depth, start, len(counts))
+        self.counts = list(counts)
+        self.items = items
+        self.operands = [items]
+        self.constants = np.asarray(constants, dtype=float)[:, None]
+        self.starts, self.nonempty, self.seg_of = _segments(counts)
+        n = self.counts[0]
+        self.uniform = (all(c == n for c in self.counts)
+                        and items.form == "slice" and items.kind == V)
+
+    def bind(self, ws: Any) -> tuple[Fn, Fn | None]:
+        k, b = self.k, ws.b
+        out = ws.V[self.start:self.start + k]
+        dout = ws.D[self.start:self.start + k]
+        items = self.items.bind(ws)
+        consts = self.constants
+        has_consts = bool(np.any(consts != 0.0))
+        if self.uniform:
+            n = self.counts[0]
+            view = ws.V[self.items.start:self.items.start + k * n].reshape(k, n, b)
+
+            def forward() -> None:
+                np.add.reduce(view, axis=1, out=out)
+                if has_consts:
+                    np.add(out, consts, out=out)
+        else:
+            starts, nonempty, get = self.starts, self.nonempty, items.get
+
+            def forward() -> None:
+                _reduce_into(np.add, get(), starts, nonempty, out, 0.0)
+                if has_consts:
+                    np.add(out, consts, out=out)
+        if items.scatter is None:
+            return forward, None
+        if self.uniform and items.direct is not None:
+            n = self.counts[0]
+            d3 = items.direct.reshape(k, n, b)
+            return forward, lambda: np.copyto(d3, dout[:, None, :])
+        spread = np.empty((self.items.m, b))
+        seg_of, scatter = self.seg_of, items.scatter
+
+        def backward() -> None:
+            np.take(dout, seg_of, axis=0, out=spread)
+            scatter(spread)
+        return forward, backward
+
+
+class SegmentAffine(Instruction):
+    """Affine nodes of any wiring: products w·x gathered, then segment sums, plus the bias."""
+
+    def __init__(self, depth: int, start: int, counts: Sequence[int], ws: Access, xs: Access,
+                 bias: Access) -> None:
+        super().__init__("affine", depth, start, len(counts))
+        self.counts = list(counts)
+        self.ws, self.xs, self.bias = ws, xs, bias
+        self.operands = [ws, xs, bias]
+        self.starts, self.nonempty, self.seg_of = _segments(counts)
+
+    def bind(self, ws_: Any) -> tuple[Fn, Fn | None]:
+        k, b, m = self.k, ws_.b, self.ws.m
+        out = ws_.V[self.start:self.start + k]
+        dout = ws_.D[self.start:self.start + k]
+        w, x, bias = (a.bind(ws_) for a in (self.ws, self.xs, self.bias))
+        prod = np.empty((m, b))
+        starts, nonempty = self.starts, self.nonempty
+
+        def forward() -> None:
+            np.multiply(w.get(), x.get(), out=prod)
+            _reduce_into(np.add, prod, starts, nonempty, out, 0.0)
+            np.add(out, bias.get(), out=out)
+
+        steps: list[Fn] = []
+        if w.scatter is not None or x.scatter is not None:
+            spread = np.empty((m, b))
+            seg_of = self.seg_of
+            steps.append(lambda: np.take(dout, seg_of, axis=0, out=spread))
+            for this, other in ((w, x), (x, w)):
+                if this.scatter is not None:
+                    steps.append(_times_into(spread, other.value, this, np.empty((m, b))))
+        if bias.scatter is not None:
+            steps.append(lambda: bias.scatter(dout))
+        return forward, _sequence(steps)
+
+
+def _times_into(spread: np.ndarray, other: Callable[[], np.ndarray], this: Bound,
+                tmp: np.ndarray) -> Fn:
+    target = this.direct if this.direct is not None else tmp
+    scatter = None if this.direct is not None else this.scatter
+
+    def contribute() -> None:
+        np.multiply(spread, other(), out=target)
+        if scatter is not None:
+            scatter(target)
+    return contribute
+
+
+class SegmentMax(Instruction):
+    """The shift of a stable softmax: per example, the maximum of each node's parents.
+
+    It is a constant to the engine (``max(a.data for a in xs)``), so no gradient flows back.
+    """
+
+    def __init__(self, depth: int, start: int, counts: Sequence[int], items: Access) -> None:
+        super().__init__("max", depth, start, len(counts))
+        self.items = items
+        self.operands = [items]
+        self.starts, self.nonempty, _ = _segments(counts)
+
+    @property
+    def needs_backward(self) -> bool:
+        return False
+
+    def plan(self, planner: Planner) -> None:
+        return None
+
+    def bind(self, ws: Any) -> tuple[Fn, Fn | None]:
+        out = ws.V[self.start:self.start + self.k]
+        get, starts, nonempty = self.items.bind(ws).get, self.starts, self.nonempty
+        return (lambda: _reduce_into(np.maximum, get(), starts, nonempty, out, -np.inf)), None
+
+
+def fp_error(instr: Instruction, exc: FloatingPointError, backward: bool) -> Exception:
+    """The engine's error for a NumPy floating-point error raised while running ``instr``."""
+    text = str(exc)
+    op = instr.op
+    where = (f"in the compiled program ({instr.label()} at depth {instr.depth}"
+             f"{', backward pass' if backward else ''}: {text})")
+    if "overflow" in text:
+        return OverflowError(f"{op}: result too large for a float {where}")
+    if op == "log":
+        return ValueError(f"log: argument must be positive {where}")
+    if "divide" in text:
+        if op == "**":
+            return ZeroDivisionError(f"pow: zero to a negative power {where}")
+        return ZeroDivisionError(f"{op}: division by zero {where}")
+    if op == "**":
+        return ValueError(f"pow: negative base to a fractional power has no real value {where}")
+    return ValueError(f"{op}: invalid value (nan) {where}; are the inputs finite?")

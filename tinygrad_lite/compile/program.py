@@ -1,0 +1,490 @@
+"""Lowering a traced graph to instructions, and :class:`Program`, which runs them on batches.
+
+Lowering groups the graph's op nodes by (depth, op): all nodes of one op at one depth become
+ONE vectorised instruction over all of them and all examples, so the number of NumPy calls per
+step grows with the depth of the network, not its width. Rows of the value workspace ``V`` are
+given out group by group, in an order that keeps operands contiguous (a slice is a view, not a
+copy), and an ``affine`` group whose weights form a regular block of the flat parameter
+vector becomes a matrix product on a strided view of it.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from tinygrad_lite.compile.access import B, C, P, V, Access, Planner
+from tinygrad_lite.compile.instructions import (
+    Elementwise,
+    Instruction,
+    MatmulAffine,
+    SegmentAffine,
+    SegmentMax,
+    SegmentSum,
+    fp_error,
+)
+from tinygrad_lite.compile.trace import Graph, parents_of
+from tinygrad_lite.engine import Value
+
+__all__ = ["Lowered", "lower", "Program"]
+
+_LEAVES = ("input", "param", "const")
+#: Batches larger than this run in chunks, so memory stays bounded (evaluating a test set).
+CHUNK = 4096
+_MAX_WORKSPACES = 4
+
+
+@dataclass(frozen=True, eq=False)
+class Lowered:
+    """A graph lowered to instructions; independent of batch size and parameter values.
+
+    Attributes:
+        instructions: in forward order.
+        n_rows: rows of the value and gradient workspaces.
+        out_rows: the row of each output.
+        n_inputs: columns of each input array; n_params: length of the parameter vector.
+        zero_rows, zero_params: gradient rows/entries to zero before each backward pass.
+        n_nodes: op nodes of the traced graph (each becomes one row).
+    """
+
+    instructions: tuple[Instruction, ...]
+    n_rows: int
+    out_rows: np.ndarray
+    n_inputs: tuple[int, ...]
+    n_params: int
+    zero_rows: np.ndarray
+    zero_params: np.ndarray
+    n_nodes: int
+
+
+def lower(graph: Graph) -> Lowered:
+    """Group ``graph``'s op nodes by (depth, op) into vectorised instructions."""
+    nodes = list(graph.nodes)
+    outputs = list(graph.outputs)
+    for j, o in enumerate(outputs):
+        if nodes[o][0] in _LEAVES:  # an output that is a leaf gets a row through a copy
+            nodes.append(("id", (o,), None))
+            outputs[j] = len(nodes) - 1
+    n = len(nodes)
+    depth = [0] * n
+    need = [False] * n
+    loc: list[tuple | None] = [None] * n
+    groups: dict[tuple, list[int]] = {}
+    for i, node in enumerate(nodes):
+        kind = node[0]
+        if kind == "input":
+            loc[i] = (B, node[1], node[2])
+        elif kind == "param":
+            loc[i] = (P, node[1], 0)
+            need[i] = True
+        elif kind == "const":
+            loc[i] = (C, 0, node[1])
+        else:
+            ps = node[1]
+            depth[i] = 1 + max(depth[p] for p in ps)
+            need[i] = kind != "_max" and any(need[p] for p in ps)
+            sub = None
+            if kind == "**":
+                sub = ("c", node[2]) if len(ps) == 1 else ("v",)
+            groups.setdefault((depth[i], kind, sub), []).append(i)
+
+    instructions: list[Instruction] = []
+    next_row = 0
+
+    def give_rows(ids: Sequence[int]) -> int:
+        nonlocal next_row
+        start = next_row
+        for r, i in enumerate(ids):
+            loc[i] = (V, start + r, 0)
+        next_row += len(ids)
+        return start
+
+    def access(refs: Sequence[int], full: bool = False, grads: bool = True) -> Access:
+        return Access([loc[p] for p in refs], [grads and need[p] for p in refs], full=full)
+
+    def parent_key(i: int) -> tuple:
+        return tuple(loc[p] for p in nodes[i][1])
+
+    for key in sorted(groups, key=lambda k: (k[0], k[1], repr(k[2]))):
+        d, op, sub = key
+        ids = groups[key]
+        if op == "affine":
+            instructions.extend(_lower_affine(d, ids, nodes, loc, need, give_rows, access))
+            continue
+        ids = sorted(ids, key=parent_key)
+        start = give_rows(ids)
+        if op in ("sum", "_max"):
+            refs = [p for i in ids for p in nodes[i][1]]
+            counts = [len(nodes[i][1]) for i in ids]
+            if op == "sum":
+                instructions.append(SegmentSum(d, start, counts, access(refs, full=True),
+                                               [nodes[i][2] for i in ids]))
+            else:
+                instructions.append(SegmentMax(d, start, counts,
+                                               access(refs, full=True, grads=False)))
+            continue
+        arity = len(nodes[ids[0]][1])
+        operands = [access([nodes[i][1][j] for i in ids]) for j in range(arity)]
+        exponent = sub[1] if sub is not None and sub[0] == "c" else None
+        instructions.append(Elementwise(op, d, start, operands, exponent))
+
+    out_rows = np.array([loc[o][1] for o in outputs], dtype=np.int64)
+    planner = Planner(out_rows.tolist())
+    for instr in reversed(instructions):
+        if instr.needs_backward:
+            instr.plan(planner)
+    return Lowered(tuple(instructions), next_row, out_rows, graph.n_inputs, graph.n_params,
+                   planner.zero_rows, planner.zero_params, next_row)
+
+
+def _lower_affine(d: int, ids: list[int], nodes: list, loc: list, need: list, give_rows: Any,
+                  access: Any) -> list[Instruction]:
+    """Matrix products for clusters of nodes sharing their inputs; the rest as segment sums."""
+    clusters: dict[tuple[int, ...], list[tuple[int, list[int], int | None]]] = {}
+    generic: list[int] = []
+    for i in ids:
+        refs = nodes[i][1]
+        n, has_bias = nodes[i][2]
+        ws, xs = refs[:n], refs[n:2 * n]
+        bias = refs[2 * n] if has_bias else None
+        w_kinds = {loc[w][0] for w in ws}
+        x_kinds = {loc[x][0] for x in xs}
+        if n and w_kinds == {P} and x_kinds <= {V, B}:
+            params, shared = ws, xs
+        elif n and x_kinds == {P} and w_kinds <= {V, B}:
+            params, shared = xs, ws
+        else:
+            generic.append(i)
+            continue
+        clusters.setdefault(tuple(shared), []).append((i, [loc[w][1] for w in params], bias))
+    out: list[Instruction] = []
+    for shared, members in clusters.items():
+        members.sort(key=lambda m: m[1][0])
+        start = give_rows([m[0] for m in members])
+        weights = np.array([m[1] for m in members], dtype=np.int64)
+        biases = [m[2] for m in members]
+        bias = None
+        if any(b is not None for b in biases):
+            bias = Access([loc[b] if b is not None else (C, 0, 0.0) for b in biases],
+                          [b is not None and need[b] for b in biases])
+        out.append(MatmulAffine(d, start, weights, access(list(shared), full=True), bias))
+    if generic:
+        start = give_rows(generic)
+        w_refs: list[int] = []
+        x_refs: list[int] = []
+        counts: list[int] = []
+        bias_locs: list[tuple] = []
+        bias_need: list[bool] = []
+        for i in generic:
+            refs = nodes[i][1]
+            n, has_bias = nodes[i][2]
+            w_refs.extend(refs[:n])
+            x_refs.extend(refs[n:2 * n])
+            counts.append(n)
+            bias_locs.append(loc[refs[2 * n]] if has_bias else (C, 0, 0.0))
+            bias_need.append(has_bias and need[refs[2 * n]])
+        out.append(SegmentAffine(d, start, counts, access(w_refs, full=True),
+                                 access(x_refs, full=True), Access(bias_locs, bias_need)))
+    return out
+
+
+class _Workspace:
+    """The arrays and bound closures of one program for one batch size."""
+
+    def __init__(self, lowered: Lowered, b: int, theta: np.ndarray, G: np.ndarray) -> None:
+        self.b = b
+        self.V = np.empty((lowered.n_rows, b))
+        self.D = np.empty((lowered.n_rows, b))
+        self.banks: list[Any] = [None] * len(lowered.n_inputs)
+        self.theta, self.G = theta, G
+        self.forward: list[Any] = []
+        backward: list[tuple[Instruction, Any]] = []
+        for instr in lowered.instructions:
+            fwd, bwd = instr.bind(self)
+            self.forward.append(fwd)
+            if bwd is not None:
+                backward.append((instr, bwd))
+        backward.reverse()
+        self.backward_instr = [i for i, _ in backward]
+        self.backward = [f for _, f in backward]
+        rows = lowered.out_rows
+        self.single_row = int(rows[0]) if len(rows) == 1 else None
+
+
+class Program:
+    """A compiled scalar graph: forward and backward over whole batches with NumPy.
+
+    Made by :func:`~tinygrad_lite.compile.compile_graph`, :func:`~tinygrad_lite.compile.
+    compile_function`, :func:`~tinygrad_lite.compile.compile_cost` or
+    :func:`~tinygrad_lite.compile.compile_model`. Inputs are 2-D arrays, one row per example
+    and one column per placeholder; the graph's parameters are read from the flat vector
+    :attr:`theta` (loaded from the parameter Values on each call unless told otherwise).
+
+    Attributes:
+        params: the parameter Values, in the order of :attr:`theta` and of gradients.
+        theta: the flat parameter vector the program reads.
+        n_inputs: the number of columns of each input array.
+    """
+
+    def __init__(self, lowered: Lowered, params: Sequence[Value], *, single_output: bool,
+                 theta: np.ndarray | None = None) -> None:
+        self.lowered = lowered
+        self.params = list(params)
+        if theta is None:
+            theta = np.array([p.data for p in self.params], dtype=np.float64)
+        self.theta = theta
+        self._G = np.zeros(lowered.n_params)
+        self._single = single_output
+        self._workspaces: OrderedDict[int, _Workspace] = OrderedDict()
+
+    # ------------------------------------------------------------------ sizes
+    @property
+    def n_inputs(self) -> tuple[int, ...]:
+        """Columns of each input array (one per placeholder)."""
+        return self.lowered.n_inputs
+
+    @property
+    def n_params(self) -> int:
+        """Length of the flat parameter vector."""
+        return self.lowered.n_params
+
+    @property
+    def n_outputs(self) -> int:
+        """How many outputs the program computes per example."""
+        return len(self.lowered.out_rows)
+
+    @property
+    def n_instructions(self) -> int:
+        """Vectorised instructions per forward pass (about the depth of the graph)."""
+        return len(self.lowered.instructions)
+
+    def describe(self) -> str:
+        """The program as text: one line per instruction, e.g. ``d1 matmul 16×784 ...``."""
+        lo = self.lowered
+        head = (f"Program: {lo.n_nodes} op nodes in {len(lo.instructions)} instructions, "
+                f"inputs {'+'.join(map(str, lo.n_inputs)) or 'none'}, {lo.n_params} parameters, "
+                f"{len(lo.out_rows)} output(s)")
+        return "\n".join([head, *(i.describe() for i in lo.instructions)])
+
+    def __repr__(self) -> str:
+        lo = self.lowered
+        return (f"Program({lo.n_nodes} op nodes, {len(lo.instructions)} instructions, "
+                f"{lo.n_params} parameters)")
+
+    def _sharing(self, theta: np.ndarray) -> "Program":
+        """The same program reading its parameters from ``theta`` (shared, not copied)."""
+        return Program(self.lowered, self.params, single_output=self._single, theta=theta)
+
+    # ------------------------------------------------------------------ parameters
+    def load_params(self, values: Any = None) -> None:
+        """Fill :attr:`theta` from the parameter Values (default) or from a 1-D array."""
+        if values is None:
+            self.theta[:] = [p.data for p in self.params]
+            return
+        arr = np.asarray(values, dtype=np.float64)
+        if arr.shape != (self.n_params,):
+            raise ValueError(f"params must be a 1-D array of {self.n_params} numbers, got shape "
+                             f"{arr.shape}")
+        if not np.isfinite(arr).all():
+            raise ValueError(f"params: entry {int(np.flatnonzero(~np.isfinite(arr))[0])} is "
+                             "not finite")
+        self.theta[:] = arr
+
+    def store_params(self) -> None:
+        """Write :attr:`theta` into the ``.data`` of the parameter Values."""
+        for p, x in zip(self.params, self.theta.tolist()):
+            p.data = x
+
+    # ------------------------------------------------------------------ public running
+    def forward(self, *inputs: Any, params: Any = None) -> np.ndarray:
+        """The outputs for a batch: shape ``(b,)`` for one output, ``(b, n_outputs)`` for several.
+
+        Args:
+            inputs: one 2-D array ``(b, n)`` per input array of the program.
+            params: ``None`` to read the parameter Values, or a flat array to use instead.
+
+        Raises:
+            ValueError / TypeError: inputs of the wrong number, shape, type, or not finite.
+            OverflowError, ValueError, ZeroDivisionError: as the engine, when an op leaves
+                its domain for some example (naming the op).
+        """
+        arrays = self._check_inputs(inputs)
+        self.load_params(params)
+        return self._shape(self._forward(arrays))
+
+    def gradients(self, *inputs: Any, params: Any = None, reduction: str = "mean",
+                  grad_output: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(outputs, flat gradient)`` for a batch; does not touch any Value's ``.grad``.
+
+        The gradient is of the mean (``reduction="mean"``, as :func:`~tinygrad_lite.losses.
+        batch_cost`) or the sum over the batch of the output (or of Σⱼ grad_output[:, j] ·
+        output j, for several outputs), ordered as :attr:`params`.
+
+        Args:
+            inputs, params: as :meth:`forward`.
+            reduction: ``"mean"`` or ``"sum"`` over the batch.
+            grad_output: ``(b,)`` or ``(b, n_outputs)`` weights of the outputs; default 1 (it
+                is required for a program with several outputs).
+        """
+        arrays = self._check_inputs(inputs)
+        self.load_params(params)
+        b = arrays[0].shape[0]
+        scale = self._scale(reduction, b)
+        seeds = self._check_grad_output(grad_output, b)
+        outs, grad = self._gradients(arrays, scale, seeds)
+        return self._shape(outs), grad
+
+    def backward(self, *inputs: Any, reduction: str = "mean", grad_output: Any = None) -> np.ndarray:
+        """Like ``Value.backward`` for a batch: ADD the gradient into each parameter's ``.grad``.
+
+        Reads the parameters from their Values, runs forward and backward, adds the batch
+        gradient (see :meth:`gradients`) into ``.grad`` and returns it as a flat array.
+        """
+        _, grad = self.gradients(*inputs, reduction=reduction, grad_output=grad_output)
+        for p, g in zip(self.params, grad.tolist()):
+            p.grad += g
+        return grad
+
+    # ------------------------------------------------------------------ checks
+    def _check_inputs(self, inputs: Sequence[Any]) -> list[np.ndarray]:
+        sizes = self.lowered.n_inputs
+        if len(inputs) != len(sizes):
+            raise TypeError(f"this program takes {len(sizes)} input array(s) with "
+                            f"{' and '.join(map(str, sizes)) or 'no'} columns, got {len(inputs)}")
+        arrays = []
+        for k, (x, n) in enumerate(zip(inputs, sizes)):
+            if isinstance(x, Value):
+                raise TypeError(f"input {k} must be an array of numbers, got a Value")
+            try:
+                arr = np.asarray(x, dtype=np.float64)
+            except (TypeError, ValueError) as exc:
+                raise TypeError(f"input {k} must be a 2-D array of real numbers: {exc}") from None
+            if arr.ndim != 2 or arr.shape[1] != n:
+                hint = " (for one example use x[None, :])" if arr.ndim == 1 else ""
+                raise ValueError(f"input {k} must have shape (batch, {n}), got {arr.shape}{hint}")
+            if arr.shape[0] == 0:
+                raise ValueError(f"input {k} is empty: the batch needs at least one example")
+            check_finite(arr, f"input {k}")
+            arrays.append(arr)
+        if len({a.shape[0] for a in arrays}) > 1:
+            raise ValueError(f"the input arrays have different batch sizes: "
+                             f"{[a.shape[0] for a in arrays]}")
+        if not arrays:
+            raise ValueError("this program has no inputs; it cannot be run on a batch")
+        return arrays
+
+    def _check_grad_output(self, grad_output: Any, b: int) -> np.ndarray | None:
+        m = self.n_outputs
+        if grad_output is None:
+            if m != 1:
+                raise ValueError(f"this program has {m} outputs: pass grad_output of shape "
+                                 f"({b}, {m}) to say how they are weighted")
+            return None
+        arr = np.asarray(grad_output, dtype=np.float64)
+        if arr.ndim == 1 and m == 1:
+            arr = arr[:, None]
+        if arr.shape != (b, m):
+            raise ValueError(f"grad_output must have shape ({b}, {m}), got {arr.shape}")
+        check_finite(arr, "grad_output")
+        return arr
+
+    @staticmethod
+    def _scale(reduction: str, b: int) -> float:
+        if reduction == "mean":
+            return 1.0 / b
+        if reduction == "sum":
+            return 1.0
+        raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
+
+    def _shape(self, outs: np.ndarray) -> np.ndarray:
+        return outs[:, 0].copy() if self._single else outs
+
+    # ------------------------------------------------------------------ running
+    def _workspace(self, b: int) -> _Workspace:
+        ws = self._workspaces.get(b)
+        if ws is None:
+            ws = _Workspace(self.lowered, b, self.theta, self._G)
+            self._workspaces[b] = ws
+            if len(self._workspaces) > _MAX_WORKSPACES:
+                self._workspaces.popitem(last=False)
+        else:
+            self._workspaces.move_to_end(b)
+        return ws
+
+    def _chunks(self, b: int) -> list[tuple[int, int]]:
+        return [(s, min(s + CHUNK, b)) for s in range(0, b, CHUNK)]
+
+    def _forward(self, arrays: list[np.ndarray]) -> np.ndarray:
+        b = arrays[0].shape[0]
+        out = np.empty((b, self.n_outputs))
+        for s, e in self._chunks(b):
+            ws = self._workspace(e - s)
+            self._run(ws, [a[s:e] for a in arrays], None)
+            out[s:e] = ws.V[self.lowered.out_rows].T
+        return out
+
+    def _gradients(self, arrays: list[np.ndarray], scale: float,
+                   seeds: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        b = arrays[0].shape[0]
+        out = np.empty((b, self.n_outputs))
+        total = np.zeros(self.n_params)
+        for s, e in self._chunks(b):
+            ws = self._workspace(e - s)
+            seed: Any = scale if seeds is None else (seeds[s:e].T * scale)
+            self._run(ws, [a[s:e] for a in arrays], seed)
+            out[s:e] = ws.V[self.lowered.out_rows].T
+            total += self._G
+        return out, total
+
+    def _run(self, ws: _Workspace, arrays: list[np.ndarray], seed: Any) -> None:
+        """Forward over one chunk; backward too unless ``seed`` is None (gradient in ``_G``).
+
+        ``seed`` is ∂(what is differentiated)/∂output: a number for every output and example,
+        or an array ``(n_outputs, b)``.
+        """
+        banks = ws.banks
+        for k, a in enumerate(arrays):
+            banks[k] = a.T
+        instrs = self.lowered.instructions
+        with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
+            i = 0
+            try:
+                for i, f in enumerate(ws.forward):
+                    f()
+            except FloatingPointError as exc:
+                raise fp_error(instrs[i], exc, backward=False) from None
+            if seed is None:
+                return
+            self._seed(ws, seed)
+            try:
+                for i, f in enumerate(ws.backward):
+                    f()
+            except FloatingPointError as exc:
+                raise fp_error(ws.backward_instr[i], exc, backward=True) from None
+
+    def _seed(self, ws: _Workspace, seed: Any) -> None:
+        lo = self.lowered
+        D = ws.D
+        if len(lo.zero_rows):
+            D[lo.zero_rows] = 0.0
+        if len(lo.zero_params):
+            self._G[lo.zero_params] = 0.0
+        if ws.single_row is not None:
+            D[ws.single_row] = seed if isinstance(seed, numbers.Real) else seed[0]
+            return
+        rows = lo.out_rows
+        seeds = np.broadcast_to(np.asarray(seed, dtype=np.float64), (len(rows), ws.b))
+        D[rows] = 0.0
+        np.add.at(D, rows, seeds)  # an output listed twice gets both seeds
+
+
+def check_finite(arr: np.ndarray, what: str) -> None:
+    """Raise ValueError naming the first nan/inf entry of ``arr``."""
+    if not np.isfinite(arr).all():
+        bad = np.argwhere(~np.isfinite(arr))[0]
+        where = ", ".join(str(int(i)) for i in bad)
+        raise ValueError(f"{what} is not finite at [{where}]: {arr[tuple(bad)]}")
