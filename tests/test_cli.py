@@ -1,0 +1,257 @@
+"""Tests for the ``tinygrad-lite`` command line (tinygrad_lite.cli)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import tinygrad_lite
+import tinygrad_lite.train
+from tinygrad_lite.cli import build_parser, main
+from tinygrad_lite.nn import MLP
+from tinygrad_lite.serialize import load_model, save_model
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_error_line(err: str) -> None:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("tinygrad-lite: error: ")
+    assert "Traceback" not in err
+
+
+@pytest.fixture(scope="module")
+def trained_model(tmp_path_factory) -> Path:
+    """A model from a tiny real training run."""
+    path = tmp_path_factory.mktemp("cli") / "model.json"
+    code = main(["train", "--epochs", "2", "--limit", "200", "--hidden", "12", "--seed", "1",
+                 "--no-progress", "--quiet", "--output", str(path)])
+    assert code == 0
+    return path
+
+
+# --------------------------------------------------------------------------- help
+def test_help_lists_the_subcommands(capsys):
+    code, out, _ = run(capsys, "--help")
+    assert code == 0
+    assert "train" in out and "predict" in out and "--version" in out
+
+
+def test_train_help_explains_every_option_with_defaults(capsys):
+    code, out, _ = run(capsys, "train", "--help")
+    assert code == 0
+    for option in ("--dataset", "--hidden", "--activation", "--output-activation", "--cost",
+                   "--epochs", "--batch-size", "--lr", "--momentum", "--seed", "--limit",
+                   "--output", "--no-progress", "--quiet"):
+        assert option in out
+    for default in ("(default: digits)", "(default: 16,16)", "(default: sigmoid)",
+                    "(default: quadratic)", "(default: 15)", "(default: 10)", "(default: 3.0)",
+                    "(default: 0.0)", "(default: 0)"):
+        assert default in out
+    assert "mnist:FOLDER" in out and "cross-entropy" in out
+
+
+def test_predict_help(capsys):
+    code, out, _ = run(capsys, "predict", "--help")
+    assert code == 0
+    assert "MODEL.json" in out and "--index" in out and "--dataset" in out
+
+
+def test_every_option_has_a_help_string():
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    for name, p in sub.choices.items():
+        for action in p._actions:
+            assert action.help, f"{name} {action.option_strings or action.dest} has no help"
+
+
+def test_version(capsys):
+    code, out, _ = run(capsys, "--version")
+    assert code == 0 and out.strip() == f"tinygrad-lite {tinygrad_lite.__version__}"
+
+
+# --------------------------------------------------------------------------- usage errors
+@pytest.mark.parametrize("argv, fragment", [
+    ([], "required: COMMAND"),
+    (["fly"], "invalid choice: 'fly'"),
+    (["train", "--epochs", "x"], "--epochs: expected a positive integer, got 'x'"),
+    (["train", "--epochs", "0"], "--epochs: expected a positive integer"),
+    (["train", "--lr", "-1"], "--lr: expected a positive number"),
+    (["train", "--lr", "nan"], "--lr: expected a positive number"),
+    (["train", "--momentum", "1.5"], r"--momentum: expected a number in [0, 1)"),
+    (["train", "--hidden", "16,a"], "--hidden: expected comma-separated layer sizes"),
+    (["train", "--hidden", "16,0"], "--hidden: layer sizes must be positive"),
+    (["train", "--cost", "hinge"], "--cost: invalid choice: 'hinge'"),
+    (["train", "--activation", "gelu"], "--activation: invalid choice: 'gelu'"),
+    (["train", "--dataset", "cifar"], "unknown dataset 'cifar'"),
+    (["train", "--bogus"], "unrecognized arguments: --bogus"),
+    (["predict"], "required: MODEL.json"),
+    (["predict", "m.json", "--index", "-1"], "--index: expected a non-negative integer"),
+])
+def test_usage_errors_exit_2_with_one_line(capsys, argv, fragment):
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert_one_error_line(err)
+    assert fragment in err
+    assert out == ""
+
+
+# --------------------------------------------------------------------------- runtime errors
+def test_missing_model_file_exits_1_with_one_line(capsys, tmp_path):
+    code, out, err = run(capsys, "predict", str(tmp_path / "nope.json"))
+    assert code == 1
+    assert_one_error_line(err)
+    assert "nope.json" in err and "not found" in err
+
+
+@pytest.mark.parametrize("content, fragment", [
+    ("{broken", "invalid JSON"),
+    (json.dumps({"format": "other"}), "not a tinygrad_lite model"),
+])
+def test_corrupt_model_file_exits_1_with_one_line(capsys, tmp_path, content, fragment):
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    code, _, err = run(capsys, "predict", str(path))
+    assert code == 1
+    assert_one_error_line(err)
+    assert fragment in err
+
+
+def test_missing_mnist_folder_exits_1(capsys, tmp_path):
+    code, _, err = run(capsys, "train", "--dataset", f"mnist:{tmp_path}", "--quiet")
+    assert code == 1
+    assert_one_error_line(err)
+    assert "MNIST not found" in err
+
+
+def test_model_and_dataset_of_different_sizes_exit_1(capsys, tmp_path):
+    path = tmp_path / "m.json"
+    save_model(MLP(64, [10], seed=0), path)
+    code, _, err = run(capsys, "predict", str(path), "--dataset", "digits28")
+    assert code == 1
+    assert_one_error_line(err)
+    assert "expects 64 inputs" in err and "784" in err
+    save_model(MLP(5, [10], seed=0), path)
+    code, _, err = run(capsys, "predict", str(path))
+    assert code == 1 and "--dataset" in err
+
+
+def test_unwritable_output_exits_1(capsys, tmp_path):
+    code, _, err = run(capsys, "train", "--epochs", "1", "--limit", "20", "--quiet",
+                       "--output", str(tmp_path / "missing" / "m.json"))
+    assert code == 1
+    assert_one_error_line(err)
+
+
+# --------------------------------------------------------------------------- train / predict
+def test_a_tiny_training_run_prints_epochs_and_writes_a_loadable_model(capsys, tmp_path):
+    path = tmp_path / "m.json"
+    code, out, err = run(capsys, "train", "--epochs", "2", "--limit", "60", "--hidden", "8",
+                         "--no-progress", "--output", str(path), "--seed", "3")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].startswith("MLP(64 → 8 → 10, sigmoid, 610 parameters) on digits:train[:60]")
+    assert lines[1].startswith("epoch   1  cost") and lines[2].startswith("epoch   2  cost")
+    assert lines[3].startswith("final test accuracy: ")
+    assert lines[4] == f"saved the model to {path}"
+    assert err == ""
+    model = load_model(path)
+    assert model.nin == 64 and model.nouts == [8, 10] and model.activations == ["sigmoid"] * 2
+
+
+def test_quiet_prints_only_the_result(capsys):
+    code, out, _ = run(capsys, "train", "--epochs", "1", "--limit", "30", "--quiet")
+    assert code == 0
+    assert len(out.splitlines()) == 1 and out.startswith("final test accuracy: ")
+
+
+def test_cross_entropy_defaults_to_a_linear_output_layer(capsys, tmp_path):
+    path = tmp_path / "ce.json"
+    code, out, _ = run(capsys, "train", "--epochs", "1", "--limit", "30", "--cost",
+                       "cross-entropy", "--activation", "relu", "--lr", "0.5", "--hidden", "none",
+                       "--no-progress", "--output", str(path))
+    assert code == 0
+    assert "MLP(64 → 10, linear, 650 parameters)" in out
+    assert load_model(path).activations == ["linear"]
+    code, out, _ = run(capsys, "train", "--epochs", "1", "--limit", "30", "--cost",
+                       "cross-entropy", "--output-activation", "sigmoid", "--no-progress")
+    assert "sigmoid" in out.splitlines()[0]
+
+
+def test_predict_reports_accuracy_and_predicted_digits(capsys, trained_model):
+    from tinygrad_lite.data import load_digits
+    from tinygrad_lite.train import accuracy, predict
+
+    test = load_digits().test
+    code, out, err = run(capsys, "predict", str(trained_model))
+    assert code == 0, err
+    acc = accuracy(load_model(trained_model), test)
+    assert out == f"test accuracy on digits:test: {100 * acc:.1f}% ({len(test)} images)\n"
+    expected = predict(load_model(trained_model), test.images[[0, 5]]).tolist()
+    code, out, err = run(capsys, "predict", str(trained_model), "--index", "0", "5")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert len(lines) == 2
+    for line, i, guess in zip(lines, (0, 5), expected):
+        assert line.startswith(f"digits:test[{i}]: predicted {guess}, label {test.labels[i]}")
+
+
+def test_predict_index_out_of_range_exits_1(capsys, trained_model):
+    from tinygrad_lite.data import load_digits
+
+    n = len(load_digits().test)
+    code, _, err = run(capsys, "predict", str(trained_model), "--index", "0", str(n))
+    assert code == 1
+    assert_one_error_line(err)
+    assert f"index {n} out of range" in err and f"(0..{n - 1})" in err
+
+
+def test_ctrl_c_during_training_saves_the_model_and_exits_130(capsys, tmp_path, monkeypatch):
+    real_train = tinygrad_lite.train.train
+
+    def interrupted_train(*args, **kwargs):
+        def stop(stats):
+            raise KeyboardInterrupt
+
+        return real_train(*args, **kwargs, on_epoch=stop)
+
+    monkeypatch.setattr(tinygrad_lite.train, "train", interrupted_train)
+    path = tmp_path / "m.json"
+    code, out, err = run(capsys, "train", "--epochs", "5", "--limit", "30", "--no-progress",
+                         "--output", str(path))
+    assert code == 130
+    assert "interrupted after 1 complete epoch(s)" in out
+    assert "final test accuracy" in out and "interrupted, 1 epochs" in out
+    assert load_model(path).nouts == [16, 16, 10]
+    assert "Traceback" not in err
+
+
+def test_ctrl_c_outside_training_is_one_line(capsys, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("tinygrad_lite.data.load_dataset", interrupted)
+    code, _, err = run(capsys, "train", "--quiet")
+    assert code == 130
+    assert err.strip() == "tinygrad-lite: interrupted"
+
+
+def test_python_dash_m_works():
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-m", "tinygrad_lite", "predict", "/nonexistent.json"],
+                            capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.startswith("tinygrad-lite: error: ")
+    assert len(result.stderr.strip().splitlines()) == 1

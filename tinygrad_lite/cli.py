@@ -1,0 +1,290 @@
+"""The ``tinygrad-lite`` command: train a digit network and use it.
+
+::
+
+    tinygrad-lite train --epochs 20 --output model.json     # 8×8 digits, 64 → 16 → 16 → 10
+    tinygrad-lite predict model.json                         # test-set accuracy
+    tinygrad-lite predict model.json --index 0 5 7           # predicted digits of test images
+
+Adding a subcommand takes three steps: a ``_add_<name>_parser(subparsers)`` function that
+declares its options, a ``_cmd_<name>(args) -> int`` handler, and one line in
+:func:`build_parser` calling the former with ``handler=`` the latter.
+
+Exit status: 0 on success, 2 for usage errors, 1 for runtime errors (a missing or corrupt
+file, say), 130 after Ctrl-C outside training. Errors are one line on stderr
+(``tinygrad-lite: error: ...``), never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any, Callable, NoReturn, Optional, Sequence
+
+__all__ = ["main", "build_parser", "PROG"]
+
+PROG = "tinygrad-lite"
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are ONE line: ``tinygrad-lite: error: ...`` (exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        hint = f" (see '{self.prog} --help')"
+        self.exit(2, f"{PROG}: error: {message}{hint}\n")
+
+
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Shows defaults in the help (except the uninformative None/False) and keeps the
+    description's line breaks."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _nonnegative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not 0.0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def _momentum(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}") from None
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}")
+    return value
+
+
+def _hidden(text: str) -> list[int]:
+    """``"16,16"`` → ``[16, 16]``; ``""`` or ``"none"`` → no hidden layer."""
+    if text.strip().lower() in ("", "none"):
+        return []
+    try:
+        sizes = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated layer sizes such as 16,16, got {text!r}") from None
+    if any(s < 1 for s in sizes):
+        raise argparse.ArgumentTypeError(f"layer sizes must be positive, got {text!r}")
+    return sizes
+
+
+def _dataset(text: str) -> str:
+    """Check the form of a dataset name (whether its files exist is checked when loading)."""
+    if text in ("digits", "digits28") or (text.startswith("mnist:") and len(text) > 6):
+        return text
+    raise argparse.ArgumentTypeError(
+        f"unknown dataset {text!r}; use digits, digits28 or mnist:FOLDER")
+
+
+# --------------------------------------------------------------------------- #
+# train
+# --------------------------------------------------------------------------- #
+def _add_train_parser(sub: Any, handler: Callable[[argparse.Namespace], int]) -> None:
+    from tinygrad_lite.losses import COSTS
+    from tinygrad_lite.nn import ACTIVATIONS
+    from tinygrad_lite.train import DEFAULTS
+
+    p = sub.add_parser(
+        "train", formatter_class=_Formatter,
+        help="train a digit-recognition network with mini-batch SGD",
+        description="Train an MLP (inputs → hidden layers → 10 outputs) on handwritten digits "
+                    "with mini-batch SGD,\nprinting cost and train/test accuracy after every "
+                    "epoch. Ctrl-C stops early and keeps\n(and saves, with --output) the model "
+                    "trained so far.",
+    )
+    p.add_argument("--dataset", type=_dataset, default="digits", metavar="NAME",
+                   help="digits (embedded 8×8, 64 inputs), digits28 (embedded, 28×28, 784 "
+                        "inputs) or mnist:FOLDER (the four MNIST IDX files in FOLDER)")
+    p.add_argument("--hidden", type=_hidden, default="16,16", metavar="SIZES",
+                   help="comma-separated hidden layer sizes ('none' for no hidden layer); "
+                        "the output layer always has 10 neurons")
+    p.add_argument("--activation", choices=ACTIVATIONS, default="sigmoid",
+                   help="activation of the hidden layers (and of the output layer, unless "
+                        "--output-activation says otherwise)")
+    p.add_argument("--output-activation", choices=ACTIVATIONS, default=None,
+                   help="activation of the output layer (default: linear with --cost "
+                        "cross-entropy, as it expects logits; else the --activation)")
+    p.add_argument("--cost", choices=list(COSTS), default="quadratic",
+                   help="quadratic: C0 = sum_j (a_j - y_j)^2 as in 3Blue1Brown's videos; "
+                        "cross-entropy: softmax cross-entropy of the outputs")
+    p.add_argument("--epochs", type=_positive_int, default=DEFAULTS["epochs"],
+                   help="passes over the training set")
+    p.add_argument("--batch-size", type=_positive_int, default=DEFAULTS["batch_size"],
+                   help="examples per SGD step")
+    p.add_argument("--lr", type=_positive_float, default=DEFAULTS["lr"],
+                   help="learning rate η")
+    p.add_argument("--momentum", type=_momentum, default=DEFAULTS["momentum"],
+                   help="SGD momentum in [0, 1); 0 disables it")
+    p.add_argument("--seed", type=int, default=DEFAULTS["seed"],
+                   help="seed for the initial weights and the mini-batch order")
+    p.add_argument("--limit", type=_positive_int, default=None, metavar="N",
+                   help="use only the first N training and N test images (quick experiments)")
+    p.add_argument("--output", "-o", default=None, metavar="FILE",
+                   help="save the trained model to FILE (JSON); not saved if omitted")
+    p.add_argument("--no-progress", action="store_true",
+                   help="do not show the progress bar (it is shown only on a terminal)")
+    p.add_argument("--quiet", "-q", action="store_true",
+                   help="print only the final result (no per-epoch lines, no progress bar)")
+    p.set_defaults(handler=handler)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from tinygrad_lite.data import load_dataset
+    from tinygrad_lite.nn import MLP
+    from tinygrad_lite.serialize import save_model
+    from tinygrad_lite.train import evaluate, subset, train
+
+    data = load_dataset(args.dataset)
+    if args.limit is not None:
+        data = subset(data, args.limit, args.limit)
+    out_act = args.output_activation
+    if out_act is None:
+        out_act = "linear" if args.cost == "cross-entropy" else args.activation
+    model = MLP(data.train.n_inputs, args.hidden + [10], args.activation,
+                output_activation=out_act, seed=args.seed)
+    say = (lambda *a: None) if args.quiet else print
+    say(f"{model} on {data.train.name} ({len(data.train)} images) / {data.test.name} "
+        f"({len(data.test)} images); cost {args.cost}, lr {args.lr:g}, batch size "
+        f"{args.batch_size}, momentum {args.momentum:g}, seed {args.seed}")
+    history = train(model, data, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                    cost=args.cost, momentum=args.momentum, seed=args.seed,
+                    progress=not (args.no_progress or args.quiet), verbose=not args.quiet)
+    if history.epochs:
+        test_acc = history.epochs[-1].test_accuracy
+    else:
+        _, test_acc = evaluate(model, data.test, args.cost)
+    status = "interrupted, " if history.interrupted else ""
+    print(f"final test accuracy: {100 * test_acc:.1f}% ({status}{len(history)} epochs, "
+          f"{history.seconds:.1f}s)")
+    if args.output is not None:
+        save_model(model, args.output)
+        say(f"saved the model to {args.output}")
+    return 130 if history.interrupted else 0
+
+
+# --------------------------------------------------------------------------- #
+# predict
+# --------------------------------------------------------------------------- #
+_DATASET_FOR_INPUTS = {64: "digits", 784: "digits28"}
+
+
+def _add_predict_parser(sub: Any, handler: Callable[[argparse.Namespace], int]) -> None:
+    p = sub.add_parser(
+        "predict", formatter_class=_Formatter,
+        help="use a saved model: test-set accuracy, or the digits it predicts",
+        description="Load a model saved by 'tinygrad-lite train --output FILE'. Without --index, "
+                    "print its accuracy\non the test set; with --index, print the predicted "
+                    "digit of those test images.",
+    )
+    p.add_argument("model", metavar="MODEL.json", help="the saved model")
+    p.add_argument("--dataset", type=_dataset, default=None, metavar="NAME",
+                   help="digits, digits28 or mnist:FOLDER (default: digits for a 64-input "
+                        "model, digits28 for a 784-input model)")
+    p.add_argument("--index", type=_nonnegative_int, nargs="+", default=None, metavar="I",
+                   help="indices into the test set whose predicted digits to print")
+    p.set_defaults(handler=handler)
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from tinygrad_lite.data import load_dataset
+    from tinygrad_lite.serialize import load_model
+    from tinygrad_lite.train import accuracy, predict
+
+    model = load_model(args.model)
+    name = args.dataset or _DATASET_FOR_INPUTS.get(model.nin)
+    if name is None:
+        raise ValueError(f"{args.model} expects {model.nin} inputs; say which data to use "
+                         "with --dataset")
+    test = load_dataset(name).test
+    if test.n_inputs != model.nin:
+        raise ValueError(f"{args.model} expects {model.nin} inputs but {test.name} images have "
+                         f"{test.n_inputs}")
+    if args.index is None:
+        print(f"test accuracy on {test.name}: {100 * accuracy(model, test):.1f}% "
+              f"({len(test)} images)")
+        return 0
+    bad = [i for i in args.index if i >= len(test)]
+    if bad:
+        raise ValueError(f"index {bad[0]} out of range: {test.name} has {len(test)} images "
+                         f"(0..{len(test) - 1})")
+    predictions = predict(model, test.images[args.index])
+    for i, guess in zip(args.index, predictions.tolist()):
+        truth = int(test.labels[i])
+        mark = "" if guess == truth else "  (wrong)"
+        print(f"{test.name}[{i}]: predicted {guess}, label {truth}{mark}")
+    return 0
+
+
+# --------------------------------------------------------------------------- #
+# entry point
+# --------------------------------------------------------------------------- #
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser: global options and one subparser per subcommand."""
+    from tinygrad_lite import __version__
+
+    parser = _Parser(
+        prog=PROG, formatter_class=_Formatter,
+        description="tinygrad_lite: neural networks visible down to the last partial "
+                    "derivative.\nTrain 3Blue1Brown's digit network with a scalar autograd "
+                    "engine, then use it.",
+        epilog=f"Run '{PROG} COMMAND --help' for the options of a command.",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _add_train_parser(sub, _cmd_train)
+    _add_predict_parser(sub, _cmd_predict)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the command line; returns the exit status (also used by ``python -m tinygrad_lite``)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version and usage errors
+        return exc.code if isinstance(exc.code, int) else 2
+    try:
+        return args.handler(args)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except FileNotFoundError as exc:
+        print(f"{PROG}: error: file not found: {exc.filename or exc}", file=sys.stderr)
+        return 1
+    except (OSError, ValueError, TypeError, OverflowError) as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
