@@ -204,7 +204,8 @@ def test_refuses_to_run_inside_no_grad():
 
 
 def test_domain_edge_within_eps_is_a_clear_value_error():
-    with pytest.raises(ValueError, match="within eps=1e-06 of the edge of a domain") as info:
+    with pytest.raises(ValueError, match="f failed at the point shifted by -eps along input 0 "
+                                         ".*within eps=1e-06 of the edge of a domain") as info:
         gradcheck(lambda x: x[0].log(), [5e-7])
     assert "log: argument must be positive" in str(info.value)
     assert isinstance(info.value.__cause__, ValueError)
@@ -329,17 +330,31 @@ def test_model_mismatch_names_the_parameter_by_index_layer_neuron_and_weight(net
     assert snapshot(net) == before
 
 
-def test_model_restores_parameters_even_when_the_cost_raises_midway(net):
+@pytest.mark.parametrize(
+    "raised,expected,pattern",
+    [
+        (KeyError("boom"), KeyError, "boom"),
+        # A domain error at a shifted point is explained (the cost's 5th call is at −eps on
+        # parameter 1).
+        (ValueError("log: argument must be positive"), ValueError,
+         "the cost failed at the point shifted by -eps on parameter 1 .*log: argument"),
+    ],
+)
+def test_model_restores_parameters_even_when_the_cost_raises_midway(
+    net, raised, expected, pattern
+):
+    for p in net.parameters():
+        p.grad = -1.5
     before = snapshot(net)
     calls = []
 
     def flaky_cost(outputs, y):
         calls.append(1)
         if len(calls) == 5:
-            raise KeyError("boom")
+            raise raised
         return quadratic_cost(outputs, y)
 
-    with pytest.raises(KeyError, match="boom"):
+    with pytest.raises(expected, match=pattern):
         gradcheck_model(net, [0.5, -0.3, 0.9], [0.2, 0.8], flaky_cost)
     assert snapshot(net) == before
 

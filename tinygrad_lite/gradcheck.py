@@ -171,16 +171,18 @@ def _analytic(f: Function, values: Sequence[float]) -> list[float]:
     return [leaf.grad for leaf in leaves]
 
 
-def _shifted_data(evaluate: Callable[[], Value], where: str, eps: float) -> float:
-    """``evaluate()`` under no_grad, with a clear error if f fails at the shifted point."""
+def _shifted_data(
+    evaluate: Callable[[], Value], where: str, eps: float, who: str = "f"
+) -> float:
+    """``evaluate()`` under no_grad, with a clear error if it fails at the shifted point."""
     try:
         with no_grad():
             out = evaluate()
     except (ValueError, ArithmeticError) as error:
         raise ValueError(
-            f"f failed at the inputs shifted by {where} ({type(error).__name__}: {error}); "
-            f"the inputs are within eps={eps:g} of the edge of a domain: move them away from it "
-            "or use a smaller eps"
+            f"{who} failed at the point shifted by {where} ({type(error).__name__}: {error}); "
+            f"the point is within eps={eps:g} of the edge of a domain (or of overflow): move "
+            "it away from there or use a smaller eps"
         ) from error
     return out.data
 
@@ -483,7 +485,7 @@ def gradcheck_model(
         for i, d in shift.items():
             params[i].data = saved[i][0] + d
         try:
-            return _shifted_data(cost_value, where, eps)
+            return _shifted_data(cost_value, where, eps, "the cost")
         finally:
             for i in shift:
                 params[i].data = saved[i][0]
