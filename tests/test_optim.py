@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import signal
 
 import pytest
 from hypothesis import given
@@ -121,3 +122,33 @@ def test_bad_parameters():
     v = Value(1.0)
     with pytest.raises(ValueError, match="more than once"):
         SGD([v, v], lr=0.1)
+
+
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs POSIX interval timers")
+@pytest.mark.parametrize("momentum", [0.0, 0.5])
+def test_an_interrupt_during_step_never_leaves_a_half_updated_model(momentum):
+    """Ctrl-C (simulated with a timer signal raising KeyboardInterrupt) lands while steps
+    run back to back; every parameter must have taken the same number of steps."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    params = [Value(0.0) for _ in range(50_000)]
+    for p in params:
+        p.grad = 1.0
+    opt = SGD(params, lr=1.0, momentum=momentum)
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        for delay in (0.013, 0.021, 0.034):
+            signal.setitimer(signal.ITIMER_REAL, delay)
+            try:
+                while True:
+                    opt.step()
+            except KeyboardInterrupt:
+                pass
+            assert len({p.data for p in params}) == 1
+            assert len(set(opt.velocity)) == 1
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert params[0].data < 0

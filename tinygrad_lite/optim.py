@@ -28,6 +28,20 @@ def _check_number(value: Any, what: str) -> float:
     return value
 
 
+def _update(params: list[Value], steps: list[float], lr: float) -> None:
+    """p ← p − lr·step for every parameter, completed even if Ctrl-C arrives midway."""
+    pairs = zip(params, steps)
+    try:
+        for p, g in pairs:
+            p.data -= lr * g
+    except KeyboardInterrupt:
+        # Python delivers the interrupt between loop iterations; finishing from the same
+        # iterator leaves no parameter a step behind the others.
+        for p, g in pairs:
+            p.data -= lr * g
+        raise
+
+
 class SGD:
     """Mini-batch stochastic gradient descent: p ← p − lr·v, with v = momentum·v + ∂C/∂p.
 
@@ -75,6 +89,9 @@ class SGD:
     def step(self) -> None:
         """Move every parameter one step against its gradient.
 
+        A KeyboardInterrupt (Ctrl-C) during the update is re-raised only once every parameter
+        has moved, so an interrupted training run keeps a consistent model.
+
         Raises:
             ValueError: a gradient is not finite (nan or inf); no parameter is changed then.
         """
@@ -85,16 +102,13 @@ class SGD:
             if bad is not None:
                 raise ValueError(f"SGD.step: parameter {bad[0]} has gradient {bad[1]}; "
                                  "refusing to write nan/inf into the model")
-        lr = self._lr
         if self.momentum == 0.0:
-            for p, g in zip(params, grads):
-                p.data -= lr * g
+            _update(params, grads, self._lr)
             return
         mu = self.momentum
         velocity = [mu * v + g for v, g in zip(self.velocity, grads)]
         self.velocity = velocity
-        for p, v in zip(params, velocity):
-            p.data -= lr * v
+        _update(params, velocity, self._lr)
 
     def zero_grad(self) -> None:
         """Set every parameter's ``.grad`` to 0 (call before each backward pass)."""
