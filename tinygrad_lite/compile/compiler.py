@@ -104,7 +104,8 @@ def compile_graph(outputs: Value | Sequence[Value], inputs: Sequence[Any],
 
 
 def compile_function(fn: Callable[..., Value | Sequence[Value]], input_sizes: int | Sequence[int],
-                     params: Sequence[Value], *, seed: int = 0) -> Program:
+                     params: Sequence[Value], *, seed: int = 0,
+                     trace_inputs: tuple[Sequence[Any], Sequence[Any]] | None = None) -> Program:
     """Trace ``fn`` on placeholders (twice, to catch data-dependent branches) and compile it.
 
     ``fn`` is called with one list of placeholder Values per input array, e.g.
@@ -119,6 +120,9 @@ def compile_function(fn: Callable[..., Value | Sequence[Value]], input_sizes: in
         input_sizes: the number of placeholders of each input array.
         params: the parameter leaf Values the function reads, in flat-vector order.
         seed: seeds the placeholder values.
+        trace_inputs: the placeholder values of the two traces instead of random ones: a pair,
+            each one sequence of numbers per input array (pick values on both sides of a
+            branch you want to be sure is caught).
 
     Raises:
         TraceError: the two traces differ (a Python branch on ``.data``, or a constant
@@ -136,6 +140,8 @@ def compile_function(fn: Callable[..., Value | Sequence[Value]], input_sizes: in
     rng = np.random.default_rng(seed)
     first = [rng.uniform(0.05, 0.95, n).tolist() for n in sizes]
     second = [rng.uniform(0.05, 0.95, n).tolist() for n in sizes]
+    if trace_inputs is not None:
+        first, second = (_trace_values(t, sizes, i) for i, t in enumerate(_pair(trace_inputs)))
     factors = rng.uniform(0.7, 1.3, len(params)).tolist()
 
     def trace(values: list[list[float]]) -> tuple[Graph, bool]:
@@ -172,3 +178,24 @@ def compile_function(fn: Callable[..., Value | Sequence[Value]], input_sizes: in
     _check(program, g1)
     return program
 
+
+
+def _pair(trace_inputs: Any) -> tuple[Any, Any]:
+    if not isinstance(trace_inputs, Sequence) or len(trace_inputs) != 2:
+        raise TypeError("trace_inputs must be a pair (first trace, second trace)")
+    return trace_inputs[0], trace_inputs[1]
+
+
+def _trace_values(values: Any, sizes: list[int], which: int) -> list[list[float]]:
+    """One list of floats per input array, checked against ``sizes``."""
+    if not isinstance(values, Sequence) or len(values) != len(sizes):
+        raise ValueError(f"trace_inputs[{which}] must hold {len(sizes)} sequence(s) of numbers, "
+                         f"one per input array")
+    out = []
+    for k, (vals, n) in enumerate(zip(values, sizes)):
+        arr = np.asarray(vals, dtype=np.float64)
+        if arr.shape != (n,):
+            raise ValueError(f"trace_inputs[{which}][{k}] must have {n} numbers, got shape "
+                             f"{arr.shape}")
+        out.append(arr.tolist())
+    return out

@@ -321,11 +321,11 @@ class MatmulAffine(Instruction):
             GW = as_strided(G[s:], shape=(k, n), strides=(rs * item, cs * item))
             get_w = lambda: W  # noqa: E731
         else:
-            idx = self.weights
+            w_idx = self.weights
             Wbuf = np.empty((k, n))
 
             def get_w() -> np.ndarray:
-                np.take(theta, idx, out=Wbuf)
+                np.take(theta, w_idx, out=Wbuf)
                 return Wbuf
             GW = None
         get_x = x.get
@@ -352,18 +352,18 @@ class MatmulAffine(Instruction):
                 np.add(GW, tw, out=GW)
             steps.append(add_dw)
         else:
-            idx = self.weights.ravel()
+            flat_idx = self.weights.ravel()
             tw = np.empty((k, n))
             mode = w_mode
 
             def scatter_dw() -> None:
                 np.matmul(dout, x_value().T, out=tw)
                 if mode == "assign":
-                    G[idx] = tw.ravel()
+                    G[flat_idx] = tw.ravel()
                 elif mode == "add":
-                    G[idx] += tw.ravel()
+                    G[flat_idx] += tw.ravel()
                 else:
-                    np.add.at(G, idx, tw.ravel())
+                    np.add.at(G, flat_idx, tw.ravel())
             steps.append(scatter_dw)
         if bias is not None and bias.scatter is not None:
             steps.append(lambda: bias.scatter(dout))

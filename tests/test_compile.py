@@ -1,0 +1,644 @@
+"""Tests for tinygrad_lite.compile: the compiled program computes what the scalar engine does.
+
+Comparisons are against the engine itself (``Value.backward`` on one graph per example), on
+random graphs over every op and on random MLPs with both costs. Tolerance: 1e-9 relative to the
+largest value compared. Summation orders differ (BLAS blocks a dot product, the engine adds left
+to right), so an entry that cancels to nearly 0 carries an absolute error of order ε·Σ|terms|,
+which no elementwise relative tolerance can bound.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from tinygrad_lite import Value, no_grad
+from tinygrad_lite.compile import (
+    SUPPORTED_OPS,
+    CompiledTrainer,
+    TraceError,
+    UnsupportedOpError,
+    cache_info,
+    compile_cost,
+    compile_function,
+    compile_graph,
+    compile_model,
+)
+from tinygrad_lite.compile import program as program_module
+from tinygrad_lite.data import iterate_minibatches
+from tinygrad_lite.losses import batch_cost
+from tinygrad_lite.nn import MLP
+from tinygrad_lite.optim import SGD
+
+RTOL = 1e-9
+
+
+def assert_close(actual, expected, rtol=RTOL):
+    actual = np.asarray(actual, dtype=float)
+    expected = np.asarray(expected, dtype=float)
+    assert actual.shape == expected.shape
+    scale = float(np.abs(expected).max()) if expected.size else 0.0
+    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=rtol * scale + 1e-300)
+
+
+def engine_gradients(build, X, params, reduction="mean"):
+    """(per-example outputs, gradient of the mean/sum) by the scalar engine, one graph each."""
+    for p in params:
+        p.grad = 0.0
+    outs = []
+    for row in X:
+        out = build([Value(float(x)) for x in row])
+        out.backward()
+        outs.append(out.data)
+    scale = 1.0 / len(X) if reduction == "mean" else 1.0
+    return np.array(outs), np.array([p.grad * scale for p in params])
+
+
+# --------------------------------------------------------------------------- random graphs
+# Ops with a restricted domain are applied to a "positive" form of their operand (|x| + c,
+# σ(x) + 0.05 or x·x + 0.25), so every example of the batch is inside every op's domain.
+OPS = ("+", "-", "*", "/", "neg", "**n", "**v", "rpow", "exp", "log", "tanh", "sigmoid",
+       "relu", "abs", "sum", "affine")
+CONSTANTS = st.sampled_from([0.5, -1.0, 2.0, 1.5, -0.25, 3.0])
+EXPONENTS = st.sampled_from([2.0, 3.0, 1.0, 0.0, -1.0, -2.0, 0.5, 1.5, -0.5])
+
+
+def positive(x, variant, c):
+    if variant == 0:
+        return x.abs() + c
+    if variant == 1:
+        return x.sigmoid() + 0.05
+    return x * x + 0.25
+
+
+def apply_step(op, args, extra):
+    a = args[0]
+    if op in ("+", "-", "*"):
+        b = args[1]
+        return {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b}[op]()
+    if op == "/":
+        variant, c, sign, num_first = extra
+        divisor = positive(args[1], variant, c) * sign
+        return a / divisor if num_first else divisor / a if isinstance(a, float) else a / divisor
+    if op == "neg":
+        return -a
+    if op == "**n":
+        p, variant, c = extra
+        if p >= 0 and float(p).is_integer():
+            return a ** p
+        return positive(a, variant, c) ** p
+    if op == "**v":
+        variant, c = extra
+        return positive(a, variant, c) ** (args[1].tanh() * 2.0)
+    if op == "rpow":
+        return extra ** a.tanh()
+    if op == "exp":
+        return a.tanh().exp()
+    if op == "log":
+        variant, c = extra
+        return positive(a, variant, c).log()
+    if op in ("tanh", "sigmoid", "relu", "abs"):
+        return getattr(a, op)()
+    if op == "sum":
+        return Value.sum(args)
+    n, has_bias = extra  # affine
+    if has_bias:
+        return Value.affine(args[:n], args[n:2 * n], args[2 * n])
+    return Value.affine(args[:n], args[n:2 * n])
+
+
+class Recipe:
+    """A random graph over n_inputs placeholders and n_params parameters."""
+
+    def __init__(self, n_inputs, n_params, steps, outputs):
+        self.n_inputs, self.n_params, self.steps, self.outputs = n_inputs, n_params, steps, outputs
+
+    def build(self, inputs, params):
+        pool = list(inputs) + list(params)
+        for op, refs, extra in self.steps:
+            args = [pool[r] if isinstance(r, int) else r[1] for r in refs]
+            pool.append(apply_step(op, args, extra))
+        outs = [pool[i] for i in self.outputs]
+        return outs[0] if len(outs) == 1 else Value.sum(outs)
+
+    def __repr__(self):
+        return f"Recipe({self.n_inputs}, {self.n_params}, {self.steps!r}, {self.outputs!r})"
+
+
+@st.composite
+def recipes(draw, max_steps=7):
+    n_inputs = draw(st.integers(1, 3))
+    n_params = draw(st.integers(1, 3))
+    size = n_inputs + n_params
+    steps = []
+    for _ in range(draw(st.integers(1, max_steps))):
+        op = draw(st.sampled_from(OPS))
+
+        def node():  # any earlier node: sub-expressions get shared, t * t happens
+            return draw(st.integers(0, size - 1))
+
+        def node_or_const():
+            return node() if draw(st.booleans()) else ("c", draw(CONSTANTS))
+
+        pos = (draw(st.integers(0, 2)), draw(st.sampled_from([0.1, 0.5, 1.0])))
+        if op in ("+", "-", "*"):
+            refs = [node(), node_or_const()]
+            if draw(st.booleans()):
+                refs.reverse()  # a number on the left: 2.0 * x, 1.0 - x
+            extra = None
+        elif op == "/":
+            refs = [node(), node()]
+            extra = (*pos, draw(st.sampled_from([1.0, -1.0])), True)
+        elif op == "**n":
+            refs, extra = [node()], (draw(EXPONENTS), *pos)
+        elif op == "**v":
+            refs, extra = [node(), node()], pos
+        elif op == "rpow":
+            refs, extra = [node()], draw(st.sampled_from([2.0, 0.5, math.e]))
+        elif op == "log":
+            refs, extra = [node()], pos
+        elif op == "sum":
+            refs = [node()] + [node_or_const() for _ in range(draw(st.integers(0, 3)))]
+            extra = None
+        elif op == "affine":
+            n = draw(st.integers(1, 3))
+            has_bias = draw(st.booleans())
+            refs = [node_or_const() for _ in range(2 * n + has_bias)]
+            refs[n] = node()
+            extra = (n, has_bias)
+        else:
+            refs, extra = [node()], None
+        steps.append((op, refs, extra))
+        size += 1
+    outputs = draw(st.lists(st.integers(0, size - 1), min_size=1, max_size=3))
+    if draw(st.booleans()):
+        outputs[0] = size - 1  # usually end on the last step
+    return Recipe(n_inputs, n_params, steps, outputs)
+
+
+def magnitude(out):
+    """The largest |value| in out's graph (to skip draws whose numbers explode)."""
+    stack, seen, big = [out], set(), 0.0
+    while stack:
+        v = stack.pop()
+        if id(v) in seen:
+            continue
+        seen.add(id(v))
+        big = max(big, abs(v.data))
+        stack.extend(v.parents)
+    return big
+
+
+floats = st.floats(-2.0, 2.0, allow_nan=False)
+
+
+@given(recipe=recipes(), data=st.data())
+def test_random_graphs_over_every_op_match_the_engine(recipe, data):
+    b = data.draw(st.integers(1, 4))
+    X = np.array(data.draw(st.lists(st.lists(floats, min_size=recipe.n_inputs,
+                                             max_size=recipe.n_inputs),
+                                    min_size=b, max_size=b)))
+    params = [Value(x) for x in data.draw(st.lists(floats, min_size=recipe.n_params,
+                                                   max_size=recipe.n_params))]
+    reduction = data.draw(st.sampled_from(["mean", "sum"]))
+
+    def build(xs):
+        return recipe.build(xs, params)
+
+    try:
+        for row in X:
+            assume(magnitude(build([Value(float(x)) for x in row])) < 1e6)
+    except (OverflowError, ZeroDivisionError):
+        assume(False)
+    outs, grads = engine_gradients(build, X, params, reduction)
+    program = compile_function(build, recipe.n_inputs, params, trace_inputs=([X[0]], [X[-1]]))
+    got_outs, got_grads = program.gradients(X, reduction=reduction)
+    assert_close(got_outs, outs)
+    assert_close(got_grads, grads)
+    assert_close(program.forward(X), outs)
+
+
+def test_the_random_graphs_use_every_op():
+    # The strategy draws from OPS; this pins that OPS reaches every engine op.
+    x, y, w = Value(0.3), Value(-0.7), Value(1.2)
+    ops = set()
+    for op in OPS:
+        refs_extra = {"/": (0, 0.5, 1.0, True), "**n": (-0.5, 0, 0.5), "**v": (1, 0.1),
+                      "rpow": 2.0, "log": (2, 0.1), "affine": (1, True)}.get(op)
+        args = [x, y, w] if op != "affine" else [w, x, y]
+        out = apply_step(op, args, refs_extra)
+        stack = [out]
+        while stack:
+            v = stack.pop()
+            if v.op:
+                ops.add(v.op)
+            stack.extend(v.parents)
+    assert ops == SUPPORTED_OPS
+
+
+def _every_op(xs, params):
+    a, b = xs
+    w, c = params
+    t = a * w + b  # shared below
+    u = Value.sum([t.tanh(), t.sigmoid(), (-t).relu(), (t - c).abs(), 2.0, t ** 2])
+    v = (t * t + 1.0).log() + (a.tanh()).exp() / (w * w + 0.5) - (c.sigmoid() + 0.1) ** (b.tanh())
+    z = Value.affine([w, 0.5, c], [u, v, t], c) + 2.0 ** a.tanh() + (t.abs() + 0.1) ** -1.5
+    return z * t - u / (v * v + 1.0)
+
+
+def test_a_graph_with_every_op_and_shared_nodes_matches_the_engine():
+    params = [Value(0.7), Value(-0.4)]
+    X = np.array([[0.1, -0.3], [1.5, 0.2], [-1.1, 0.9], [0.0, 0.0], [0.4, -1.7]])
+    build = lambda xs: _every_op(xs, params)  # noqa: E731
+    outs, grads = engine_gradients(build, X, params)
+    program = compile_function(build, 2, params)
+    got_outs, got_grads = program.gradients(X)
+    assert_close(got_outs, outs)
+    assert_close(got_grads, grads)
+
+
+# --------------------------------------------------------------------------- networks
+@st.composite
+def networks(draw):
+    nin = draw(st.integers(1, 5))
+    nouts = draw(st.lists(st.integers(1, 4), min_size=1, max_size=3))
+    activation = draw(st.sampled_from(["sigmoid", "relu", "tanh", "linear"]))
+    output_activation = draw(st.sampled_from([None, "linear", "sigmoid"]))
+    seed = draw(st.integers(0, 2**16))
+    model = MLP(nin, nouts, activation, output_activation=output_activation, seed=seed)
+    return model
+
+
+@given(model=networks(), cost=st.sampled_from(["quadratic", "cross-entropy"]), data=st.data())
+def test_random_mlps_with_both_costs_match_batch_cost_backward(model, cost, data):
+    b = data.draw(st.integers(1, 5))
+    X = np.array(data.draw(st.lists(st.lists(floats, min_size=model.nin, max_size=model.nin),
+                                    min_size=b, max_size=b)))
+    n_out = model.nouts[-1]
+    labels = data.draw(st.lists(st.integers(0, n_out - 1), min_size=b, max_size=b))
+    params = model.parameters()
+    model.zero_grad()
+    c = batch_cost(model, X, labels, cost)
+    c.backward()
+    expected = np.array([p.grad for p in params])
+    program = compile_cost(model, cost)
+    costs, grads = program.gradients(X, np.eye(n_out)[labels])
+    assert_close(costs.mean(), c.data)
+    assert_close(grads, expected)
+
+
+def test_the_3b1b_network_matches_the_engine_and_runs_as_three_matmuls():
+    model = MLP(784, [16, 16, 10], seed=0)
+    rng = np.random.default_rng(0)
+    X = rng.random((3, 784))
+    labels = [3, 0, 9]
+    model.zero_grad()
+    c = batch_cost(model, X, labels)
+    c.backward()
+    program = compile_cost(model)
+    costs, grads = program.gradients(X, np.eye(10)[labels])
+    assert_close(costs.mean(), c.data)
+    assert_close(grads, [p.grad for p in model.parameters()])
+    text = program.describe()
+    assert text.count("matmul") == 3 and "gathered" not in text, text
+
+
+def test_the_number_of_instructions_grows_with_depth_not_width():
+    narrow = compile_cost(MLP(784, [16, 16, 10], seed=0))
+    wide = compile_cost(MLP(784, [64, 64, 10], seed=0))
+    deep = compile_cost(MLP(784, [16, 16, 16, 10], seed=0))
+    assert narrow.n_instructions == wide.n_instructions
+    assert deep.n_instructions == narrow.n_instructions + 2  # one more matmul and sigmoid
+
+
+def test_weights_outside_a_regular_block_are_gathered_and_still_exact():
+    model = MLP(4, [3, 2], seed=1)
+    params = model.parameters()[::-1]  # the flat vector in reverse order: no regular block
+    X = np.random.default_rng(2).normal(size=(5, 4))
+    Y = np.eye(2)[[0, 1, 1, 0, 1]]
+
+    def cost(x, y):
+        return Value.sum([(a - t) ** 2 for a, t in zip(model(x), y)])
+
+    program = compile_function(cost, (4, 2), params)
+    assert "gathered" in program.describe()
+    model.zero_grad()
+    batch_cost(model, X, Y.tolist()).backward()
+    _, grads = program.gradients(X, Y)
+    assert_close(grads, [p.grad for p in params])
+
+
+def test_compile_model_outputs_and_weighted_gradients():
+    model = MLP(3, [4, 2], "tanh", seed=4)
+    X = np.random.default_rng(3).normal(size=(6, 3))
+    program = compile_model(model)
+    with no_grad():
+        expected = np.array([[o.data for o in model(row)] for row in X])
+    assert_close(program.forward(X), expected)
+    weights = np.random.default_rng(4).normal(size=(6, 2))
+    model.zero_grad()
+    for row, wk in zip(X, weights):
+        Value.sum([o * float(w) for o, w in zip(model(row), wk)]).backward()
+    _, grads = program.gradients(X, grad_output=weights, reduction="sum")
+    assert_close(grads, [p.grad for p in model.parameters()])
+    with pytest.raises(ValueError, match="grad_output"):
+        program.gradients(X)
+
+
+def test_backward_adds_into_grad_like_value_backward():
+    model = MLP(2, [2, 1], seed=5)
+    X = np.array([[0.5, -1.0], [2.0, 0.3]])
+    program = compile_cost(model)
+    Y = np.array([[1.0], [0.0]])
+    model.zero_grad()
+    first = program.backward(X, Y)
+    assert_close([p.grad for p in model.parameters()], first)
+    program.backward(X, Y)
+    assert_close([p.grad for p in model.parameters()], 2 * first)
+
+
+def test_outputs_that_are_leaves_and_constants():
+    w = Value(1.5)
+    x = Value(0.0)
+    program = compile_graph([x, w, Value(2.0) * Value(3.0)], [x], [w])
+    out = program.forward(np.array([[4.0], [-1.0]]))
+    assert_close(out, [[4.0, 1.5, 6.0], [-1.0, 1.5, 6.0]])
+    _, grad = program.gradients(np.array([[4.0], [-1.0]]), grad_output=np.ones((2, 3)))
+    assert_close(grad, [1.0])  # mean over 2 examples of ∂(x + w + 6)/∂w = 1
+
+
+def test_large_batches_run_in_chunks_with_the_same_result(monkeypatch):
+    model = MLP(3, [3, 2], seed=6)
+    program = compile_cost(model)
+    X = np.random.default_rng(5).normal(size=(11, 3))
+    Y = np.eye(2)[np.arange(11) % 2]
+    whole = program.gradients(X, Y)
+    monkeypatch.setattr(program_module, "CHUNK", 4)
+    chunked = program.gradients(X, Y)
+    assert_close(chunked[0], whole[0])
+    assert_close(chunked[1], whole[1])
+
+
+def test_params_can_be_given_as_an_array():
+    model = MLP(2, [2], seed=7)
+    program = compile_model(model)
+    X = np.array([[1.0, 2.0]])
+    theta = np.linspace(-1, 1, program.n_params)
+    for p, t in zip(model.parameters(), theta):
+        p.data = float(t)
+    expected = program.forward(X)
+    for p in model.parameters():
+        p.data = 0.0
+    assert_close(program.forward(X, params=theta), expected)
+    with pytest.raises(ValueError, match="6 numbers"):
+        program.forward(X, params=theta[:3])
+
+
+# --------------------------------------------------------------------------- the cache
+def test_the_same_structure_is_lowered_once():
+    compile_cost(MLP(5, [3, 2], seed=1))
+    before = cache_info()
+    a = compile_cost(MLP(5, [3, 2], seed=2))
+    b = compile_cost(MLP(5, [3, 2], seed=3), "quadratic")
+    after = cache_info()
+    assert after["hits"] == before["hits"] + 2 and after["misses"] == before["misses"]
+    assert a.lowered is b.lowered
+    assert not np.array_equal(a.theta, b.theta)  # separate parameters
+    compile_cost(MLP(5, [3, 2], seed=2), "cross-entropy")
+    assert cache_info()["misses"] == after["misses"] + 1
+
+
+# --------------------------------------------------------------------------- what cannot compile
+def test_a_branch_on_data_is_a_trace_error():
+    def branchy(x):
+        return x[0] * 2.0 if x[0].data > 0.5 else x[0].relu()
+
+    with pytest.raises(TraceError, match="different path"):
+        compile_function(branchy, 1, [], trace_inputs=([[0.9]], [[0.1]]))
+    program = compile_function(branchy, 1, [], trace_inputs=([[0.9]], [[0.7]]))
+    assert_close(program.forward(np.array([[0.3]])), [0.6])  # the traced branch, as documented
+
+
+def test_a_constant_computed_from_data_is_a_trace_error():
+    w = Value(0.5)
+    with pytest.raises(TraceError, match=r"computed from \.data"):
+        compile_function(lambda x: x[0] * x[1].data + w, 2, [w])
+    with pytest.raises(TraceError, match="constant term"):
+        compile_function(lambda x: Value.sum([x[0], x[1].data]) * w, 2, [w])
+
+
+def test_a_softmax_shift_by_the_max_of_data_is_recomputed_per_example():
+    # cross_entropy_cost subtracts m = max(a.data); the compiled program must use each
+    # example's own maximum, so logits far apart (which overflow with a fixed shift) work.
+    model = MLP(2, [3], "linear", seed=0)
+    program = compile_cost(model, "cross-entropy")
+    assert "max" in program.describe()
+    for p in model.parameters():
+        p.data *= 400.0
+    X = np.array([[3.0, -2.0], [-3.0, 2.5]])
+    Y = np.eye(3)[[1, 2]]
+    model.zero_grad()
+    c = batch_cost(model, X, [1, 2], "cross-entropy")
+    c.backward()
+    costs, grads = program.gradients(X, Y)
+    assert_close(costs.mean(), c.data)
+    assert_close(grads, [p.grad for p in model.parameters()])
+
+
+def test_custom_ops_are_unsupported_unless_constant():
+    def sinh(v):
+        return Value.from_op(math.sinh(v.data), (v,), (math.cosh(v.data),), "sinh")
+
+    with pytest.raises(UnsupportedOpError, match="'sinh'"):
+        compile_function(lambda x: sinh(x[0]), 1, [])
+    program = compile_function(lambda x: x[0] * sinh(Value(1.0)), 1, [])
+    assert_close(program.forward(np.array([[2.0]])), [2 * math.sinh(1.0)])
+
+
+def test_tracing_needs_gradients_enabled_and_values_returned():
+    with no_grad(), pytest.raises(TraceError, match="no_grad"):
+        compile_function(lambda x: x[0] * 2.0, 1, [])
+    with pytest.raises(TypeError, match="Value"):
+        compile_function(lambda x: 3.0, 1, [])
+    with pytest.raises(ValueError, match="input_sizes"):
+        compile_function(lambda x: x[0], 0, [])
+
+
+def test_bad_placeholders_and_parameters_are_rejected():
+    a = Value(1.0)
+    b = a * 2.0
+    with pytest.raises(ValueError, match="leaf"):
+        compile_graph(b, [a], [b])
+    with pytest.raises(ValueError, match="also"):
+        compile_graph(b, [a], [a])
+    with pytest.raises(TypeError, match="Value"):
+        compile_graph(b, [a], [1.0])
+
+
+# --------------------------------------------------------------------------- errors when running
+def test_domain_errors_raise_the_engines_errors_naming_the_op():
+    w = Value(1.0)
+    cases = [
+        (lambda x: (x[0] * w).exp(), [[800.0]], OverflowError, "exp"),
+        (lambda x: (x[0] * w).log(), [[-1.0]], ValueError, "log"),
+        (lambda x: w / x[0], [[0.0]], ZeroDivisionError, "division"),
+        (lambda x: (x[0] * w) ** 0.5, [[-4.0]], ValueError, "negative base"),
+        (lambda x: (x[0] * w) ** -1.0, [[0.0]], ZeroDivisionError, "zero to a negative"),
+        (lambda x: (x[0] * w) ** x[0], [[-2.0]], ValueError, "positive"),
+    ]
+    for fn, X, error, words in cases:
+        program = compile_function(fn, 1, [w])
+        with pytest.raises(error, match=words):
+            program.forward(np.array(X))
+
+
+def test_bad_inputs_are_rejected_with_clear_errors():
+    program = compile_cost(MLP(3, [2], seed=0))
+    X, Y = np.zeros((2, 3)), np.zeros((2, 2))
+    with pytest.raises(TypeError, match="2 input array"):
+        program.forward(X)
+    with pytest.raises(ValueError, match=r"shape \(batch, 3\)"):
+        program.forward(np.zeros(3), Y)
+    with pytest.raises(ValueError, match="not finite"):
+        program.forward(np.array([[0.0, np.nan, 0.0], [0, 0, 0]]), Y)
+    with pytest.raises(ValueError, match="batch sizes"):
+        program.forward(X, np.zeros((3, 2)))
+    with pytest.raises(TypeError, match="real numbers"):
+        program.forward(np.array([["a", "b", "c"]]), np.zeros((1, 2)))
+    with pytest.raises(ValueError, match="reduction"):
+        program.gradients(X, Y, reduction="max")
+
+
+# --------------------------------------------------------------------------- training
+def scalar_training(model, X, labels, batch_size, rng, lr, momentum, epochs=1, cost="quadratic"):
+    opt = SGD(model.parameters(), lr=lr, momentum=momentum)
+    for _ in range(epochs):
+        for batch in iterate_minibatches(len(X), batch_size, rng):
+            opt.zero_grad()
+            batch_cost(model, X[batch], [labels[k] for k in batch], cost).backward()
+            opt.step()
+    return opt
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+@pytest.mark.parametrize("cost", ["quadratic", "cross-entropy"])
+def test_compiled_training_follows_scalar_sgd_step_for_step(momentum, cost):
+    X = np.random.default_rng(8).normal(size=(23, 6))
+    labels = [k % 4 for k in range(23)]
+    scalar = MLP(6, [5, 4], seed=9)
+    compiled = MLP(6, [5, 4], seed=9)
+    scalar_training(scalar, X, labels, 5, random.Random(1), 0.5, momentum, epochs=2, cost=cost)
+    trainer = CompiledTrainer(compiled, cost, lr=0.5, momentum=momentum)
+    rng = random.Random(1)
+    for _ in range(2):
+        trainer.train_epoch(X, np.array(labels), 5, rng)
+    assert trainer.in_sync and trainer.steps == 10
+    assert_close([p.data for p in compiled.parameters()], [p.data for p in scalar.parameters()])
+    assert_close([p.grad for p in compiled.parameters()], [p.grad for p in scalar.parameters()])
+
+
+def test_the_values_are_stale_until_synced_and_never_silently():
+    model = MLP(3, [2], seed=10)
+    before = [p.data for p in model.parameters()]
+    trainer = CompiledTrainer(model, lr=1.0)
+    X, labels = np.eye(3), np.array([0, 1, 1])
+    trainer.train_batch(X, labels)
+    assert not trainer.in_sync
+    assert [p.data for p in model.parameters()] == before
+    trainer.sync_to_values()
+    assert trainer.in_sync
+    assert [p.data for p in model.parameters()] == trainer.theta.tolist()
+    with trainer:
+        trainer.train_batch(X, labels)
+    assert [p.data for p in model.parameters()] == trainer.theta.tolist()
+    trainer.train_batch(X, labels)
+    model.parameters()[0].data = 42.0  # someone else writes a parameter meanwhile
+    with pytest.raises(RuntimeError, match="changed outside"):
+        trainer.sync_to_values()
+    trainer.sync_from_values()
+    assert trainer.theta[0] == 42.0 and trainer.in_sync
+
+
+def test_the_trainer_uses_and_updates_an_sgd_optimizer():
+    X = np.random.default_rng(11).normal(size=(8, 3))
+    labels = [0, 1] * 4
+    scalar, compiled = MLP(3, [2], seed=12), MLP(3, [2], seed=12)
+    scalar_opt = scalar_training(scalar, X, labels, 4, random.Random(2), 0.3, 0.5)
+    opt = SGD(compiled.parameters(), lr=0.3, momentum=0.5)
+    trainer = CompiledTrainer(compiled, optimizer=opt)
+    trainer.train_epoch(X, np.array(labels), 4, random.Random(2))
+    assert_close(opt.velocity, scalar_opt.velocity)
+    opt.lr = 0.1
+    assert trainer.lr == 0.1
+    with pytest.raises(ValueError, match="optimizer"):
+        CompiledTrainer(compiled, optimizer=SGD(scalar.parameters(), lr=0.1))
+
+
+def test_train_batch_returns_the_batch_cost_and_accepts_targets_or_labels():
+    model = MLP(4, [3], seed=13)
+    X = np.random.default_rng(12).random((5, 4))
+    labels = np.array([0, 2, 1, 1, 0])
+    expected = batch_cost(model, X, labels.tolist()).data
+    a = CompiledTrainer(model, lr=0.1)
+    b = CompiledTrainer(MLP(4, [3], seed=13), lr=0.1)
+    assert_close(a.train_batch(X, labels), expected)
+    assert_close(b.train_batch(X, np.eye(3)[labels]), expected)
+    assert_close(a.theta, b.theta)
+
+
+def test_a_bad_batch_changes_nothing():
+    model = MLP(3, [2], seed=14)
+    trainer = CompiledTrainer(model, lr=0.1)
+    theta = trainer.theta.copy()
+    X = np.ones((2, 3))
+    X[1, 2] = np.nan
+    with pytest.raises(ValueError, match=r"X is not finite at \[1, 2\]"):
+        trainer.train_batch(X, [0, 1])
+    with pytest.raises(ValueError, match="labels must be in"):
+        trainer.train_batch(np.ones((2, 3)), [0, 5])
+    with pytest.raises(ValueError, match="shape"):
+        trainer.train_batch(np.ones((2, 4)), [0, 1])
+    assert np.array_equal(trainer.theta, theta)
+
+
+def test_evaluate_predict_cost_and_gradients_of_the_trainer():
+    model = MLP(3, [4, 3], seed=15)
+    trainer = CompiledTrainer(model, lr=0.2)
+    X = np.random.default_rng(13).random((7, 3))
+    labels = np.arange(7) % 3
+    with no_grad():
+        outputs = np.array([[o.data for o in model(row)] for row in X])
+    assert_close(trainer.evaluate(X), outputs)
+    assert np.array_equal(trainer.predict(X), outputs.argmax(axis=1))
+    model.zero_grad()
+    c = batch_cost(model, X, labels.tolist())
+    c.backward()
+    expected = [p.grad for p in model.parameters()]
+    assert_close(trainer.cost(X, labels), c.data)
+    model.zero_grad()
+    cost, grad = trainer.gradients(X, labels, to_values=True)
+    assert_close(cost, c.data)
+    assert_close(grad, expected)
+    assert_close([p.grad for p in model.parameters()], expected)
+    trainer.train_batch(X, labels)  # evaluation reads the trainer's current parameters
+    trainer.sync_to_values()
+    with no_grad():
+        after = np.array([[o.data for o in model(row)] for row in X])
+    assert_close(trainer.evaluate(X), after)
+
+
+def test_trainer_settings_are_checked():
+    model = MLP(2, [1], seed=0)
+    with pytest.raises(TypeError, match="lr"):
+        CompiledTrainer(model)
+    with pytest.raises(ValueError, match="lr"):
+        CompiledTrainer(model, lr=-1.0)
+    with pytest.raises(ValueError, match="momentum"):
+        CompiledTrainer(model, lr=1.0, momentum=1.0)
+    with pytest.raises(ValueError, match="unknown cost"):
+        CompiledTrainer(model, "hinge", lr=1.0)
