@@ -261,6 +261,8 @@ def test_bad_settings_raise_clear_errors(small):
         train(model, small, epochs=1, lr=-1.0)
     with pytest.raises(ValueError, match="unknown cost"):
         train(model, small, epochs=1, cost="hinge")
+    with pytest.raises(TypeError, match="model must be an MLP"):
+        train(lambda x: x, small, epochs=1)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="DatasetSplit"):
         train(model, small.train, epochs=1)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="64 inputs per image but the model expects 784"):

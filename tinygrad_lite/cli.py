@@ -23,6 +23,7 @@ from typing import Any, Callable, NoReturn, Optional, Sequence
 
 __all__ = ["main", "build_parser", "PROG"]
 
+#: The command name, used in help and error messages.
 PROG = "tinygrad-lite"
 
 

@@ -8,15 +8,16 @@
 
     split = load_digits()                          # 8×8 digits, 64 inputs
     model = MLP(64, [16, 16, 10], seed=0)          # sigmoid everywhere, quadratic cost
-    history = train(model, split, epochs=15, batch_size=10, lr=3.0)
-    print(history.test_accuracy[-1])
+    history = train(model, split, epochs=15, batch_size=10, lr=3.0)   # prints each epoch
+    print(history.test_accuracy[-1])                                   # ≈ 0.94
 
 Each mini-batch is handled by one function, :func:`scalar_step` (zero the gradients, build
 the batch cost, ``backward()``, ``optimizer.step()``). ``train(..., step_fn=...)`` accepts any
 function with the same signature, which is where a compiled engine plugs in.
 
-Ctrl-C stops training cleanly: the model keeps the weights learned so far and the returned
-history has ``interrupted=True``.
+Ctrl-C stops training cleanly: the model keeps the weights of its last SGD update (an update
+that has begun is completed, a half-built batch is dropped) and the returned history has
+``interrupted=True``.
 """
 
 from __future__ import annotations
@@ -263,7 +264,7 @@ def train(
     momentum: float = DEFAULTS["momentum"],
     seed: int | random.Random = DEFAULTS["seed"],
     progress: bool = True,
-    verbose: bool = False,
+    verbose: bool = True,
     out: Optional[TextIO] = None,
     on_epoch: Optional[Callable[[EpochStats], None]] = None,
     on_batch: Optional[Callable[[int, float], None]] = None,
@@ -296,6 +297,8 @@ def train(
     Raises:
         ValueError / TypeError: bad settings, or images whose size does not match the model.
     """
+    if not isinstance(model, MLP):
+        raise TypeError(f"model must be an MLP, got {type(model).__name__}")
     epochs = _check_positive_int(epochs, "epochs")
     batch_size = _check_positive_int(batch_size, "batch_size")
     cost_fn = get_cost(cost)
@@ -339,12 +342,16 @@ def train(
                 on_epoch(stats)
     except KeyboardInterrupt:
         history.interrupted = True
+        model.zero_grad()  # drop the half-accumulated gradients of the interrupted batch
         if bar is not None:
             bar.close()
-        model.zero_grad()  # drop the half-accumulated gradients of the interrupted batch
+            bar = None
         if verbose:
             print(f"interrupted after {len(history)} complete epoch(s); "
                   "the model keeps the weights trained so far", file=out, flush=True)
+    finally:
+        if bar is not None:  # an error escaped: do not leave a half-drawn bar behind
+            bar.close()
     history.seconds = time.perf_counter() - start
     return history
 
