@@ -211,6 +211,7 @@ def _fail(
     mismatches: list[GradMismatch], total: int, eps: float, atol: float, rtol: float,
     raise_exception: bool, footer: str,
 ) -> bool:
+    __tracebackhide__ = True  # pytest then shows the caller's line, not this one
     if not mismatches:
         return True
     if not raise_exception:
@@ -294,6 +295,7 @@ def gradcheck(
             (a domain error) at ``x ± eps``.
         RuntimeError: called inside ``no_grad()``.
     """
+    __tracebackhide__ = True
     if not callable(f):
         raise TypeError(f"f must be callable, got {type(f).__name__}")
     values = _input_floats(inputs)
@@ -336,6 +338,7 @@ def gradcheck_directional(
         seed: an int or ``random.Random`` for a reproducible direction, or ``None`` for a fresh
             one each call.
     """
+    __tracebackhide__ = True
     if not callable(f):
         raise TypeError(f"f must be callable, got {type(f).__name__}")
     values = _input_floats(inputs)
@@ -457,6 +460,7 @@ def gradcheck_model(
         ValueError: the model has no parameters; bad ``eps``/tolerances/``max_params``.
         RuntimeError: called inside ``no_grad()``.
     """
+    __tracebackhide__ = True
     params = _model_parameters(model)
     if cost is None:
         from tinygrad_lite.losses import quadratic_cost as cost

@@ -352,6 +352,7 @@ def gradcheck_property(
     check = gradcheck_directional if directional else gradcheck
 
     def test(expr: GeneratedExpression) -> None:
+        __tracebackhide__ = True
         check(expr.build, expr.inputs, eps=eps, atol=atol, rtol=rtol)
 
     safe = "".join(c if c.isalnum() else "_" for c in label)
