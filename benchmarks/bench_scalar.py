@@ -21,8 +21,9 @@ Usage::
     python benchmarks/bench_scalar.py [--seconds 3] [--rounds 3] [--micrograd-seconds 3]
                                       [--no-micrograd]
 
-Each of tinygrad_lite and the float loops runs ``--rounds`` alternating rounds of
-``seconds / rounds``; the best round is reported (n counts all rounds).
+The implementations run in ``--rounds`` alternating rounds (each its ``seconds / rounds``);
+the best round of each is reported (n counts all rounds), so load from other processes hits
+all of them alike instead of skewing a ratio.
 """
 
 from __future__ import annotations
@@ -186,8 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--micrograd-seconds", type=float, default=3.0,
                         help="measuring time for micrograd, ~1.7 examples/s (default 3)")
     parser.add_argument("--rounds", type=int, default=3,
-                        help="alternating rounds for tinygrad_lite and the float loops; the best "
-                             "round counts (default 3)")
+                        help="alternating rounds of every implementation; the best round of "
+                             "each counts (default 3)")
     parser.add_argument("--no-micrograd", action="store_true", help="skip micrograd")
     parser.add_argument("--memory-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -200,22 +201,23 @@ def main(argv: list[str] | None = None) -> int:
           f"(forward + quadratic cost + backward + update), Python {sys.version.split()[0]}")
     results: dict[str, tuple[float, int]] = {}
     # Alternate short rounds and keep each one's best, so that load from other processes
-    # hits both sides alike instead of skewing the ratio.
+    # hits every implementation alike instead of skewing a ratio.
     steps = {"tinygrad_lite": tinygrad_lite_step(), "float loops": float_loop_step()}
-    for _ in range(args.rounds):
-        for key, step in steps.items():
-            rate, n = _measure(step, examples, args.seconds / args.rounds)
-            best, total = results.get(key, (0.0, 0))
-            results[key] = (max(best, rate), total + n)
+    seconds = {"tinygrad_lite": args.seconds, "float loops": args.seconds,
+               "micrograd": args.micrograd_seconds}
     if args.no_micrograd:
         print("micrograd: skipped (--no-micrograd)")
     else:
         try:
-            step = micrograd_step()
+            steps["micrograd"] = micrograd_step()
         except ImportError:
             print("micrograd: not installed, skipped (pip install micrograd==0.1.0)")
-        else:
-            results["micrograd"] = _measure(step, examples, args.micrograd_seconds, warmup=1)
+    for _ in range(args.rounds):
+        for key, step in steps.items():
+            warmup = 0 if key in results else (1 if key == "micrograd" else 2)
+            rate, n = _measure(step, examples, seconds[key] / args.rounds, warmup=warmup)
+            best, total = results.get(key, (0.0, 0))
+            results[key] = (max(best, rate), total + n)
 
     ours = results["tinygrad_lite"][0]
     labels = {
