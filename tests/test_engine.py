@@ -343,7 +343,8 @@ def test_backward_interrupted_midway_leaves_the_graph_usable():
             return float(self) * other
 
     x = Value(2.0)
-    y = Value.from_op(x.data * 3, (x,), (Explodes(3.0),), "triple")
+    # The private constructor skips from_op's float conversion, to plant a failing local gradient.
+    y = Value._make(x.data * 3, (x,), (Explodes(3.0),), "triple")
     out = y * y
     with pytest.raises(KeyboardInterrupt):
         out.backward()
@@ -356,6 +357,32 @@ def test_backward_interrupted_midway_leaves_the_graph_usable():
 def test_from_op_checks_that_local_grads_match_parents():
     with pytest.raises(ValueError, match="2 parents but 1 local"):
         Value.from_op(1.0, (Value(1.0), Value(2.0)), (1.0,), "bad")
+    with no_grad(), pytest.raises(ValueError, match="2 parents but 1 local"):
+        Value.from_op(1.0, (Value(1.0), Value(2.0)), (1.0,), "bad")
+
+
+@pytest.mark.parametrize(
+    "args,error,pattern",
+    [
+        ((1.0, (2.0,), (1.0,), "twice"), TypeError, "parent 0 must be a Value, got float"),
+        (("x", (), (), "name"), TypeError, "data must be a real number"),
+        ((1.0, (Value(1.0),), ("a",), "bad"), TypeError, "local gradient 0"),
+        ((math.nan, (), (), "bad"), ValueError, "bad: result is nan"),
+        ((math.inf, (), (), "big"), OverflowError, "big: result too large"),
+        ((1.0, (), (), ""), TypeError, "non-empty str"),
+    ],
+)
+def test_from_op_validates_its_arguments(args, error, pattern):
+    with pytest.raises(error, match=pattern):
+        Value.from_op(*args)
+
+
+def test_from_op_stores_floats():
+    x = Value(1.0)
+    y = Value.from_op(3, (x,), (2,), "triple")
+    assert type(y.data) is float and type(y.local_grads[0]) is float
+    y.backward()
+    assert x.grad == 2.0
 
 
 def all_nodes(root):
@@ -425,6 +452,34 @@ def test_exp_overflow_is_a_clear_overflow_error():
     with pytest.raises(OverflowError, match=r"exp: .*x=1000\.0"):
         Value(1000.0).exp()
     assert Value(-1000.0).exp().data == 0.0
+
+
+@pytest.mark.parametrize("make,op", [
+    (lambda: Value(1e200) * Value(1e200), r"\*"), (lambda: Value(1e308) + 1e308, r"\+"),
+    (lambda: Value(-1e308) - 1e308, "-"), (lambda: Value(1e300) / 1e-300, "/"),
+    (lambda: Value.sum([Value(1e308), Value(1e308)]), "sum"),
+    (lambda: Value.affine([Value(1e200)], [1e200], 0.0), "affine"),
+])
+def test_arithmetic_overflow_is_a_clear_overflow_error_not_inf(make, op):
+    with pytest.raises(OverflowError, match=op + ": result too large"):
+        make()
+
+
+def test_division_by_a_tiny_number_keeps_its_gradient():
+    a, b = Value(1.0), Value(1e-200)
+    q = a / b
+    q.backward()
+    assert q.data == pytest.approx(1e200)
+    assert a.grad == pytest.approx(1e200)
+    assert b.grad == -math.inf  # the true -1e400 is beyond a float; no ZeroDivisionError
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf])
+def test_sum_and_affine_reject_non_finite_constants(bad):
+    with pytest.raises(ValueError, match="item 1 must be finite"):
+        Value.sum([Value(1.0), bad])
+    with pytest.raises(ValueError, match="input 0 must be finite"):
+        Value.affine([Value(1.0)], [bad], 0.0)
 
 
 def test_pow_overflow_is_a_clear_overflow_error():

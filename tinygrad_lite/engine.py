@@ -44,6 +44,14 @@ def is_grad_enabled() -> bool:
     return _grad_enabled
 
 
+def _finite_real(x: Any, what: str) -> float:
+    """``_real`` that also rejects nan and infinities with a ValueError."""
+    value = _real(x, what)
+    if not math.isfinite(value):
+        raise ValueError(f"{what} must be finite, got {value}")
+    return value
+
+
 class no_grad(ContextDecorator):
     """Context manager (and decorator) under which ops compute values but record no graph.
 
@@ -76,6 +84,18 @@ def _real(x: Any, what: str) -> float:
     if size is not None and hasattr(x, "shape"):
         kind += f" of shape {tuple(x.shape)}"
     raise TypeError(f"{what} must be a real number (int, float or bool), got {kind}: {x!r:.60}")
+
+
+def _finite(x: float, op: str, operands: Sequence[Any]) -> float:
+    """``x`` if finite; else an OverflowError (or ValueError for nan) naming the op and operands."""
+    if math.isfinite(x):
+        return x
+    shown = ", ".join(repr(o.data if isinstance(o, Value) else o) for o in operands[:4])
+    if len(operands) > 4:
+        shown += f", ... ({len(operands)} operands)"
+    if math.isnan(x):
+        raise ValueError(f"{op}: result is nan for operands ({shown})")
+    raise OverflowError(f"{op}: result too large for a float for operands ({shown})")
 
 
 class Value:
@@ -133,28 +153,48 @@ class Value:
     ) -> "Value":
         """Create the result of an op: ``data`` with one local derivative per parent.
 
-        This is the engine's single extension point: an op is a function that computes its
-        result and ∂result/∂parent for each parent, then calls ``from_op``. ``backward()``
-        multiplies those local derivatives by the incoming gradient (the chain rule). Under
+        This is the engine's extension point: an op is a function that computes its result
+        and ∂result/∂parent for each parent, then calls ``from_op``. ``backward()`` multiplies
+        those local derivatives by the incoming gradient (the chain rule). Under
         :class:`no_grad` the parents are dropped and the result is a plain leaf.
+        ``tinygrad_lite.ops.custom_op`` wraps this in a friendlier interface.
 
         Args:
-            data: the result of the op (a float).
+            data: the result of the op (a real number).
             parents: the ``Value`` inputs the result depends on.
-            local_grads: ∂data/∂parent, aligned with ``parents``.
+            local_grads: ∂data/∂parent (real numbers), aligned with ``parents``.
             op: a short name for the op (``"+"``, ``"sigmoid"``, ...), shown in graphs.
             ctx: op-specific constants (an exponent, say) kept for tools that re-run the graph.
+
+        Raises:
+            TypeError: a parent is not a Value, or ``data``/a local gradient is not a number.
+            ValueError: lengths differ, or ``data`` is nan.
+            OverflowError: ``data`` is infinite.
         """
+        if not isinstance(op, str) or not op:
+            raise TypeError(f"from_op: op must be a non-empty str, got {op!r}")
+        x = _real(data, f"op {op!r}: data")
+        parents = tuple(parents)
+        local = tuple(_real(d, f"op {op!r}: local gradient {i}") for i, d in enumerate(local_grads))
+        for i, p in enumerate(parents):
+            if not isinstance(p, Value):
+                raise TypeError(f"op {op!r}: parent {i} must be a Value, got {type(p).__name__}")
+        if len(parents) != len(local):
+            raise ValueError(f"op {op!r}: {len(parents)} parents but {len(local)} local gradients")
+        return cls._make(_finite(x, op, parents), parents, local, op, ctx)
+
+    @classmethod
+    def _make(
+        cls, data: float, parents: Sequence["Value"], local_grads: Sequence[float], op: str,
+        ctx: Any = None,
+    ) -> "Value":
+        """``from_op`` without the checks, for the built-in ops (which guarantee them)."""
         out = cls.__new__(cls)
         out.data = data
         out.grad = 0.0
         out.label = ""
         out._fresh = None
         if _grad_enabled:
-            if len(parents) != len(local_grads):
-                raise ValueError(
-                    f"op {op!r}: {len(parents)} parents but {len(local_grads)} local gradients"
-                )
             out._prev = tuple(parents)
             out._local = tuple(local_grads)
             out._op = op
@@ -215,21 +255,24 @@ class Value:
 
     def __add__(self, other: ValueLike) -> "Value":
         other = Value._lift(other, "+")
-        return Value.from_op(self.data + other.data, (self, other), (1.0, 1.0), "+")
+        return Value._make(_finite(self.data + other.data, "+", (self, other)), (self, other),
+                           (1.0, 1.0), "+")
 
     def __radd__(self, other: ValueLike) -> "Value":
         return Value._lift(other, "+") + self
 
     def __sub__(self, other: ValueLike) -> "Value":
         other = Value._lift(other, "-")
-        return Value.from_op(self.data - other.data, (self, other), (1.0, -1.0), "-")
+        return Value._make(_finite(self.data - other.data, "-", (self, other)), (self, other),
+                           (1.0, -1.0), "-")
 
     def __rsub__(self, other: ValueLike) -> "Value":
         return Value._lift(other, "-") - self
 
     def __mul__(self, other: ValueLike) -> "Value":
         other = Value._lift(other, "*")
-        return Value.from_op(self.data * other.data, (self, other), (other.data, self.data), "*")
+        return Value._make(_finite(self.data * other.data, "*", (self, other)), (self, other),
+                           (other.data, self.data), "*")
 
     def __rmul__(self, other: ValueLike) -> "Value":
         return Value._lift(other, "*") * self
@@ -239,13 +282,15 @@ class Value:
         a, b = self.data, other.data
         if b == 0.0:
             raise ZeroDivisionError(f"division: divisor is zero ({a!r} / {b!r})")
-        return Value.from_op(a / b, (self, other), (1.0 / b, -a / (b * b)), "/")
+        # -(a / b) / b rather than -a / b², which underflows to 0 for tiny b.
+        return Value._make(_finite(a / b, "/", (self, other)), (self, other), (1.0 / b, -(a / b) / b),
+                           "/")
 
     def __rtruediv__(self, other: ValueLike) -> "Value":
         return Value._lift(other, "/") / self
 
     def __neg__(self) -> "Value":
-        return Value.from_op(-self.data, (self,), (-1.0,), "neg")
+        return Value._make(-self.data, (self,), (-1.0,), "neg")
 
     def __pos__(self) -> "Value":
         return self
@@ -271,7 +316,7 @@ class Value:
                 local = p * x ** (p - 1.0)
         except OverflowError:
             raise OverflowError(f"pow: result too large for a float ({x!r} ** {p!r})") from None
-        return Value.from_op(out, (self,), (local,), "**", ctx=p)
+        return Value._make(out, (self,), (local,), "**", ctx=p)
 
     def _pow_value(self, exponent: "Value") -> "Value":
         x, p = self.data, exponent.data
@@ -284,7 +329,7 @@ class Value:
             locals_ = (p * x ** (p - 1.0), out * math.log(x))
         except OverflowError:
             raise OverflowError(f"pow: result too large for a float ({x!r} ** {p!r})") from None
-        return Value.from_op(out, (self, exponent), locals_, "**")
+        return Value._make(out, (self, exponent), locals_, "**")
 
     def __rpow__(self, base: Number) -> "Value":
         return Value._lift(base, "**")._pow_value(self)
@@ -298,19 +343,19 @@ class Value:
             raise OverflowError(
                 f"exp: result too large for a float for x={self.data!r} (the limit is x < 709.78)"
             ) from None
-        return Value.from_op(e, (self,), (e,), "exp")
+        return Value._make(e, (self,), (e,), "exp")
 
     def log(self) -> "Value":
         """Natural logarithm. Raises ValueError for a non-positive input."""
         x = self.data
         if x <= 0.0:
             raise ValueError(f"log: argument must be positive, got {x!r}")
-        return Value.from_op(math.log(x), (self,), (1.0 / x,), "log")
+        return Value._make(math.log(x), (self,), (1.0 / x,), "log")
 
     def tanh(self) -> "Value":
         """Hyperbolic tangent; never overflows (tanh(±1000) = ±1, with gradient 0)."""
         t = math.tanh(self.data)
-        return Value.from_op(t, (self,), (1.0 - t * t,), "tanh")
+        return Value._make(t, (self,), (1.0 - t * t,), "tanh")
 
     def sigmoid(self) -> "Value":
         """σ(x) = 1/(1 + e^(−x)), computed without overflow; σ'(x) = σ(x)(1 − σ(x))."""
@@ -320,18 +365,18 @@ class Value:
         else:
             e = math.exp(x)  # for very negative x this underflows harmlessly to 0.0
             s = e / (1.0 + e)
-        return Value.from_op(s, (self,), (s * (1.0 - s),), "sigmoid")
+        return Value._make(s, (self,), (s * (1.0 - s),), "sigmoid")
 
     def relu(self) -> "Value":
         """max(0, x); its derivative at exactly 0 is taken as 0, as in PyTorch."""
         x = self.data
-        return Value.from_op(x if x > 0.0 else 0.0, (self,), (1.0 if x > 0.0 else 0.0,), "relu")
+        return Value._make(x if x > 0.0 else 0.0, (self,), (1.0 if x > 0.0 else 0.0,), "relu")
 
     def abs(self) -> "Value":
         """|x|; its derivative at exactly 0 is taken as 0, as in PyTorch."""
         x = self.data
         sign = 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0)
-        return Value.from_op(abs(x), (self,), (sign,), "abs")
+        return Value._make(abs(x), (self,), (sign,), "abs")
 
     __abs__ = abs
 
@@ -349,11 +394,11 @@ class Value:
             if isinstance(v, Value):
                 parents.append(v)
             else:
-                constant += _real(v, f"Value.sum: item {i}")
+                constant += _finite_real(v, f"Value.sum: item {i}")
         if not parents:
             return Value(constant)
-        total = sum([p.data for p in parents], constant)
-        return Value.from_op(total, parents, (1.0,) * len(parents), "sum", ctx=constant)
+        total = _finite(sum([p.data for p in parents], constant), "sum", parents)
+        return Value._make(total, parents, (1.0,) * len(parents), "sum", ctx=constant)
 
     @staticmethod
     def affine(ws: Sequence[ValueLike], xs: Sequence[ValueLike], b: ValueLike = 0.0) -> "Value":
@@ -378,15 +423,17 @@ class Value:
         try:
             z = float(sum(map(operator.mul, wd, xd), bd))
         except TypeError:
-            # Slow path, only to name the offending entry.
-            wd = [w.data if isinstance(w, Value) else _real(w, f"affine: weight {i}")
+            z = math.nan
+        if not math.isfinite(z):
+            # Slow path, only to name the offending entry or report an overflow.
+            wd = [w.data if isinstance(w, Value) else _finite_real(w, f"affine: weight {i}")
                   for i, w in enumerate(ws)]
-            xd = [x.data if isinstance(x, Value) else _real(x, f"affine: input {i}")
+            xd = [x.data if isinstance(x, Value) else _finite_real(x, f"affine: input {i}")
                   for i, x in enumerate(xs)]
-            bd = b.data if b_is_value else _real(b, "affine: bias")
-            z = float(sum(map(operator.mul, wd, xd), bd))
+            bd = b.data if b_is_value else _finite_real(b, "affine: bias")
+            z = _finite(float(sum(map(operator.mul, wd, xd), bd)), "affine", [*ws, *xs, b])
         if not _grad_enabled:
-            return Value.from_op(z, (), (), "affine")
+            return Value._make(z, (), (), "affine")
         parents: list[Value] = []
         local: list[float] = []
         w_is_value = [type(w) is Value for w in ws]
@@ -405,7 +452,7 @@ class Value:
             local.append(1.0)
         # ctx keeps the wiring (which inputs were constants) for tools that re-run the graph.
         ctx = (tuple(ws), tuple(xs), b)
-        return Value.from_op(z, parents, local, "affine", ctx=ctx)
+        return Value._make(z, parents, local, "affine", ctx=ctx)
 
     # ----------------------------------------------------------------- backward
     def _topological_order(self) -> tuple[list["Value"], list["Value"]]:
