@@ -16,6 +16,13 @@ from tinygrad_lite.data import (
     one_hot,
 )
 from tinygrad_lite.engine import Value, is_grad_enabled, no_grad, zero_grad
+from tinygrad_lite.gradcheck import (
+    GradcheckError,
+    gradcheck,
+    gradcheck_directional,
+    gradcheck_model,
+)
+from tinygrad_lite.ops import custom_op
 
 __version__ = "0.1.0"
 
@@ -23,5 +30,6 @@ __all__ = [
     "Value", "no_grad", "is_grad_enabled", "zero_grad",
     "Dataset", "DatasetSplit", "load_digits", "load_idx", "load_mnist", "load_dataset", "one_hot",
     "iterate_minibatches",
+    "gradcheck", "gradcheck_directional", "gradcheck_model", "GradcheckError", "custom_op",
     "__version__",
 ]
