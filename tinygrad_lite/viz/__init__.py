@@ -16,7 +16,7 @@ from tinygrad_lite.viz.collapsed import draw_collapsed
 from tinygrad_lite.viz.episode4 import episode4_chain, episode4_svg
 from tinygrad_lite.viz.graph import OP_SYMBOLS, draw_graph
 from tinygrad_lite.viz.network import draw_network, network_svg
-from tinygrad_lite.viz.render import (
+from tinygrad_lite.viz.rendering import (
     BACKENDS,
     FILE_TYPES,
     GraphView,

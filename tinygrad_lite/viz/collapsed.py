@@ -26,7 +26,7 @@ from tinygrad_lite.viz.graph import (
     topological_order,
     value_set,
 )
-from tinygrad_lite.viz.render import GraphView
+from tinygrad_lite.viz.rendering import GraphView
 
 __all__ = ["draw_collapsed"]
 

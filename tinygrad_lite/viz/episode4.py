@@ -19,7 +19,7 @@ from typing import Any, Mapping, Optional, Sequence, Union
 from tinygrad_lite.engine import Value
 from tinygrad_lite.viz._text import dot_text, dot_tooltip, fmt, sub, sup
 from tinygrad_lite.viz.graph import FONT, STYLES, check_int, check_rankdir, formula
-from tinygrad_lite.viz.render import GraphView, save_graph
+from tinygrad_lite.viz.rendering import GraphView, save_graph
 
 __all__ = ["episode4_chain", "episode4_svg", "MAX_DEPTH", "MAX_WIDTH"]
 

