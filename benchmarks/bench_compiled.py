@@ -107,7 +107,7 @@ def torch_step(model: MLP) -> tuple[Step, str] | None:
         loss = ((net(x) - y) ** 2).sum(dim=1).mean()
         loss.backward()
         opt.step()
-        return float(loss)
+        return loss.detach().item()
 
     return step, f"PyTorch {torch.__version__} (1 thread, float64)"
 

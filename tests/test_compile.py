@@ -130,50 +130,53 @@ class Recipe:
         return f"Recipe({self.n_inputs}, {self.n_params}, {self.steps!r}, {self.outputs!r})"
 
 
+def draw_step(draw, op, size):
+    """One step applying ``op`` to earlier nodes (indices < size) and constants."""
+
+    def node():  # any earlier node: sub-expressions get shared, t * t happens
+        return draw(st.integers(0, size - 1))
+
+    def node_or_const():
+        return node() if draw(st.booleans()) else ("c", draw(CONSTANTS))
+
+    pos = (draw(st.integers(0, 2)), draw(st.sampled_from([0.1, 0.5, 1.0])))
+    if op in ("+", "-", "*"):
+        refs = [node(), node_or_const()]
+        if draw(st.booleans()):
+            refs.reverse()  # a number on the left: 2.0 * x, 1.0 - x
+        return op, refs, None
+    if op == "/":
+        return op, [node(), node()], (*pos, draw(st.sampled_from([1.0, -1.0])), True)
+    if op == "**n":
+        return op, [node()], (draw(EXPONENTS), *pos)
+    if op == "**v":
+        return op, [node(), node()], pos
+    if op == "rpow":
+        return op, [node()], draw(st.sampled_from([2.0, 0.5, math.e]))
+    if op == "log":
+        return op, [node()], pos
+    if op == "sum":
+        return op, [node()] + [node_or_const() for _ in range(draw(st.integers(0, 3)))], None
+    if op == "affine":
+        n = draw(st.integers(1, 3))
+        has_bias = draw(st.booleans())
+        refs = [node_or_const() for _ in range(2 * n + has_bias)]
+        refs[n] = node()
+        return op, refs, (n, has_bias)
+    return op, [node()], None
+
+
 @st.composite
-def recipes(draw, max_steps=7):
+def recipes(draw, required=None, max_steps=7):
     n_inputs = draw(st.integers(1, 3))
     n_params = draw(st.integers(1, 3))
     size = n_inputs + n_params
+    count = draw(st.integers(1, max_steps))
+    at = draw(st.integers(0, count - 1))
     steps = []
-    for _ in range(draw(st.integers(1, max_steps))):
-        op = draw(st.sampled_from(OPS))
-
-        def node():  # any earlier node: sub-expressions get shared, t * t happens
-            return draw(st.integers(0, size - 1))
-
-        def node_or_const():
-            return node() if draw(st.booleans()) else ("c", draw(CONSTANTS))
-
-        pos = (draw(st.integers(0, 2)), draw(st.sampled_from([0.1, 0.5, 1.0])))
-        if op in ("+", "-", "*"):
-            refs = [node(), node_or_const()]
-            if draw(st.booleans()):
-                refs.reverse()  # a number on the left: 2.0 * x, 1.0 - x
-            extra = None
-        elif op == "/":
-            refs = [node(), node()]
-            extra = (*pos, draw(st.sampled_from([1.0, -1.0])), True)
-        elif op == "**n":
-            refs, extra = [node()], (draw(EXPONENTS), *pos)
-        elif op == "**v":
-            refs, extra = [node(), node()], pos
-        elif op == "rpow":
-            refs, extra = [node()], draw(st.sampled_from([2.0, 0.5, math.e]))
-        elif op == "log":
-            refs, extra = [node()], pos
-        elif op == "sum":
-            refs = [node()] + [node_or_const() for _ in range(draw(st.integers(0, 3)))]
-            extra = None
-        elif op == "affine":
-            n = draw(st.integers(1, 3))
-            has_bias = draw(st.booleans())
-            refs = [node_or_const() for _ in range(2 * n + has_bias)]
-            refs[n] = node()
-            extra = (n, has_bias)
-        else:
-            refs, extra = [node()], None
-        steps.append((op, refs, extra))
+    for k in range(count):
+        op = required if k == at and required else draw(st.sampled_from(OPS))
+        steps.append(draw_step(draw, op, size))
         size += 1
     outputs = draw(st.lists(st.integers(0, size - 1), min_size=1, max_size=3))
     if draw(st.booleans()):
@@ -197,8 +200,10 @@ def magnitude(out):
 floats = st.floats(-2.0, 2.0, allow_nan=False)
 
 
-@given(recipe=recipes(), data=st.data())
-def test_random_graphs_over_every_op_match_the_engine(recipe, data):
+@pytest.mark.parametrize("required", OPS)
+@given(data=st.data())
+def test_random_graphs_over_every_op_match_the_engine(required, data):
+    recipe = data.draw(recipes(required), label="recipe")
     b = data.draw(st.integers(1, 4))
     X = np.array(data.draw(st.lists(st.lists(floats, min_size=recipe.n_inputs,
                                              max_size=recipe.n_inputs),
@@ -264,18 +269,19 @@ def test_a_graph_with_every_op_and_shared_nodes_matches_the_engine():
 
 # --------------------------------------------------------------------------- networks
 @st.composite
-def networks(draw):
+def networks(draw, activation):
     nin = draw(st.integers(1, 5))
     nouts = draw(st.lists(st.integers(1, 4), min_size=1, max_size=3))
-    activation = draw(st.sampled_from(["sigmoid", "relu", "tanh", "linear"]))
     output_activation = draw(st.sampled_from([None, "linear", "sigmoid"]))
     seed = draw(st.integers(0, 2**16))
-    model = MLP(nin, nouts, activation, output_activation=output_activation, seed=seed)
-    return model
+    return MLP(nin, nouts, activation, output_activation=output_activation, seed=seed)
 
 
-@given(model=networks(), cost=st.sampled_from(["quadratic", "cross-entropy"]), data=st.data())
-def test_random_mlps_with_both_costs_match_batch_cost_backward(model, cost, data):
+@pytest.mark.parametrize("cost", ["quadratic", "cross-entropy"])
+@pytest.mark.parametrize("activation", ["sigmoid", "relu", "tanh", "linear"])
+@given(data=st.data())
+def test_random_mlps_with_both_costs_match_batch_cost_backward(activation, cost, data):
+    model = data.draw(networks(activation), label="model")
     b = data.draw(st.integers(1, 5))
     X = np.array(data.draw(st.lists(st.lists(floats, min_size=model.nin, max_size=model.nin),
                                     min_size=b, max_size=b)))

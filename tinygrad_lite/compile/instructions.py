@@ -64,6 +64,7 @@ class Instruction:
                 f"v[{self.start}:{self.start + self.k}]")
 
     def label(self) -> str:
+        """A short name: the op and how many nodes, e.g. ``sigmoid×16``."""
         return f"{self.op}×{self.k}"
 
 
@@ -77,6 +78,7 @@ class Elementwise(Instruction):
         self.exponent = exponent
 
     def label(self) -> str:
+        """``**2×10`` for a number exponent, else as :meth:`Instruction.label`."""
         if self.exponent is not None:
             return f"**{self.exponent:g}×{self.k}"
         return super().label()
@@ -294,9 +296,11 @@ class MatmulAffine(Instruction):
         self.operands = [a for a in (self.w_access, bias, xs) if a is not None]
 
     def label(self) -> str:
+        """``matmul k×n``."""
         return f"matmul {self.k}×{self.n}"
 
     def describe(self) -> str:
+        """The product, the weights' view of θ, the inputs and the bias."""
         if self.block is not None:
             s, rs, cs = self.block
             w = f"θ[{s}:…] as {self.k}×{self.n} (strides {rs},{cs})"
@@ -550,9 +554,11 @@ class SegmentMax(Instruction):
 
     @property
     def needs_backward(self) -> bool:
+        """Never: the shift is a constant to the engine."""
         return False
 
     def plan(self, planner: Planner) -> None:
+        """Nothing to plan: no gradient flows back."""
         return None
 
     def bind(self, ws: Any) -> tuple[Fn, Fn | None]:
@@ -571,7 +577,12 @@ def fp_error(instr: Instruction, exc: FloatingPointError, backward: bool) -> Exc
         return OverflowError(f"{op}: result too large for a float {where}")
     if op == "log":
         return ValueError(f"log: argument must be positive {where}")
+    if op == "/" and ("divide" in text or not backward):
+        return ZeroDivisionError(f"division: divisor is zero {where}")
     if "divide" in text:
+        if op == "**" and backward:
+            return ZeroDivisionError(f"pow: the derivative of x ** p is infinite at x = 0 for "
+                                     f"p < 1 {where}")
         if op == "**":
             return ZeroDivisionError(f"pow: zero to a negative power {where}")
         return ZeroDivisionError(f"{op}: division by zero {where}")

@@ -92,6 +92,19 @@ def lower(graph: Graph) -> Lowered:
                 sub = ("c", node[2]) if len(ps) == 1 else ("v",)
             groups.setdefault((depth[i], kind, sub), []).append(i)
 
+    # A gradient reaches node i only through consumers that pass one on (not "_max"): without
+    # that, the node's gradient row would never be written, so it must not be read either.
+    flows = [False] * n
+    for o in outputs:
+        flows[o] = need[o]
+    for i in range(n - 1, -1, -1):
+        node = nodes[i]
+        if flows[i] and node[0] not in _LEAVES and node[0] != "_max":
+            for p in node[1]:
+                if need[p]:
+                    flows[p] = True
+    need = flows
+
     instructions: list[Instruction] = []
     next_row = 0
 
