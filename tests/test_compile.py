@@ -570,6 +570,20 @@ def test_the_values_are_stale_until_synced_and_never_silently():
     assert trainer.theta[0] == 42.0 and trainer.in_sync
 
 
+def test_values_changed_while_in_sync_are_used_by_the_next_step():
+    model = MLP(3, [2], seed=16)
+    trainer = CompiledTrainer(model, lr=0.5)
+    X, labels = np.eye(3), np.array([0, 1, 0])
+    for p in model.parameters():
+        p.data = 0.25  # e.g. weights loaded from a file after the trainer was made
+    fresh = CompiledTrainer(MLP(3, [2], seed=16), lr=0.5)
+    for p in fresh.params:
+        p.data = 0.25
+    fresh.sync_from_values()
+    assert trainer.train_batch(X, labels) == fresh.train_batch(X, labels)
+    assert np.array_equal(trainer.theta, fresh.theta)
+
+
 def test_the_trainer_uses_and_updates_an_sgd_optimizer():
     X = np.random.default_rng(11).normal(size=(8, 3))
     labels = [0, 1] * 4

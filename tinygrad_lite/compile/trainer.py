@@ -7,6 +7,11 @@ operation, and the ``Value``\\ s are written only by :meth:`CompiledTrainer.sync
 (which :meth:`~CompiledTrainer.train_epoch`, leaving a ``with`` block and
 :meth:`~CompiledTrainer.close` call). Until then ``model.parameters()[i].data`` is stale:
 :attr:`CompiledTrainer.in_sync` says so.
+
+Ownership alternates, so neither side is silently stale: between a step and the next sync the
+trainer owns the parameters (a Value changed meanwhile makes the sync raise instead of being
+overwritten); once synced, the Values own them again (the trainer re-reads them before its next
+step if someone changed them).
 """
 
 from __future__ import annotations
@@ -232,6 +237,8 @@ class CompiledTrainer:
         X = self._inputs(X)
         b = X.shape[0]
         Y = self._targets(Y, b)
+        if not self._stepped:
+            self._adopt_values()
         G = self._gradient(X, Y, b)
         cost = self._cost
         if not (math.isfinite(cost) and math.isfinite(np.add.reduce(G))):
@@ -290,6 +297,8 @@ class CompiledTrainer:
         X = self._inputs(images)
         n = X.shape[0]
         Y = self._targets(targets, n)
+        if not self._stepped:
+            self._adopt_values()
         total, count = 0.0, 0
         try:
             for i, batch in enumerate(iterate_minibatches(n, batch_size, rng)):
@@ -320,6 +329,8 @@ class CompiledTrainer:
         Y = self._targets(Y, b)
         check_finite(X, "X")
         check_finite(Y, "Y")
+        if not self._stepped:
+            self._adopt_values()
         grad = self._gradient(X, Y, b).copy()
         if to_values:
             for p, g in zip(self.params, grad.tolist()):
@@ -331,6 +342,8 @@ class CompiledTrainer:
         """The model's outputs for a batch, shape ``(b, n_out)``, with the current parameters."""
         X = self._inputs(X)
         check_finite(X, "X")
+        if not self._stepped:
+            self._adopt_values()
         if self._eval is None:
             self._eval = compile_model(self.model)._sharing(self.theta)
         return self._eval._forward([X])
@@ -345,6 +358,8 @@ class CompiledTrainer:
         Y = self._targets(Y, X.shape[0])
         check_finite(X, "X")
         check_finite(Y, "Y")
+        if not self._stepped:
+            self._adopt_values()
         return float(self.program._forward([X, Y]).mean())
 
     # ------------------------------------------------------------------ syncing
@@ -374,6 +389,13 @@ class CompiledTrainer:
             self.optimizer.velocity = self.velocity.tolist()
         self._synced[:] = self.theta
         self._stepped = False
+
+    def _adopt_values(self) -> None:
+        """In sync, the Values own the parameters: re-read them if someone changed them."""
+        current = np.array([p.data for p in self.params])
+        if not np.array_equal(current, self._synced):
+            self.theta[:] = current
+            self._synced[:] = current
 
     def sync_from_values(self) -> None:
         """Reload the flat parameters from the model's Values (after changing them directly)."""
