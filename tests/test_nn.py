@@ -291,6 +291,18 @@ def test_bad_inputs_raise_clear_errors():
         net([float("inf"), 0.0])
 
 
+@pytest.mark.parametrize("grad", [True, False])
+def test_an_overflowing_weighted_sum_raises_the_engines_overflow_error(grad):
+    layer = Layer(3, 2, "sigmoid", seed=0)
+    layer.neurons[1].w[0].data = 1e308
+    if grad:
+        with pytest.raises(OverflowError, match="affine"):
+            layer([10.0, 0.0, 0.0])
+    else:
+        with no_grad(), pytest.raises(OverflowError, match="affine"):
+            layer([10.0, 0.0, 0.0])
+
+
 def test_unknown_activation_lists_the_valid_ones():
     for build in (lambda: MLP(2, [2], "softmax"), lambda: Layer(2, 2, "Sigmoid"),
                   lambda: Neuron(2, "gelu"), lambda: MLP(2, [2], output_activation="x")):
