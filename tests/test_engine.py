@@ -532,3 +532,35 @@ def test_kinks_at_exactly_zero_have_derivative_zero():
     v = Value(0.0)
     (v.relu() + v.abs()).backward()
     assert v.grad == 0.0
+
+
+# ---------------------------------------------------------------------------- affine_layer
+def test_affine_layer_builds_exactly_the_nodes_affine_builds():
+    ws = [[Value(0.5), Value(-1.0)], [Value(2.0), Value(0.25)]]
+    bs = [Value(0.1), Value(-0.2)]
+    xs = [Value(3.0), 4.0]
+    layer = Value.affine_layer(ws, xs, bs)
+    single = [Value.affine(w, xs, b) for w, b in zip(ws, bs)]
+    for got, want in zip(layer, single):
+        assert got.data == want.data and got.op == "affine"
+        assert got.parents == want.parents and got.local_grads == want.local_grads
+        assert got.ctx == want.ctx
+
+
+def test_affine_layer_falls_back_to_affine_for_number_weights_and_names_bad_entries():
+    z = Value.affine_layer([[2.0, Value(1.0)]], [3.0, 4.0], [1.0])[0]
+    assert z.data == 11.0 and len(z.parents) == 1
+    with pytest.raises(TypeError, match="input 1"):
+        Value.affine_layer([[Value(1.0), Value(1.0)]], [1.0, "x"], [Value(0.0)])
+    with pytest.raises(ValueError, match="input 0 must be finite"):
+        Value.affine_layer([[Value(1.0)]], [math.nan], [Value(0.0)])
+    with pytest.raises(OverflowError, match="affine"):
+        Value.affine_layer([[Value(1e300)]], [1e300], [Value(0.0)])
+    with pytest.raises(ValueError, match="2 weight rows but 1 biases"):
+        Value.affine_layer([[Value(1.0)], [Value(1.0)]], [1.0], [Value(0.0)])
+
+
+def test_affine_layer_under_no_grad_records_nothing():
+    with no_grad():
+        (z,) = Value.affine_layer([[Value(2.0)]], [Value(3.0)], [Value(1.0)])
+    assert z.is_leaf and z.data == 7.0

@@ -285,9 +285,9 @@ def test_bad_inputs_raise_clear_errors():
         net([1.0, "x"])
     with pytest.raises(TypeError):
         net([1.0, None])
-    with pytest.raises(ValueError, match="input 1 is nan"):
+    with pytest.raises(ValueError, match="input 1 must be finite, got nan"):
         net([0.0, float("nan")])
-    with pytest.raises(ValueError, match="input 0 is inf"):
+    with pytest.raises(ValueError, match="input 0 must be finite, got inf"):
         net([float("inf"), 0.0])
 
 

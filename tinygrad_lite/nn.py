@@ -17,10 +17,9 @@ from __future__ import annotations
 import math
 import numbers
 import random
-from operator import mul
 from typing import Any, Callable, Sequence, Union
 
-from tinygrad_lite.engine import Value, is_grad_enabled, zero_grad
+from tinygrad_lite.engine import Value, zero_grad
 
 __all__ = ["ACTIVATIONS", "Neuron", "Layer", "MLP", "Seed"]
 
@@ -135,26 +134,12 @@ class Neuron:
         return f"Neuron({self.nin} inputs, {self.activation})"
 
 
-# The engine's unchecked node constructor, the one Value.affine itself ends with. The public
-# Value.from_op re-validates every local gradient (785 per neuron of a 784-input layer), which
-# makes a forward pass ~15× slower; our nodes meet _make's preconditions by construction
-# (Value parents, number local gradients, finite data: checked below).
-_make_node = Value._make
-
-
-def _check_finite(xd: list, who: str) -> None:
-    for i, v in enumerate(xd):
-        if not math.isfinite(v):
-            raise ValueError(f"{who}: input {i} is {v}; inputs must be finite")
-
-
 class Layer:
     """``nout`` neurons reading the same ``nin`` inputs: a^(l) = σ(W a^(l−1) + b).
 
     Each neuron's output is ``activation(z)`` with z the ``affine`` node that
-    ``Value.affine(neuron.w, x, neuron.b)`` makes; the layer builds those nodes itself so that
-    the work on the shared input (reading ``.data``, finding which inputs are Values) is done
-    once per layer instead of once per neuron, which makes a 784-input layer ~3× faster.
+    ``Value.affine(neuron.w, x, neuron.b)`` makes, all built by one
+    :meth:`Value.affine_layer` call that reads the shared input once per layer.
 
     Args:
         nin: inputs per neuron; nout: number of neurons (positive ints).
@@ -182,40 +167,13 @@ class Layer:
         """
         if type(x) is not list or len(x) != self.nin:
             x = _as_list(x, self.nin, "Layer")
-        return self._forward(x, "Layer")
+        return self._forward(x)
 
-    def _forward(self, xs: list, who: str) -> list[Value]:
-        # Builds exactly the node Value.affine(n.w, xs, n.b) would (same data, parents, local
-        # gradients, op and ctx; tests/test_nn.py checks this), sharing the input-side work.
-        xd = [v.data if type(v) is Value else v for v in xs]
-        try:
-            total = float(sum(xd))
-        except TypeError:  # a non-number: let the engine name the entry in its TypeError
-            return [n(xs) for n in self.neurons]
-        if not math.isfinite(total):
-            _check_finite(xd, who)
+    def _forward(self, xs: list) -> list[Value]:
+        neurons = self.neurons
+        zs = Value.affine_layer([n.w for n in neurons], xs, [n.b for n in neurons])
         act = self._act
-        grad = is_grad_enabled()
-        if grad:
-            value_idx = [i for i, v in enumerate(xs) if type(v) is Value]
-            value_xs = [xs[i] for i in value_idx]
-            xs_t = tuple(xs)
-        out = []
-        for n in self.neurons:
-            ws, b = n.w, n.b
-            wd = [w.data for w in ws]
-            z = float(sum(map(mul, wd, xd), b.data))
-            if not math.isfinite(z):  # overflow: the engine raises its OverflowError
-                z = Value.affine(ws, xs, b).data
-            if not grad:
-                out.append(act(_make_node(z, (), (), "affine")))
-                continue
-            parents = ws + value_xs
-            parents.append(b)
-            local = xd + [wd[i] for i in value_idx]
-            local.append(1.0)
-            out.append(act(_make_node(z, parents, local, "affine", (tuple(ws), xs_t, b))))
-        return out
+        return [act(z) for z in zs]
 
     def parameters(self) -> list[Value]:
         """Every neuron's parameters, neuron by neuron (weights then bias)."""
@@ -292,7 +250,7 @@ class MLP:
         if type(x) is not list or len(x) != self.nin:
             x = _as_list(x, self.nin, "MLP")
         for layer in self.layers:
-            x = layer._forward(x, "MLP")
+            x = layer._forward(x)
         return x
 
     def parameters(self) -> list[Value]:
