@@ -22,7 +22,21 @@ from tinygrad_lite.gradcheck import (
     gradcheck_directional,
     gradcheck_model,
 )
+from tinygrad_lite.losses import COSTS, batch_cost, cross_entropy_cost, get_cost, quadratic_cost
+from tinygrad_lite.nn import ACTIVATIONS, MLP, Layer, Neuron
 from tinygrad_lite.ops import custom_op
+from tinygrad_lite.optim import SGD
+from tinygrad_lite.serialize import from_arrays, load_model, save_model, to_arrays
+from tinygrad_lite.train import (
+    EpochStats,
+    History,
+    accuracy,
+    evaluate,
+    predict,
+    scalar_step,
+    subset,
+    train,
+)
 
 __version__ = "0.1.0"
 
@@ -30,6 +44,10 @@ __all__ = [
     "Value", "no_grad", "is_grad_enabled", "zero_grad",
     "Dataset", "DatasetSplit", "load_digits", "load_idx", "load_mnist", "load_dataset", "one_hot",
     "iterate_minibatches",
+    "MLP", "Layer", "Neuron", "ACTIVATIONS",
+    "quadratic_cost", "cross_entropy_cost", "batch_cost", "get_cost", "COSTS",
+    "SGD", "train", "History", "EpochStats", "evaluate", "accuracy", "predict", "subset",
+    "scalar_step", "save_model", "load_model", "to_arrays", "from_arrays",
     "gradcheck", "gradcheck_directional", "gradcheck_model", "GradcheckError", "custom_op",
     "__version__",
 ]
