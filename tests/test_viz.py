@@ -343,6 +343,12 @@ def test_backends_agree_on_episode4_and_network_views():
     net = draw_network(MLP(5, [4, 3], seed=1), [0.1, 0.2, 0.3, 0.4, 0.5])
     nodes, edges = _same_structure(net)
     assert len(nodes) == 5 + 4 + 3 + 3 and sum(edges.values()) == 20 + 12
+    # graphviz's own engine for it, neato, draws the same picture as our nop layout.
+    by_neato = to_svg(graphviz.Source(net.source, engine="neato"), backend="wasm")
+    by_nop = to_svg(net, backend="wasm")
+    size = re.compile(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"')
+    assert size.search(by_neato).groups() == size.search(by_nop).groups()
+    assert svg_structure(by_neato) == svg_structure(by_nop)
 
 
 def test_svg_contains_the_labels_and_parses_as_xml():
@@ -608,7 +614,7 @@ def test_network_view_nodes_edges_and_colours_by_sign():
     model = MLP(4, [3, 2], seed=1)
     g = draw_network(model)
     nodes, edges = dot_parts(g)
-    assert g.engine == "neato"
+    assert g.engine == "neato" and g.layout_engine == "nop"
     assert len(nodes) == 4 + 3 + 2 + 2  # inputs, neurons, output digit labels
     assert {k for k in nodes if k.startswith("n")} == {"n0_0", "n0_1", "n0_2", "n1_0", "n1_1"}
     weights = _edge_weights(model)
@@ -662,9 +668,15 @@ def test_network_784_inputs_are_a_pixel_grid():
     model = MLP(784, [16, 16, 10], seed=0)
     x = [0.0] * 784
     x[28 * 3 + 5] = 1.0
-    nodes, edges = dot_parts(draw_network(model, x))
+    g = draw_network(model, x)
+    nodes, edges = dot_parts(g)
     pixels = {k: v for k, v in nodes.items() if k.startswith("in")}
-    assert len(pixels) == 784 and all(p["shape"] == "square" for p in pixels.values())
+    assert len(pixels) == 784
+    # The pixels' shared attributes are set once, at the top of their subgraph.
+    body = "".join(g.body)
+    defaults = re.search(r"subgraph inputs \{\s*node \[([^\]]*)\]", body)
+    assert defaults and "shape=square" in defaults.group(1)
+    assert body.index("subgraph inputs") < body.index("-> n0_0")  # declared before use
     pos = {k: tuple(map(float, v["pos"].rstrip("!").split(","))) for k, v in pixels.items()}
     assert len({p[0] for p in pos.values()}) == 28 and len({p[1] for p in pos.values()}) == 28
     assert pos["in89"][0] == pos["in5"][0] and pos["in89"][1] < pos["in5"][1]  # row 3 below row 0
