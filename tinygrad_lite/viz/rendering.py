@@ -100,7 +100,7 @@ def _source_and_engine(graph: GraphLike) -> tuple[str, str]:
     if not isinstance(source, str):
         raise TypeError("expected a Value or a graphviz graph (Digraph, Graph or Source), "
                         f"got {type(graph).__name__}")
-    engine = getattr(graph, "engine", None) or "dot"
+    engine = getattr(graph, "layout_engine", None) or getattr(graph, "engine", None) or "dot"
     return source, engine
 
 
@@ -150,7 +150,8 @@ def render(graph: GraphLike, format: str = "svg", backend: str = "auto") -> byte
 
     Args:
         graph: a :class:`~tinygrad_lite.engine.Value` (drawn with :func:`draw_graph`) or a
-            ``graphviz`` graph; its ``engine`` attribute (``"dot"``, ``"neato"``) is honoured.
+            ``graphviz`` graph; its ``layout_engine`` (see :class:`GraphView`) or ``engine``
+            attribute (``"dot"``, ``"neato"``) chooses the layout.
         format: ``"svg"`` with either backend; ``"png"`` and ``"pdf"`` need ``dot``.
         backend: ``"auto"`` (``dot`` if on PATH, else wasm), ``"dot"`` or ``"wasm"``.
 
@@ -263,7 +264,15 @@ class GraphView(graphviz.Digraph):
     ``.node()``, ``.edge()``, ``.render()``...); in addition, in Jupyter it displays itself as
     SVG through ``dot`` or, without it, through the WebAssembly Graphviz, and
     :meth:`to_svg` returns the SVG text.
+
+    Attributes:
+        layout_engine: the Graphviz layout :func:`render` uses, if not ``engine``:
+            :func:`draw_network` positions every node itself and sets ``"nop"`` (draw the
+            given positions), twice as fast as its ``engine`` ``"neato"``, which ``graphviz``'s
+            own ``render()`` and ``pipe()`` keep using, with the same picture.
     """
+
+    layout_engine: str | None = None
 
     def to_svg(self, backend: str = "auto") -> str:
         """The SVG text of this graph (see :func:`to_svg`)."""
