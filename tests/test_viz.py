@@ -800,3 +800,32 @@ def test_random_graphs_render_identically_with_both_backends():
         root.backward()
         g = draw_graph(root, edge_labels=True)
         assert svg_structure(to_svg(g, "dot")) == svg_structure(to_svg(g, "wasm"))
+
+
+# --------------------------------------------------------------------------- command line
+def test_cli_graph_episode4_and_network(tmp_path, capsys, monkeypatch):
+    require_wasm()
+    from tinygrad_lite.cli import main
+    from tinygrad_lite.serialize import save_model
+
+    out = tmp_path / "chain.svg"
+    assert main(["graph", "episode4", "-o", str(out), "--depth", "2", "--widths", "2,1,1",
+                 "--backend", "wasm"]) == 0
+    assert f"wrote {out}" in capsys.readouterr().out
+    assert "w₀₀⁽ᴸ⁻¹⁾" in " ".join(svg_texts(out.read_text(encoding="utf-8")))
+    save_model(MLP(64, [5, 10], seed=0), tmp_path / "m.json")
+    net = tmp_path / "net.svg"
+    assert main(["graph", "network", str(tmp_path / "m.json"), "-o", str(net),
+                 "--input-index", "2", "--top-k", "3", "--backend", "wasm"]) == 0
+    nodes, edges = svg_structure(net.read_text(encoding="utf-8"))
+    assert len(nodes) == 64 + 5 + 10 + 10 and sum(edges.values()) == 5 * 3 + 10 * 3
+    # Errors are one line and exit status 1.
+    assert main(["graph", "network", str(tmp_path / "m.json"), "-o", str(net),
+                 "--input-index", "100000"]) == 1
+    assert "out of range" in capsys.readouterr().err
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert main(["graph", "episode4", "-o", str(tmp_path / "c.png")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "apt-get install graphviz" in err
+    assert main(["graph", "episode4", "-o", str(out), "--widths", "2"]) == 1
+    assert "widths must give 2 layer sizes" in capsys.readouterr().err

@@ -5,6 +5,8 @@
     tinygrad-lite train --epochs 20 --output model.json     # 8×8 digits, 64 → 16 → 16 → 10
     tinygrad-lite predict model.json                         # test-set accuracy
     tinygrad-lite predict model.json --index 0 5 7           # predicted digits of test images
+    tinygrad-lite graph episode4 -o chain.svg                # episode 4's chain rule, drawn
+    tinygrad-lite graph network model.json -o net.svg --input-index 0
 
 Adding a subcommand takes three steps: a ``_add_<name>_parser(subparsers)`` function that
 declares its options, a ``_cmd_<name>(args) -> int`` handler, and one line in
@@ -247,6 +249,108 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------- #
+# graph
+# --------------------------------------------------------------------------- #
+def _widths(text: str) -> list[int]:
+    """``"3,2"`` → ``[3, 2]``."""
+    try:
+        sizes = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated layer sizes such as 3,2, got {text!r}") from None
+    if any(s < 1 for s in sizes):
+        raise argparse.ArgumentTypeError(f"layer sizes must be positive, got {text!r}")
+    return sizes
+
+
+def _add_graph_parser(sub: Any, handler: Callable[[argparse.Namespace], int]) -> None:
+    from tinygrad_lite.viz import BACKENDS
+
+    p = sub.add_parser(
+        "graph", formatter_class=_Formatter,
+        help="draw a picture (SVG, or PNG/PDF with Graphviz installed): the episode-4 chain, "
+             "or a saved network",
+        description="Draw 3Blue1Brown's episode-4 chain with the chain rule on its edges, or a "
+                    "saved network as\ncircles in columns. The file type follows the suffix of "
+                    "-o: .svg (always), .png/.pdf\n(need the Graphviz 'dot' program), .dot/.gv "
+                    "(the DOT source).",
+    )
+    what = p.add_subparsers(dest="what", metavar="WHAT", required=True,
+                            help="episode4 (the chain rule of episode 4) or network (a model)")
+    backend = {"choices": BACKENDS, "default": "auto",
+               "help": "dot (the Graphviz program), wasm (Graphviz as WebAssembly, SVG only) "
+                       "or auto (dot if installed)"}
+    e = what.add_parser(
+        "episode4", formatter_class=_Formatter,
+        help="the chain w, a, b → z → a = σ(z) → C0 = (a − y)² with every derivative",
+        description="The last layers of a network as in episode 4: values, ∂C0/∂(each node), "
+                    "and the chain-rule\nfactors on the edges.")
+    e.add_argument("-o", "--output", required=True, metavar="FILE",
+                   help="the picture to write (.svg, .png, .pdf, .dot)")
+    e.add_argument("--depth", type=_positive_int, default=1,
+                   help="layers of weights: 1 is w(L) → z(L) → a(L); 2 adds the layer before")
+    e.add_argument("--widths", type=_widths, default=None, metavar="SIZES",
+                   help="neurons per layer from the first to the last, DEPTH+1 of them, e.g. "
+                        "3,2 (default: one each)")
+    e.add_argument("--seed", type=int, default=0, help="seed of the example numbers")
+    e.add_argument("--backend", **backend)
+    e.set_defaults(handler=handler)
+    n = what.add_parser(
+        "network", formatter_class=_Formatter,
+        help="a saved model as circles in columns, edges coloured by weight sign",
+        description="A model saved by 'tinygrad-lite train --output FILE', drawn as "
+                    "3Blue1Brown draws it: blue\nedges for positive weights, red for negative, "
+                    "thicker for larger; with --input-index,\nneurons shaded by their "
+                    "activation for that test image.")
+    n.add_argument("model", metavar="MODEL.json", help="the saved model")
+    n.add_argument("-o", "--output", required=True, metavar="FILE",
+                   help="the picture to write (.svg, .png, .pdf, .dot)")
+    n.add_argument("--input-index", type=_nonnegative_int, default=None, metavar="I",
+                   help="show the activations for test image I")
+    n.add_argument("--dataset", type=_dataset, default=None, metavar="NAME",
+                   help="digits, digits28 or mnist:FOLDER, for --input-index (default: digits "
+                        "for a 64-input model, digits28 for a 784-input model)")
+    n.add_argument("--top-k", type=_positive_int, default=None, metavar="K",
+                   help="draw only the K strongest incoming edges of each neuron")
+    n.add_argument("--backend", **backend)
+    n.set_defaults(handler=handler)
+
+
+def _cmd_graph(args: argparse.Namespace) -> int:
+    from tinygrad_lite.viz import GraphvizUnavailable, episode4_svg, network_svg
+
+    try:
+        if args.what == "episode4":
+            path = episode4_svg(args.output, args.depth, args.widths, seed=args.seed,
+                                backend=args.backend)
+        else:
+            from tinygrad_lite.data import load_dataset
+            from tinygrad_lite.serialize import load_model
+
+            model = load_model(args.model)
+            x = None
+            if args.input_index is not None:
+                name = args.dataset or _DATASET_FOR_INPUTS.get(model.nin)
+                if name is None:
+                    raise ValueError(f"{args.model} expects {model.nin} inputs; say which "
+                                     "data to use with --dataset")
+                test = load_dataset(name).test
+                if test.n_inputs != model.nin:
+                    raise ValueError(f"{args.model} expects {model.nin} inputs but "
+                                     f"{test.name} images have {test.n_inputs}")
+                if args.input_index >= len(test):
+                    raise ValueError(f"index {args.input_index} out of range: {test.name} has "
+                                     f"{len(test)} images (0..{len(test) - 1})")
+                x = test.images[args.input_index]
+            path = network_svg(model, args.output, x, top_k=args.top_k, backend=args.backend)
+    except GraphvizUnavailable as exc:  # a RuntimeError, which main() does not report
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {path}")
+    return 0
+
+
+# --------------------------------------------------------------------------- #
 # entry point
 # --------------------------------------------------------------------------- #
 def build_parser() -> argparse.ArgumentParser:
@@ -264,6 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_train_parser(sub, _cmd_train)
     _add_predict_parser(sub, _cmd_predict)
+    _add_graph_parser(sub, _cmd_graph)
     return parser
 
 
