@@ -20,9 +20,9 @@ once per process; that first render is reported on its own line.
 
 Target (printed as met / NOT met), per backend: the network view (build + render) costs at
 most the reference: the whole 784-16-16-10 network is no slower to draw than the biggest
-computation graph ``draw_graph`` draws by default. ``--naive SECONDS`` also tries ``draw_graph`` of the full 784-16-16-10
-computation graph (~13,100 values) with ``dot``, stopped after SECONDS: the picture the network
-view replaces.
+computation graph ``draw_graph`` draws by default. ``--naive SECONDS`` also tries
+``draw_graph`` of the full 784-16-16-10 computation graph (~13,100 values) with ``dot``,
+stopped after SECONDS: the picture the network view replaces.
 
 Usage::
 
@@ -122,7 +122,8 @@ def main() -> int:
                 start = time.perf_counter()
                 to_svg(g, backend=b)
                 first_wasm = time.perf_counter() - start
-            render_times[(name, b)] = best_of(args.repeats, lambda: to_svg(g, backend=b))[0]
+            render_times[(name, b)] = best_of(args.repeats,
+                                              lambda g=g, b=b: to_svg(g, backend=b))[0]
             row += f"{render_times[(name, b)]:>15.3f} "
         print(row)
     if first_wasm is not None:

@@ -196,7 +196,7 @@ def test_labels_render_as_text_through_dot(label):
 
 # --------------------------------------------------------------------------- draw_graph
 def test_draw_graph_dot_source_nodes_edges_and_labels():
-    w, a, b, z, out, cost = neuron_chain()
+    w, *_, cost = neuron_chain()
     g = draw_graph(cost)
     assert isinstance(g, GraphView) and isinstance(g, graphviz.Digraph)
     nodes, edges = dot_parts(g)
@@ -219,7 +219,7 @@ def test_draw_graph_dot_source_nodes_edges_and_labels():
 
 
 def test_draw_graph_tells_parameters_inputs_constants_and_root_apart():
-    w, a, b, z, out, cost = neuron_chain()
+    w, _, b, *_, cost = neuron_chain()
     nodes, _ = dot_parts(draw_graph(cost))
     kind = {}
     for attr in nodes.values():
@@ -277,7 +277,7 @@ def test_tooltips_of_every_engine_op_use_the_local_derivatives():
 def test_affine_constants_are_summarised_in_a_note():
     w = [Value(0.1 * i, label=f"w{i}") for i in range(3)]
     z = Value.affine(w, [0.5, 0.25, 1.0], 0.0)
-    nodes, edges = dot_parts(draw_graph(z))
+    nodes, _ = dot_parts(draw_graph(z))
     notes = [v["label"] for k, v in nodes.items() if k.startswith("k")]
     assert notes == ["x = (0.5, 0.25, 1)"]
     many = Value.affine(w * 4, list(range(12)), Value(0.0, label="b"))
@@ -731,7 +731,7 @@ def test_collapsed_model_has_one_box_per_neuron_and_cost():
     # The numbers are the network's: output boxes show model(x) for x = zeros.
     with no_grad():
         out0 = model([0.0] * 784)[0].data
-    assert any(n["label"].startswith(f"output 0\\n") and f"data {fmt(out0)}" in n["label"]
+    assert any(n["label"].startswith("output 0\\n") and f"data {fmt(out0)}" in n["label"]
                for n in neurons)
 
 
@@ -739,7 +739,7 @@ def test_collapsed_value_graph_of_a_batch_cost():
     model = MLP(3, [4, 2], seed=0)
     cost = batch_cost(model, [[0.1, 0.2, 0.3], [0.5, 0.1, 0.0]], [0, 1])
     cost.backward()
-    nodes, edges = dot_parts(draw_collapsed(cost, params=model.parameters()))
+    nodes, _ = dot_parts(draw_collapsed(cost, params=model.parameters()))
     labels = [n["label"] for n in nodes.values()]
     assert sum("Σ w·x + b" in t for t in labels) == 2 * 6  # each example runs the 6 neurons
     assert sum("(aⱼ − yⱼ)²" in t for t in labels) == 2  # one cost box per example

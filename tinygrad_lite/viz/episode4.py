@@ -131,7 +131,7 @@ class _Chain:
                 b = self.leaf(n.b(k, j), round(rng.uniform(-1.0, 1.0), 2), "param")
                 z = self.computed(n.z(k, j), Value.affine(ws, acts, b))
                 local = dict(zip(map(id, z.parents), z.local_grads))
-                for m, (w, a) in enumerate(zip(ws, acts)):
+                for w, a in zip(ws, acts):
                     self.edges.append((w, z, f"∂{z.label}/∂{w.label} = {a.label}", local[id(w)]))
                     self.edges.append((a, z, f"∂{z.label}/∂{a.label} = {w.label}", local[id(a)]))
                 self.edges.append((b, z, f"∂{z.label}/∂{b.label}", local[id(b)]))

@@ -192,9 +192,9 @@ def draw_network(
 
     Returns:
         a :class:`GraphView` with fixed positions (``layout_engine`` ``"nop"``, ``engine``
-        ``"neato"``); render it with :func:`to_svg` / :func:`save_graph` as usual. Node ids: ``in{i}`` for inputs,
-        ``n{l}_{j}`` for neuron j of layer l (0 = first hidden layer), ``out{j}`` for the
-        output index labels.
+        ``"neato"``); render it with :func:`to_svg` / :func:`save_graph` as usual. Node ids:
+        ``in{i}`` for inputs, ``n{l}_{j}`` for neuron j of layer l (0 = first hidden layer),
+        ``out{j}`` for the output index labels.
 
     Raises:
         TypeError: ``model`` is not MLP-like; ``x`` is not a sequence of numbers.
