@@ -39,7 +39,7 @@ STYLES: dict[str, dict[str, str]] = {
     "param": {"shape": "box", "style": "rounded,filled", "fillcolor": "#cfe2ff",
               "color": "#1c5fb4"},
     "input": {"shape": "parallelogram", "style": "filled", "fillcolor": "#d3f0d3",
-              "color": "#2b8a3e"},
+              "color": "#2b8a3e", "margin": "0.02,0.02"},
     "root": {"shape": "box", "style": "rounded,filled,bold", "fillcolor": "#ffe3a3",
              "color": "#b35c00", "peripheries": "2"},
     "const": {"shape": "plaintext", "fontsize": "10", "fontcolor": "#555555"},
@@ -344,6 +344,6 @@ def add_legend(g: GraphView) -> None:
         ("legend_const", "1.5  constant\n(unlabelled leaf)", "const"),
     ]
     with g.subgraph(name="cluster_legend") as c:
-        c.attr(label="legend", fontname=FONT, fontsize="11", color="#bbbbbb", style="rounded")
+        c.attr(label="legend", fontname=FONT, fontsize="10", color="#bbbbbb", style="rounded")
         for node, text, kind in samples:
-            c.node(node, dot_text(text), **STYLES[kind])
+            c.node(node, dot_text(text), **{**STYLES[kind], "fontsize": "9"})
