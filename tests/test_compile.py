@@ -506,6 +506,19 @@ def test_a_softmax_shift_by_the_max_of_data_is_recomputed_per_example():
     assert_close(grads, [p.grad for p in model.parameters()])
 
 
+def test_a_log_sum_exp_of_the_inputs_shifts_each_example_by_its_own_maximum():
+    w = Value(1.0)
+
+    def logsumexp(x):
+        m = max(v.data for v in x)
+        return (Value.sum([(v - m).exp() for v in x]).log() + m) * w
+
+    program = compile_function(logsumexp, 3, [w])
+    X = np.array([[1000.0, 999.0, -5.0], [-800.0, -801.0, -799.5], [0.1, 0.2, 0.3]])
+    expected = [logsumexp([Value(float(v)) for v in row]).data for row in X]
+    assert_close(program.forward(X), expected)
+
+
 def test_custom_ops_are_unsupported_unless_constant():
     def sinh(v):
         return Value.from_op(math.sinh(v.data), (v,), (math.cosh(v.data),), "sinh")

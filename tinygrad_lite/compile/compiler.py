@@ -113,7 +113,15 @@ def compile_function(fn: Callable[..., Value | Sequence[Value]], input_sizes: in
     Value or a sequence of Values built with the engine's ops from them and ``params``. It is
     traced with placeholder values drawn uniformly from (0.05, 0.95), then again with other
     values and with each parameter temporarily scaled by a factor in (0.7, 1.3) (restored
-    afterwards); the two graphs must agree (see :class:`TraceError`).
+    afterwards); the two graphs must agree (see :class:`TraceError`). Every leaf that is
+    neither a placeholder nor in ``params`` is a constant, baked in with its current value.
+
+    A number computed from ``.data`` may differ between the traces only as the shift of a
+    stable softmax (``a - max(x.data for x in xs)``, as ``cross_entropy_cost`` does); the
+    program then takes each example's own maximum. If that maximum is the same number in both
+    traces (a dead relu output layer, say), it cannot be told from a constant and stays one:
+    the same math, but ``exp`` may overflow (raising OverflowError) for logits more than ~709
+    above it. ``trace_inputs`` lets you pick trace points that tell them apart.
 
     Args:
         fn: the function to compile.
