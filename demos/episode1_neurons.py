@@ -1,0 +1,113 @@
+"""Episode 1, "But what is a neural network?": neurons hold numbers, a layer is σ(W a + b).
+
+Prints what one 28×28 digit looks like to the network (784 numbers), computes the first
+hidden layer a⁽¹⁾ = σ(W a⁽⁰⁾ + b) with the engine and again with NumPy matrices, counts the
+784 → 16 → 16 → 10 network's 13,002 parameters, and draws:
+
+* ``episode1_digits.png/.svg`` — ten training digits, as the 28×28 grids the network reads;
+* ``episode1_activations.png/.svg`` — sigmoid and ReLU with their derivatives;
+* ``episode1_network.svg`` (and ``.png`` when Graphviz ``dot`` is installed) — the untrained
+  network lit up by one digit (draw_network).
+
+Run:  python demos/episode1_neurons.py [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from tinygrad_lite import MLP, Layer, load_digits
+from tinygrad_lite.viz import GraphvizUnavailable, available_backends, draw_network, save_graph
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Episode 1: neurons, layers, sigmoid vs ReLU and the 784-16-16-10 "
+                    "network's 13,002 parameters. Writes three pictures.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--out", default="out/episode1", metavar="DIR",
+                        help="folder for the pictures (created if missing)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the network's weights")
+    parser.add_argument("--quick", action="store_true",
+                        help="accepted for symmetry with the other demos (this one takes a "
+                             "second either way)")
+    return parser.parse_args(argv)
+
+
+def save_graph_files(graph, stem: Path) -> list[Path]:
+    """SVG always (dot or the WebAssembly Graphviz); PNG too when `dot` is installed."""
+    try:
+        written = [save_graph(graph, stem.with_name(stem.name + ".svg"))]
+        if "dot" in available_backends():
+            written.append(save_graph(graph, stem.with_name(stem.name + ".png")))
+    except GraphvizUnavailable as exc:
+        print(f"  (skipped {stem.name}: {exc})")
+        return []
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        from tinygrad_lite.plots import plot_activations, plot_digits, save_figure
+        import matplotlib  # noqa: F401 - fail here, before any work, if it is missing
+    except ImportError:
+        sys.exit('this demo draws with matplotlib: pip install "tinygrad-lite[plots]"')
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    print(f"writing pictures to {out}/")
+    start = time.perf_counter()
+
+    # 1. Neurons hold numbers: a 28×28 digit is 784 activations in [0, 1].
+    split = load_digits(size=28)
+    image, label = split.train.images[0], int(split.train.labels[0])
+    print(f"\nA {split.train.image_shape[0]}×{split.train.image_shape[1]} image of a {label}: "
+          f"{image.size} input neurons, each holding a brightness in [0, 1]; "
+          f"{int(np.sum(image > 0))} of them are non-zero, the brightest is {image.max():.2f}.")
+
+    # 2. A layer: a(1) = σ(W a(0) + b), with the engine and with NumPy matrices.
+    layer = Layer(784, 16, seed=args.seed)
+    a1 = [v.data for v in layer(image)]
+    W = np.array([[w.data for w in n.w] for n in layer.neurons])  # 16 × 784
+    b = np.array([n.b.data for n in layer.neurons])
+    by_matrix = 1.0 / (1.0 + np.exp(-(W @ image + b)))
+    gap = float(np.max(np.abs(by_matrix - a1)))
+    print(f"\nFirst hidden layer a(1) = σ(W a(0) + b): W is {W.shape[0]}×{W.shape[1]}, "
+          f"b has {b.size} entries.")
+    print("  a(1) = [" + ", ".join(f"{v:.2f}" for v in a1) + "]")
+    print(f"  engine vs NumPy matrix form: largest difference {gap:.1e}")
+    assert gap < 1e-12
+
+    # 3. The whole network and its parameters.
+    net = MLP(784, [16, 16, 10], seed=args.seed)
+    sizes = [784, 16, 16, 10]
+    print(f"\n{net}")
+    for i, layer_ in enumerate(net.layers, start=1):
+        print(f"  layer {i}: {sizes[i]} neurons × {sizes[i - 1]} weights + {sizes[i]} biases "
+              f"= {len(layer_.parameters()):,}")
+    assert len(net.parameters()) == net.num_parameters() == 13_002
+    outputs = [v.data for v in net(image)]
+    print("  untrained outputs: [" + ", ".join(f"{v:.2f}" for v in outputs) + "] -> it says "
+          f"{int(np.argmax(outputs))} (the image is a {label})")
+
+    # 4. Pictures.
+    written = []
+    labels = split.train.labels[:10]
+    written += save_figure(plot_digits(split.train.images[:10], labels, ncols=10,
+                                       title="Ten training digits: 28×28 = 784 input neurons "
+                                             "each"), out / "episode1_digits")
+    written += save_figure(plot_activations(("sigmoid", "relu")), out / "episode1_activations")
+    written += save_graph_files(draw_network(net, image), out / "episode1_network")
+    print(f"\nwrote {len(written)} files to {out}/ in {time.perf_counter() - start:.1f}s:")
+    for path in written:
+        print(f"  {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
