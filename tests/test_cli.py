@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 import tinygrad_lite
-import tinygrad_lite.train
 from tinygrad_lite.cli import build_parser, main
 from tinygrad_lite.nn import MLP
 from tinygrad_lite.serialize import load_model, save_model
@@ -219,7 +218,9 @@ def test_predict_index_out_of_range_exits_1(capsys, trained_model):
 
 
 def test_ctrl_c_during_training_saves_the_model_and_exits_130(capsys, tmp_path, monkeypatch):
-    real_train = tinygrad_lite.train.train
+    # The package re-exports the function `train`, which hides the module of the same name.
+    train_module = sys.modules["tinygrad_lite.train"]
+    real_train = train_module.train
 
     def interrupted_train(*args, **kwargs):
         def stop(stats):
@@ -227,7 +228,7 @@ def test_ctrl_c_during_training_saves_the_model_and_exits_130(capsys, tmp_path, 
 
         return real_train(*args, **kwargs, on_epoch=stop)
 
-    monkeypatch.setattr(tinygrad_lite.train, "train", interrupted_train)
+    monkeypatch.setattr(train_module, "train", interrupted_train)
     path = tmp_path / "m.json"
     code, out, err = run(capsys, "train", "--epochs", "5", "--limit", "30", "--no-progress",
                          "--output", str(path))

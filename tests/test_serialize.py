@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import tinygrad_lite._files as _files
 from tinygrad_lite import serialize
 from tinygrad_lite.nn import ACTIVATIONS, MLP
 from tinygrad_lite.serialize import (
@@ -212,7 +213,7 @@ def test_a_failed_save_leaves_the_old_file_and_no_temporary(tmp_path, model, mon
     def broken_replace(src, dst):
         raise OSError("disk full (simulated)")
 
-    monkeypatch.setattr(serialize.os, "replace", broken_replace)
+    monkeypatch.setattr(_files.os, "replace", broken_replace)
     with pytest.raises(OSError, match="disk full"):
         save_model(MLP(2, [1], seed=1), path)
     assert path.read_bytes() == before
@@ -237,7 +238,7 @@ def test_an_interrupted_write_leaves_no_partial_file(tmp_path, model, monkeypatc
             self.f.write(text[: len(text) // 2])
             raise KeyboardInterrupt  # Ctrl-C in the middle of writing
 
-    monkeypatch.setattr(serialize.os, "fdopen", lambda *a, **k: Exploding(real_fdopen(*a, **k)))
+    monkeypatch.setattr(_files.os, "fdopen", lambda *a, **k: Exploding(real_fdopen(*a, **k)))
     with pytest.raises(KeyboardInterrupt):
         save_model(model, path)
     assert os.listdir(tmp_path) == []

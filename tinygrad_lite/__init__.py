@@ -27,6 +27,19 @@ from tinygrad_lite.nn import ACTIVATIONS, MLP, Layer, Neuron
 from tinygrad_lite.ops import custom_op
 from tinygrad_lite.optim import SGD
 from tinygrad_lite.serialize import from_arrays, load_model, save_model, to_arrays
+from tinygrad_lite.viz import (
+    GraphView,
+    GraphvizUnavailable,
+    available_backends,
+    draw_collapsed,
+    draw_graph,
+    draw_network,
+    episode4_chain,
+    episode4_svg,
+    network_svg,
+    save_graph,
+    to_svg,
+)
 from tinygrad_lite.train import (
     EpochStats,
     History,
@@ -48,6 +61,9 @@ __all__ = [
     "quadratic_cost", "cross_entropy_cost", "batch_cost", "get_cost", "COSTS",
     "SGD", "train", "History", "EpochStats", "evaluate", "accuracy", "predict", "subset",
     "scalar_step", "save_model", "load_model", "to_arrays", "from_arrays",
+    "draw_graph", "draw_network", "draw_collapsed", "episode4_chain", "episode4_svg",
+    "network_svg", "to_svg", "save_graph", "GraphView", "GraphvizUnavailable",
+    "available_backends",
     "gradcheck", "gradcheck_directional", "gradcheck_model", "GradcheckError", "custom_op",
     "__version__",
 ]

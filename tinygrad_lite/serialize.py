@@ -18,14 +18,13 @@ from __future__ import annotations
 import json
 import math
 import numbers
-import os
-import tempfile
 from os import PathLike
 from pathlib import Path
 from typing import Any, Sequence, Union
 
 import numpy as np
 
+from tinygrad_lite._files import atomic_write, check_target
 from tinygrad_lite.nn import ACTIVATIONS, MLP
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "save_model", "load_model", "model_to_dict",
@@ -224,21 +223,7 @@ def save_model(model: MLP, path: StrPath) -> None:
         text = json.dumps(d, allow_nan=False, separators=(",", ":"))
     except ValueError:
         raise ValueError("cannot save a model with nan or infinite weights") from None
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    atomic_write(check_target(path, "model"), text + "\n")
 
 
 def load_model(path: StrPath) -> MLP:

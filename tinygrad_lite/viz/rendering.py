@@ -14,7 +14,6 @@ building a graph and its DOT source (``graph.source``) never needs either.
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
 import subprocess
 from pathlib import Path
@@ -22,6 +21,8 @@ from types import ModuleType
 from typing import Any, Union
 
 import graphviz
+
+from tinygrad_lite._files import atomic_write, check_target
 
 __all__ = [
     "GraphvizUnavailable",
@@ -199,24 +200,6 @@ def to_svg(graph: GraphLike, backend: str = "auto") -> str:
     return render(graph, "svg", backend).decode("utf-8")
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    # os.open with mode 0o666 lets the umask decide the permissions, as open() would.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 def save_graph(graph: GraphLike, path: Union[str, "os.PathLike[str]"],
                backend: str = "auto") -> Path:
     """Render ``graph`` and write it to ``path``, the format chosen by the suffix; returns the path.
@@ -233,27 +216,17 @@ def save_graph(graph: GraphLike, path: Union[str, "os.PathLike[str]"],
         GraphvizUnavailable: no backend can make this format (see :func:`render`).
     """
     _check_backend(backend)
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
-    path = Path(path)
+    path = check_target(path, "graph")
     suffix = path.suffix.lower()
     if suffix not in FILE_TYPES:
         raise ValueError(f"cannot save a graph as {str(path)!r}: unknown file type "
                          f"{suffix or '(no suffix)'!r}; valid: {', '.join(FILE_TYPES)}")
-    folder = path.parent
-    if not folder.exists():
-        raise FileNotFoundError(f"cannot save {str(path)!r}: the folder {str(folder)!r} does "
-                                "not exist (create it first)")
-    if not folder.is_dir():
-        raise NotADirectoryError(f"cannot save {str(path)!r}: {str(folder)!r} is not a folder")
-    if path.is_dir():
-        raise IsADirectoryError(f"cannot save the graph to {str(path)!r}: it is a folder")
     fmt = FILE_TYPES[suffix]
     if fmt == "dot":
         data = _source_and_engine(graph)[0].encode("utf-8")
     else:
         data = render(graph, fmt, backend)
-    _atomic_write(path, data)
+    atomic_write(path, data)
     return path
 
 
