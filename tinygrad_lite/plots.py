@@ -291,7 +291,7 @@ def plot_cost(costs: CostCurves, *, xlabel: str = "step", ylabel: str = "cost C"
             ys = _numbers(curve, name)
             xs = np.arange(1, len(ys) + 1)
         ax.plot(xs, ys, label=label or None, marker="o" if len(ys) <= 30 else None,
-                markersize=4)
+                markersize=4, linewidth=1.0 if len(ys) > 100 else 1.8)
     if logy:
         ax.set_yscale("log")
     else:
