@@ -243,7 +243,7 @@ def plot_training_curves(history: Any, *, title: Optional[str] = None) -> "Figur
     ax_acc.set_title("Accuracy")
     ax_acc.set_xlabel("epoch")
     ax_acc.set_ylabel("correctly classified (%)")
-    ax_acc.set_ylim(0, 100)
+    ax_acc.set_ylim(0, 102)  # room for markers at 100%
     ax_acc.legend(loc="lower right")
     for ax in (ax_cost, ax_acc):
         ax.grid(alpha=0.3)
