@@ -16,6 +16,7 @@ step if someone changed them).
 
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
 import random
@@ -299,10 +300,13 @@ class CompiledTrainer:
         Y = self._targets(targets, n)
         if not self._stepped:
             self._adopt_values()
-        total, count = 0.0, 0
+        batches = list(iterate_minibatches(n, batch_size, rng))
+        order = np.fromiter(itertools.chain.from_iterable(batches), dtype=np.intp, count=n)
+        total, count, start = 0.0, 0, 0
         try:
-            for i, batch in enumerate(iterate_minibatches(n, batch_size, rng)):
-                idx = np.array(batch, dtype=np.intp)
+            for i, batch in enumerate(batches):
+                idx = order[start:start + len(batch)]
+                start += len(batch)
                 xb, yb = X[idx], Y[idx]
                 G = self._gradient(xb, yb, len(idx))
                 cost = self._cost
