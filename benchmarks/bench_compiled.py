@@ -180,7 +180,8 @@ def verdict(ok: bool) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=3, help="epochs timed per setting (best kept)")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="epochs timed per setting (the fastest is kept)")
     parser.add_argument("--threads", default="1", help="BLAS threads (set before NumPy loads)")
     parser.add_argument("--examples", type=int, default=60_000, help="data set size")
     parser.add_argument("--no-scalar", action="store_true", help="skip scalar engine/micrograd")
@@ -261,17 +262,20 @@ def main(argv: list[str] | None = None) -> int:
           + ", ".join(f"b={b}: {d:.1e}" for b, d in check.items()))
     for b in BATCHES:
         seconds = len(X) / rows["numpy"][b]
-        print(f"epoch at b={b}: NumPy reference {seconds:.2f} s, compiled "
-              f"{len(X) / rows['compiled'][b]:.2f} s (train_epoch {len(X) / rows['epoch'][b]:.2f} s)")
+        compiled, epoch = len(X) / rows["compiled"][b], len(X) / rows["epoch"][b]
+        print(f"epoch at b={b}: NumPy reference {seconds:.2f} s, compiled {compiled:.2f} s "
+              f"(train_epoch {epoch:.2f} s)")
     print()
     r10 = ref_rate[10] / rows["compiled"][10]
     r100 = ref_rate[100] / rows["compiled"][100]
-    print(f"target: compiled epoch ≤ 2× NumPy at mini-batch 10:    {r10:6.2f}×  {verdict(r10 <= 2)}")
+    print(f"target: compiled epoch ≤ 2× NumPy at mini-batch 10:    {r10:6.2f}×  "
+          f"{verdict(r10 <= 2)}")
     print(f"target: compiled epoch ≤ 1.5× NumPy at mini-batch 100: {r100:6.2f}×  "
           f"{verdict(r100 <= 1.5)}")
     if "micrograd" in scalar:
         r = scalar["scalar"] / scalar["micrograd"]
-        print(f"target: scalar engine ≥ 100× micrograd:               {r:6.0f}×  {verdict(r >= 100)}")
+        print(f"target: scalar engine ≥ 100× micrograd:               {r:6.0f}×  "
+              f"{verdict(r >= 100)}")
     elif not args.no_scalar:
         print("target: scalar engine ≥ 100× micrograd: not measured (micrograd missing)")
     if mem is not None:

@@ -258,7 +258,7 @@ class Access:
         for kind in (V, P):
             pos = np.flatnonzero(kinds == kind)
             if len(pos):
-                src, idx = (V_ if kind == V else theta), self.idx[pos]
+                idx = self.idx[pos]
                 if kind == V:
                     fills.append(lambda pos=pos, idx=idx: buf.__setitem__(pos, V_[idx]))
                 else:

@@ -27,7 +27,7 @@ from tinygrad_lite.compile.instructions import (
     SegmentSum,
     fp_error,
 )
-from tinygrad_lite.compile.trace import Graph, parents_of
+from tinygrad_lite.compile.trace import Graph
 from tinygrad_lite.engine import Value
 
 __all__ = ["Lowered", "lower", "Program"]
@@ -351,7 +351,8 @@ class Program:
         outs, grad = self._gradients(arrays, scale, seeds)
         return self._shape(outs), grad
 
-    def backward(self, *inputs: Any, reduction: str = "mean", grad_output: Any = None) -> np.ndarray:
+    def backward(self, *inputs: Any, reduction: str = "mean",
+                 grad_output: Any = None) -> np.ndarray:
         """Like ``Value.backward`` for a batch: ADD the gradient into each parameter's ``.grad``.
 
         Reads the parameters from their Values, runs forward and backward, adds the batch
