@@ -6,8 +6,10 @@ hidden layer a⁽¹⁾ = σ(W a⁽⁰⁾ + b) with the engine and again with Num
 
 * ``episode1_digits.png/.svg`` — ten training digits, as the 28×28 grids the network reads;
 * ``episode1_activations.png/.svg`` — sigmoid and ReLU with their derivatives;
+* ``episode1_neuron_graph.svg`` — one neuron a = σ(w·x + b) and its cost as a computation
+  graph with the legend of node shapes (draw_graph);
 * ``episode1_network.svg`` (and ``.png`` when Graphviz ``dot`` is installed) — the untrained
-  network lit up by one digit (draw_network).
+  network lit up by one digit (draw_network); the neuron graph gets a ``.png`` likewise.
 
 Run:  python demos/episode1_neurons.py [--out DIR]
 """
@@ -21,14 +23,20 @@ from pathlib import Path
 
 import numpy as np
 
-from tinygrad_lite import MLP, Layer, load_digits
-from tinygrad_lite.viz import GraphvizUnavailable, available_backends, draw_network, save_graph
+from tinygrad_lite import MLP, Layer, Value, load_digits
+from tinygrad_lite.viz import (
+    GraphvizUnavailable,
+    available_backends,
+    draw_graph,
+    draw_network,
+    save_graph,
+)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Episode 1: neurons, layers, sigmoid vs ReLU and the 784-16-16-10 "
-                    "network's 13,002 parameters. Writes three pictures.",
+                    "network's 13,002 parameters. Writes four pictures.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--out", default="out/episode1", metavar="DIR",
                         help="folder for the pictures (created if missing)")
@@ -70,7 +78,21 @@ def main(argv: list[str] | None = None) -> int:
           f"{image.size} input neurons, each holding a brightness in [0, 1]; "
           f"{int(np.sum(image > 0))} of them are non-zero, the brightest is {image.max():.2f}.")
 
-    # 2. A layer: a(1) = σ(W a(0) + b), with the engine and with NumPy matrices.
+    # 2. One neuron: a = σ(w1·x1 + w2·x2 + w3·0.7 + b), its cost (a − 1)², and backward().
+    ws = [Value(0.5, "w1"), Value(-1.0, "w2"), Value(2.0, "w3")]
+    xs = [Value(0.9, "x1"), Value(0.3, "x2"), 0.7]  # a plain number is a constant input
+    z = Value.affine(ws, xs, Value(0.2, "b"))
+    z.label = "z"
+    a = z.sigmoid()
+    a.label = "a"
+    neuron_cost = (a - 1.0) ** 2
+    neuron_cost.label = "C"
+    neuron_cost.backward()
+    print(f"\nOne neuron: z = Σ wᵢxᵢ + b = {z.data:.4f}, a = σ(z) = {a.data:.4f}, "
+          f"C = (a − 1)² = {neuron_cost.data:.5f}; ∂C/∂w1 = {ws[0].grad:.5f}")
+    neuron_graph = draw_graph(neuron_cost, legend=True, edge_labels=True)
+
+    # 3. A layer: a(1) = σ(W a(0) + b), with the engine and with NumPy matrices.
     layer = Layer(784, 16, seed=args.seed)
     a1 = [v.data for v in layer(image)]
     W = np.array([[w.data for w in n.w] for n in layer.neurons])  # 16 × 784
@@ -83,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  engine vs NumPy matrix form: largest difference {gap:.1e}")
     assert gap < 1e-12
 
-    # 3. The whole network and its parameters.
+    # 4. The whole network and its parameters.
     net = MLP(784, [16, 16, 10], seed=args.seed)
     sizes = [784, 16, 16, 10]
     print(f"\n{net}")
@@ -95,13 +117,14 @@ def main(argv: list[str] | None = None) -> int:
     print("  untrained outputs: [" + ", ".join(f"{v:.2f}" for v in outputs) + "] -> it says "
           f"{int(np.argmax(outputs))} (the image is a {label})")
 
-    # 4. Pictures.
+    # 5. Pictures.
     written = []
     labels = split.train.labels[:10]
     written += save_figure(plot_digits(split.train.images[:10], labels, ncols=10,
                                        title="Ten training digits: 28×28 = 784 input neurons "
                                              "each"), out / "episode1_digits")
     written += save_figure(plot_activations(("sigmoid", "relu")), out / "episode1_activations")
+    written += save_graph_files(neuron_graph, out / "episode1_neuron_graph")
     written += save_graph_files(draw_network(net, image), out / "episode1_network")
     print(f"\nwrote {len(written)} files to {out}/ in {time.perf_counter() - start:.1f}s:")
     for path in written:
