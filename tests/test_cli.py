@@ -53,11 +53,11 @@ def test_train_help_explains_every_option_with_defaults(capsys):
     assert code == 0
     for option in ("--dataset", "--hidden", "--activation", "--output-activation", "--cost",
                    "--epochs", "--batch-size", "--lr", "--momentum", "--seed", "--limit",
-                   "--output", "--no-progress", "--quiet"):
+                   "--output", "--no-progress", "--quiet", "--engine"):
         assert option in out
     for default in ("(default: digits)", "(default: 16,16)", "(default: sigmoid)",
                     "(default: quadratic)", "(default: 15)", "(default: 10)", "(default: 3.0)",
-                    "(default: 0.0)", "(default: 0)"):
+                    "(default: 0.0)", "(default: 0)", "(default: auto)"):
         assert default in out
     assert "mnist:FOLDER" in out and "cross-entropy" in out
 
@@ -168,6 +168,18 @@ def test_a_tiny_training_run_prints_epochs_and_writes_a_loadable_model(capsys, t
     assert err == ""
     model = load_model(path)
     assert model.nin == 64 and model.nouts == [8, 10] and model.activations == ["sigmoid"] * 2
+
+
+@pytest.mark.parametrize("engine", ["scalar", "compiled"])
+def test_engine_option_chooses_the_engine(capsys, engine):
+    code, out, _ = run(capsys, "train", "--epochs", "1", "--limit", "30", "--quiet",
+                       "--engine", engine)
+    assert code == 0 and out.rstrip().endswith(f"{engine} engine)")
+
+
+def test_the_default_digits_network_is_compiled(capsys):
+    code, out, _ = run(capsys, "train", "--epochs", "1", "--limit", "30", "--quiet")
+    assert code == 0 and out.rstrip().endswith("compiled engine)")
 
 
 def test_quiet_prints_only_the_result(capsys):
