@@ -5,6 +5,16 @@ The public API is re-exported here::
     from tinygrad_lite import Value, no_grad
 """
 
+from tinygrad_lite.compile import (
+    CompiledTrainer,
+    Program,
+    TraceError,
+    UnsupportedOpError,
+    compile_cost,
+    compile_function,
+    compile_graph,
+    compile_model,
+)
 from tinygrad_lite.data import (
     Dataset,
     DatasetSplit,
@@ -64,6 +74,8 @@ __all__ = [
     "draw_graph", "draw_network", "draw_collapsed", "episode4_chain", "episode4_svg",
     "network_svg", "to_svg", "save_graph", "GraphView", "GraphvizUnavailable",
     "available_backends",
+    "CompiledTrainer", "Program", "TraceError", "UnsupportedOpError", "compile_cost",
+    "compile_model", "compile_function", "compile_graph",
     "gradcheck", "gradcheck_directional", "gradcheck_model", "GradcheckError", "custom_op",
     "__version__",
 ]
