@@ -40,7 +40,6 @@ from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tinygrad_lite.engine import Value  # noqa: E402
 from tinygrad_lite.losses import quadratic_cost  # noqa: E402
 from tinygrad_lite.nn import MLP  # noqa: E402
 from tinygrad_lite.optim import SGD  # noqa: E402

@@ -11,7 +11,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tinygrad_lite._files as _files
-from tinygrad_lite import serialize
 from tinygrad_lite.nn import ACTIVATIONS, MLP
 from tinygrad_lite.serialize import (
     FORMAT_NAME,
