@@ -104,10 +104,10 @@ def test_lr_can_be_changed_and_is_validated():
     ({"lr": 0.0}, ValueError, "lr must be positive"),
     ({"lr": -1.0}, ValueError, "lr must be positive"),
     ({"lr": float("nan")}, ValueError, "lr must be finite"),
-    ({"lr": "0.1"}, TypeError, "lr must be a number"),
+    ({"lr": "0.1"}, TypeError, "lr must be a real number"),
     ({"lr": 0.1, "momentum": 1.0}, ValueError, r"momentum must be in \[0, 1\)"),
     ({"lr": 0.1, "momentum": -0.1}, ValueError, "momentum"),
-    ({"lr": 0.1, "momentum": None}, TypeError, "momentum must be a number"),
+    ({"lr": 0.1, "momentum": None}, TypeError, "momentum must be a real number"),
 ])
 def test_bad_settings(kwargs, error, match):
     with pytest.raises(error, match=match):

@@ -26,6 +26,7 @@ import random
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
+from tinygrad_lite._checks import finite_number
 from tinygrad_lite.engine import Value, is_grad_enabled, no_grad
 
 __all__ = [
@@ -74,17 +75,8 @@ class GradcheckError(AssertionError):
 
 
 # ----------------------------------------------------------------------------- validation
-def _real(x: Any, name: str) -> float:
-    if isinstance(x, bool) or not isinstance(x, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(x).__name__}: {x!r:.60}")
-    value = float(x)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    return value
-
-
 def _tolerances(eps: Any, atol: Any, rtol: Any) -> tuple[float, float, float]:
-    eps_, atol_, rtol_ = _real(eps, "eps"), _real(atol, "atol"), _real(rtol, "rtol")
+    eps_, atol_, rtol_ = finite_number(eps, "eps"), finite_number(atol, "atol"), finite_number(rtol, "rtol")
     if eps_ <= 0.0:
         raise ValueError(f"eps must be > 0, got {eps_}")
     if atol_ < 0.0:
@@ -130,7 +122,7 @@ def _input_floats(inputs: Any) -> list[float]:
         if isinstance(x, Value):
             values.append(x.data)
         elif isinstance(x, numbers.Real):
-            values.append(_real(x, f"inputs[{i}]"))
+            values.append(finite_number(x, f"inputs[{i}]"))
         else:
             raise TypeError(
                 f"inputs[{i}] must be a real number or a Value, got {type(x).__name__}: {x!r:.60}"

@@ -19,6 +19,7 @@ import numbers
 import random
 from typing import Any, Callable, Sequence, Union
 
+from tinygrad_lite._checks import positive_int
 from tinygrad_lite.engine import Value, zero_grad
 
 __all__ = ["ACTIVATIONS", "Neuron", "Layer", "MLP", "Seed"]
@@ -51,14 +52,6 @@ def _check_activation(name: Any) -> str:
     if name not in _ACTIVATION_FUNCTIONS:
         raise ValueError(f"unknown activation {name!r}; valid: {', '.join(ACTIVATIONS)}")
     return name
-
-
-def _check_size(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{what} must be a positive int, got {type(value).__name__} {value!r}")
-    if value < 1:
-        raise ValueError(f"{what} must be a positive int, got {value}")
-    return int(value)
 
 
 def _rng(seed: Seed) -> random.Random:
@@ -112,7 +105,7 @@ class Neuron:
     __slots__ = ("w", "b", "activation", "nin", "_act")
 
     def __init__(self, nin: int, activation: str = "sigmoid", *, seed: Seed = None) -> None:
-        self.nin = _check_size(nin, "nin")
+        self.nin = positive_int(nin, "nin")
         self.activation = _check_activation(activation)
         self._act = _ACTIVATION_FUNCTIONS[activation]
         rng = _rng(seed)
@@ -151,8 +144,8 @@ class Layer:
 
     def __init__(self, nin: int, nout: int, activation: str = "sigmoid", *,
                  seed: Seed = None) -> None:
-        self.nin = _check_size(nin, "nin")
-        self.nout = _check_size(nout, "nout")
+        self.nin = positive_int(nin, "nin")
+        self.nout = positive_int(nout, "nout")
         self.activation = _check_activation(activation)
         self._act = _ACTIVATION_FUNCTIONS[activation]
         rng = _rng(seed)
@@ -212,12 +205,12 @@ class MLP:
 
     def __init__(self, nin: int, nouts: Sequence[int], activation: str | Sequence[str] = "sigmoid",
                  *, output_activation: str | None = None, seed: Seed = None) -> None:
-        self.nin = _check_size(nin, "nin")
+        self.nin = positive_int(nin, "nin")
         if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence):
             raise TypeError(f"nouts must be a list of layer sizes, got {type(nouts).__name__}")
         if len(nouts) == 0:
             raise ValueError("nouts must list at least one layer size, got an empty list")
-        self.nouts = [_check_size(n, f"nouts[{i}]") for i, n in enumerate(nouts)]
+        self.nouts = [positive_int(n, f"nouts[{i}]") for i, n in enumerate(nouts)]
         if isinstance(activation, str):
             activations = [activation] * len(self.nouts)
         elif isinstance(activation, Sequence):

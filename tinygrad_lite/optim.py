@@ -11,21 +11,13 @@ Usage, once per mini-batch::
 from __future__ import annotations
 
 import math
-import numbers
-from typing import Any, Iterable
+from typing import Iterable
 
+from tinygrad_lite._checks import momentum as check_momentum
+from tinygrad_lite._checks import positive_number
 from tinygrad_lite.engine import Value
 
 __all__ = ["SGD"]
-
-
-def _check_number(value: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{what} must be a number, got {type(value).__name__} {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{what} must be finite, got {value}")
-    return value
 
 
 def _update(params: list[Value], steps: list[float], lr: float) -> None:
@@ -68,10 +60,7 @@ class SGD:
         if len({id(p) for p in self.parameters}) != len(self.parameters):
             raise ValueError("SGD: a parameter appears more than once; it would be updated twice")
         self.lr = lr
-        momentum = _check_number(momentum, "momentum")
-        if not 0.0 <= momentum < 1.0:
-            raise ValueError(f"momentum must be in [0, 1), got {momentum}")
-        self.momentum = momentum
+        self.momentum = check_momentum(momentum)
         self.velocity: list[float] = [0.0] * len(self.parameters)
 
     @property
@@ -81,10 +70,7 @@ class SGD:
 
     @lr.setter
     def lr(self, value: float) -> None:
-        value = _check_number(value, "lr")
-        if value <= 0.0:
-            raise ValueError(f"lr must be positive, got {value}")
-        self._lr = value
+        self._lr = positive_number(value, "lr")
 
     def step(self) -> None:
         """Move every parameter one step against its gradient.

@@ -43,6 +43,7 @@ from typing import Any, Callable, Optional, Sequence, TextIO
 
 import numpy as np
 
+from tinygrad_lite._checks import positive_int
 from tinygrad_lite.data import Dataset, DatasetSplit, iterate_minibatches
 from tinygrad_lite.engine import Value, no_grad
 from tinygrad_lite.losses import CostFunction, batch_cost, get_cost
@@ -267,14 +268,6 @@ class _Progress:
             sys.stderr.flush()
 
 
-def _check_positive_int(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{what} must be a positive int, got {type(value).__name__} {value!r}")
-    if value < 1:
-        raise ValueError(f"{what} must be a positive int, got {value}")
-    return int(value)
-
-
 def train(
     model: MLP,
     data: DatasetSplit,
@@ -325,8 +318,8 @@ def train(
     """
     if not isinstance(model, MLP):
         raise TypeError(f"model must be an MLP, got {type(model).__name__}")
-    epochs = _check_positive_int(epochs, "epochs")
-    batch_size = _check_positive_int(batch_size, "batch_size")
+    epochs = positive_int(epochs, "epochs")
+    batch_size = positive_int(batch_size, "batch_size")
     cost_fn = get_cost(cost)
     if not isinstance(data, DatasetSplit):
         raise TypeError(f"data must be a DatasetSplit (e.g. load_digits()), got {type(data).__name__}")

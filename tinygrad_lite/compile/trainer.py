@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import itertools
 import math
-import numbers
 import random
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from tinygrad_lite._checks import momentum as check_momentum
+from tinygrad_lite._checks import positive_number
 from tinygrad_lite.compile.compiler import compile_function
 from tinygrad_lite.compile.program import CHUNK, Program, check_finite
 from tinygrad_lite.engine import Value, no_grad
@@ -79,24 +80,6 @@ def compile_model(model: Any) -> Program:
     return compile_function(lambda x: list(model(x)), int(model.nin), params)
 
 
-def _positive(value: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{what} must be a number, got {type(value).__name__}")
-    value = float(value)
-    if not (math.isfinite(value) and value > 0.0):
-        raise ValueError(f"{what} must be positive and finite, got {value}")
-    return value
-
-
-def _momentum(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"momentum must be a number, got {type(value).__name__}")
-    value = float(value)
-    if not 0.0 <= value < 1.0:
-        raise ValueError(f"momentum must be in [0, 1), got {value}")
-    return value
-
-
 class CompiledTrainer:
     """Mini-batch SGD on an ``MLP`` with the compiled program and flat parameter arrays.
 
@@ -137,8 +120,8 @@ class CompiledTrainer:
         else:
             if lr is None:
                 raise TypeError("CompiledTrainer needs lr= (or optimizer=)")
-            self._lr = _positive(lr, "lr")
-            self._momentum = _momentum(momentum)
+            self._lr = positive_number(lr, "lr")
+            self._momentum = check_momentum(momentum)
             velocity = np.zeros(len(self.params))
         self.program = compile_cost(model, cost)
         self.n_outputs = _n_outputs(model)
@@ -163,7 +146,7 @@ class CompiledTrainer:
         if self.optimizer is not None:
             self.optimizer.lr = value
         else:
-            self._lr = _positive(value, "lr")
+            self._lr = positive_number(value, "lr")
 
     @property
     def momentum(self) -> float:

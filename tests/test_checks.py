@@ -1,0 +1,45 @@
+"""Tests for tinygrad_lite._checks: the shared argument checks and their messages."""
+
+import math
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from tinygrad_lite._checks import finite_number, momentum, positive_int, positive_number
+
+
+def test_finite_number_accepts_reals_and_returns_floats():
+    for value in (3, 2.5, Fraction(1, 2), np.float32(1.5), np.int64(2)):
+        assert type(finite_number(value, "x")) is float
+
+
+@pytest.mark.parametrize("value,error,pattern", [
+    ("1", TypeError, "x must be a real number, got str"),
+    (True, TypeError, "got bool"),
+    (None, TypeError, "got NoneType"),
+    (math.nan, ValueError, "x must be finite, got nan"),
+    (-math.inf, ValueError, "got -inf"),
+])
+def test_finite_number_rejects_the_rest(value, error, pattern):
+    with pytest.raises(error, match=pattern):
+        finite_number(value, "x")
+
+
+def test_positive_number_and_momentum_ranges():
+    assert positive_number(0.5, "lr") == 0.5
+    with pytest.raises(ValueError, match="lr must be positive, got 0.0"):
+        positive_number(0, "lr")
+    assert momentum(0) == 0.0 and momentum(0.9) == 0.9
+    for bad in (1.0, -0.1):
+        with pytest.raises(ValueError, match=r"momentum must be in \[0, 1\)"):
+            momentum(bad)
+
+
+def test_positive_int():
+    assert positive_int(np.int64(3), "n") == 3
+    with pytest.raises(ValueError, match="n must be a positive int, got 0"):
+        positive_int(0, "n")
+    for bad in (2.0, True, "3"):
+        with pytest.raises(TypeError, match="n must be a positive int"):
+            positive_int(bad, "n")
