@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from tinygrad_lite import MLP, Layer, Value, load_digits
+from tinygrad_lite.plots import plot_activations, plot_digits, require_matplotlib, save_figure
 from tinygrad_lite.viz import (
     GraphvizUnavailable,
     available_backends,
@@ -62,10 +63,9 @@ def save_graph_files(graph, stem: Path) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        from tinygrad_lite.plots import plot_activations, plot_digits, save_figure
-        import matplotlib  # noqa: F401 - fail here, before any work, if it is missing
-    except ImportError:
-        sys.exit('this demo draws with matplotlib: pip install "tinygrad-lite[plots]"')
+        require_matplotlib()  # before any work
+    except ImportError as exc:
+        sys.exit(f"{Path(__file__).name}: {exc}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     print(f"writing pictures to {out}/")

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from tinygrad_lite import MLP, batch_cost, load_digits, no_grad, quadratic_cost, subset, train
+from tinygrad_lite.plots import new_figure, plot_cost, require_matplotlib, save_figure
 from tinygrad_lite.train import DEFAULTS
 
 
@@ -59,10 +60,9 @@ def cost_at(model: MLP, params, start: list[float], direction: list[float], t: f
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        from tinygrad_lite.plots import new_figure, plot_cost, save_figure
-        import matplotlib  # noqa: F401 - fail here, before any work, if it is missing
-    except ImportError:
-        sys.exit('this demo draws with matplotlib: pip install "tinygrad-lite[plots]"')
+        require_matplotlib()  # before any work
+    except ImportError as exc:
+        sys.exit(f"{Path(__file__).name}: {exc}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     print(f"writing pictures to {out}/")

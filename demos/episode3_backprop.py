@@ -33,6 +33,7 @@ from tinygrad_lite import (
     quadratic_cost,
     subset,
 )
+from tinygrad_lite.plots import plot_cost, require_matplotlib, save_figure
 from tinygrad_lite.viz import GraphvizUnavailable, available_backends, draw_collapsed, save_graph
 
 
@@ -125,10 +126,9 @@ def race(split, n: int, passes: int, seed: int, batch_size: int = 10,
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        from tinygrad_lite.plots import plot_cost, save_figure
-        import matplotlib  # noqa: F401 - fail here, before any work, if it is missing
-    except ImportError:
-        sys.exit('this demo draws with matplotlib: pip install "tinygrad-lite[plots]"')
+        require_matplotlib()  # before any work
+    except ImportError as exc:
+        sys.exit(f"{Path(__file__).name}: {exc}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     print(f"writing pictures to {out}/")

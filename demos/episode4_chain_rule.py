@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from tinygrad_lite import Value
+from tinygrad_lite.plots import new_figure, require_matplotlib, save_figure
 from tinygrad_lite.viz import GraphvizUnavailable, available_backends, episode4_chain, save_graph
 
 #: The numbers of the chain (the same as the README's first example).
@@ -78,10 +79,9 @@ def central_difference(values: dict[str, float], key: str, depth: int = 1,
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        from tinygrad_lite.plots import new_figure, save_figure
-        import matplotlib  # noqa: F401 - fail here, before any work, if it is missing
-    except ImportError:
-        sys.exit('this demo draws with matplotlib: pip install "tinygrad-lite[plots]"')
+        require_matplotlib()  # before any work
+    except ImportError as exc:
+        sys.exit(f"{Path(__file__).name}: {exc}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     print(f"writing pictures to {out}/")

@@ -27,6 +27,13 @@ import time
 from pathlib import Path
 
 from tinygrad_lite import MLP, load_digits, predict, save_model, subset, train
+from tinygrad_lite.plots import (
+    plot_digits,
+    plot_first_layer_weights,
+    plot_training_curves,
+    require_matplotlib,
+    save_figure,
+)
 from tinygrad_lite.train import DEFAULTS
 from tinygrad_lite.viz import (
     GraphvizUnavailable,
@@ -77,15 +84,9 @@ def save_graph_files(graph, stem: Path) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        from tinygrad_lite.plots import (
-            plot_digits,
-            plot_first_layer_weights,
-            plot_training_curves,
-            save_figure,
-        )
-        import matplotlib  # noqa: F401 - fail here, before training, if it is missing
-    except ImportError:
-        sys.exit('train_digits.py draws with matplotlib: pip install "tinygrad-lite[plots]"')
+        require_matplotlib()  # before any work
+    except ImportError as exc:
+        sys.exit(f"{Path(__file__).name}: {exc}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()

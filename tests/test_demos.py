@@ -174,6 +174,23 @@ def test_train_digits_works_without_the_dot_program(tmp_path):
         assert "skipped episode4_chain" in done.stdout
 
 
+@pytest.mark.parametrize("name", ["train_digits", "episode4_chain_rule"])
+def test_without_matplotlib_a_demo_says_what_to_install_before_doing_anything(name, tmp_path):
+    script = DEMOS / f"{name}.py"
+    out = tmp_path / "pictures"
+    code = ("import runpy, sys; sys.modules['matplotlib'] = None; "
+            f"sys.argv = [{str(script)!r}, '--out', {str(out)!r}]; "
+            f"runpy.run_path({str(script)!r}, run_name='__main__')")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT),
+                                                                   os.environ.get("PYTHONPATH")])))
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 1
+    assert done.stderr.strip() == (f'{name}.py: tinygrad_lite.plots needs matplotlib: '
+                                   'pip install "tinygrad-lite[plots]"')
+    assert not out.exists() and "epoch" not in done.stdout
+
+
 # --------------------------------------------------------------------------- the docs' pictures
 IMAGE_REF = re.compile(r"!\[[^\]]*\]\(([^)\s]+)[^)]*\)|<img[^>]*\ssrc=\"([^\"]+)\"")
 

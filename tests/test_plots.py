@@ -26,6 +26,7 @@ from tinygrad_lite.plots import (  # noqa: E402
     plot_digits,
     plot_first_layer_weights,
     plot_training_curves,
+    require_matplotlib,
     save_figure,
 )
 
@@ -57,6 +58,7 @@ def titled(fig: Figure) -> list:
 def test_every_function_names_the_extra_to_install_when_matplotlib_is_missing(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     calls = [
+        require_matplotlib,
         lambda: new_figure(),
         lambda: save_figure(object(), "x.png"),
         lambda: plot_training_curves(history([1.0], [0.5], [0.5])),
@@ -68,6 +70,10 @@ def test_every_function_names_the_extra_to_install_when_matplotlib_is_missing(mo
     for call in calls:
         with pytest.raises(ImportError, match=r'pip install "tinygrad-lite\[plots\]"'):
             call()
+
+
+def test_require_matplotlib_passes_when_it_is_installed():
+    assert require_matplotlib() is None
 
 
 # --------------------------------------------------------------------------- new_figure

@@ -21,7 +21,8 @@ and SVG. matplotlib is an optional extra, imported only when a function is calle
   mistakes framed in red;
 * :func:`plot_activations` — activation functions and their derivatives, computed by the
   engine;
-* :func:`new_figure` — an empty Agg figure, for pictures of your own.
+* :func:`new_figure` — an empty Agg figure, for pictures of your own;
+* :func:`require_matplotlib` — fail early, with the install command, if matplotlib is missing.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ if TYPE_CHECKING:  # pragma: no cover - types only
 __all__ = [
     "FIGURE_TYPES",
     "DEFAULT_FORMATS",
+    "require_matplotlib",
     "new_figure",
     "save_figure",
     "plot_training_curves",
@@ -77,6 +79,15 @@ def _matplotlib() -> tuple[Any, Any, Any]:
     except ImportError as exc:
         raise ImportError(_INSTALL) from exc
     return matplotlib, Figure, FigureCanvasAgg
+
+
+def require_matplotlib() -> None:
+    """Check that matplotlib can be imported, before a script does any slow work.
+
+    Raises:
+        ImportError: it cannot; the message says ``pip install "tinygrad-lite[plots]"``.
+    """
+    _matplotlib()
 
 
 def new_figure(nrows: int = 1, ncols: int = 1, *, figsize: Optional[tuple[float, float]] = None,
