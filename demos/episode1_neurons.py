@@ -24,51 +24,27 @@ from pathlib import Path
 import numpy as np
 
 from tinygrad_lite import MLP, Layer, Value, load_digits
-from tinygrad_lite.plots import plot_activations, plot_digits, require_matplotlib, save_figure
-from tinygrad_lite.viz import (
-    GraphvizUnavailable,
-    available_backends,
-    draw_graph,
-    draw_network,
-    save_graph,
-)
+from tinygrad_lite.plots import plot_activations, plot_digits, save_figure
+from tinygrad_lite.viz import draw_graph, draw_network
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # demos/ is no package: find _common.py
+import _common  # noqa: E402  (the demos' shared plumbing: options, output folder, graph files)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description="Episode 1: neurons, layers, sigmoid vs ReLU and the 784-16-16-10 "
-                    "network's 13,002 parameters. Writes four pictures.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--out", default="out/episode1", metavar="DIR",
-                        help="folder for the pictures (created if missing)")
+    parser = _common.argument_parser(
+        "Episode 1: neurons, layers, sigmoid vs ReLU and the 784-16-16-10 network's 13,002 "
+        "parameters. Writes four pictures.", out="out/episode1")
     parser.add_argument("--seed", type=int, default=0, help="seed of the network's weights")
     parser.add_argument("--quick", action="store_true",
                         help="accepted for symmetry with the other demos (this one takes a "
                              "second either way)")
-    return parser.parse_args(argv)
-
-
-def save_graph_files(graph, stem: Path) -> list[Path]:
-    """SVG always (dot or the WebAssembly Graphviz); PNG too when `dot` is installed."""
-    try:
-        written = [save_graph(graph, stem.with_name(stem.name + ".svg"))]
-        if "dot" in available_backends():
-            written.append(save_graph(graph, stem.with_name(stem.name + ".png")))
-    except GraphvizUnavailable as exc:
-        print(f"  (skipped {stem.name}: {exc})")
-        return []
-    return written
+    return _common.parse_args(parser, argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    try:
-        require_matplotlib()  # before any work
-    except ImportError as exc:
-        sys.exit(f"{Path(__file__).name}: {exc}")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    print(f"writing pictures to {out}/")
+    out = _common.prepare_output(__file__, args.out)  # exits at once if matplotlib is missing
     start = time.perf_counter()
 
     # 1. Neurons hold numbers: a 28×28 digit is 784 activations in [0, 1].
@@ -124,11 +100,9 @@ def main(argv: list[str] | None = None) -> int:
                                        title="Ten training digits: 28×28 = 784 input neurons "
                                              "each"), out / "episode1_digits")
     written += save_figure(plot_activations(("sigmoid", "relu")), out / "episode1_activations")
-    written += save_graph_files(neuron_graph, out / "episode1_neuron_graph")
-    written += save_graph_files(draw_network(net, image), out / "episode1_network")
-    print(f"\nwrote {len(written)} files to {out}/ in {time.perf_counter() - start:.1f}s:")
-    for path in written:
-        print(f"  {path}")
+    written += _common.save_graph_files(neuron_graph, out / "episode1_neuron_graph")
+    written += _common.save_graph_files(draw_network(net, image), out / "episode1_network")
+    _common.report_written(written, out, start)
     return 0
 
 

@@ -23,25 +23,22 @@ from pathlib import Path
 import numpy as np
 
 from tinygrad_lite import MLP, batch_cost, load_digits, no_grad, quadratic_cost, subset, train
-from tinygrad_lite.plots import new_figure, plot_cost, require_matplotlib, save_figure
+from tinygrad_lite.plots import new_figure, plot_cost, save_figure
 from tinygrad_lite.train import DEFAULTS
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # demos/ is no package: find _common.py
+import _common  # noqa: E402  (the demos' shared plumbing: options, output folder, graph files)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description="Episode 2: the cost function, its gradient, a step along −∇C, and a "
-                    "training run with its cost curve. Writes two pictures.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--out", default="out/episode2", metavar="DIR",
-                        help="folder for the pictures (created if missing)")
+    parser = _common.argument_parser(
+        "Episode 2: the cost function, its gradient, a step along −∇C, and a training run "
+        "with its cost curve. Writes two pictures.", out="out/episode2")
     parser.add_argument("--epochs", type=int, default=5, help="epochs of the training run")
     parser.add_argument("--seed", type=int, default=0, help="seed of the weights and shuffling")
     parser.add_argument("--quick", action="store_true",
                         help="a run of a few seconds: fewer digits and one short epoch")
-    args = parser.parse_args(argv)
-    if args.epochs < 1:
-        parser.error(f"--epochs must be a positive integer, got {args.epochs}")
-    return args
+    return _common.parse_args(parser, argv, positive=["epochs"])
 
 
 def cost_at(model: MLP, params, start: list[float], direction: list[float], t: float,
@@ -59,13 +56,7 @@ def cost_at(model: MLP, params, start: list[float], direction: list[float], t: f
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    try:
-        require_matplotlib()  # before any work
-    except ImportError as exc:
-        sys.exit(f"{Path(__file__).name}: {exc}")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    print(f"writing pictures to {out}/")
+    out = _common.prepare_output(__file__, args.out)  # exits at once if matplotlib is missing
     start_time = time.perf_counter()
 
     split = load_digits()  # 8×8 digits: 64 inputs
@@ -142,9 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     written += save_figure(fig, out / "episode2_cost_curve")
     print(f"final test accuracy: {100 * history.test_accuracy[-1]:.1f}%")
 
-    print(f"\nwrote {len(written)} files to {out}/ in {time.perf_counter() - start_time:.1f}s:")
-    for path in written:
-        print(f"  {path}")
+    _common.report_written(written, out, start_time)
     return 0
 
 

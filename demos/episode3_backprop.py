@@ -33,39 +33,23 @@ from tinygrad_lite import (
     quadratic_cost,
     subset,
 )
-from tinygrad_lite.plots import plot_cost, require_matplotlib, save_figure
-from tinygrad_lite.viz import GraphvizUnavailable, available_backends, draw_collapsed, save_graph
+from tinygrad_lite.plots import plot_cost, save_figure
+from tinygrad_lite.viz import draw_collapsed
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # demos/ is no package: find _common.py
+import _common  # noqa: E402  (the demos' shared plumbing: options, output folder, graph files)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description="Episode 3: backpropagation checked against the matrix equations, "
-                    "mini-batch gradients, and SGD against gradient descent. Writes two "
-                    "pictures.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--out", default="out/episode3", metavar="DIR",
-                        help="folder for the pictures (created if missing)")
+    parser = _common.argument_parser(
+        "Episode 3: backpropagation checked against the matrix equations, mini-batch "
+        "gradients, and SGD against gradient descent. Writes two pictures.", out="out/episode3")
     parser.add_argument("--passes", type=int, default=10,
                         help="passes over the training digits in the SGD-vs-GD race")
     parser.add_argument("--seed", type=int, default=0, help="seed of the weights and shuffling")
     parser.add_argument("--quick", action="store_true",
                         help="a run of a few seconds: fewer digits and passes")
-    args = parser.parse_args(argv)
-    if args.passes < 1:
-        parser.error(f"--passes must be a positive integer, got {args.passes}")
-    return args
-
-
-def save_graph_files(graph, stem: Path) -> list[Path]:
-    """SVG always (dot or the WebAssembly Graphviz); PNG too when `dot` is installed."""
-    try:
-        written = [save_graph(graph, stem.with_name(stem.name + ".svg"))]
-        if "dot" in available_backends():
-            written.append(save_graph(graph, stem.with_name(stem.name + ".png")))
-    except GraphvizUnavailable as exc:
-        print(f"  (skipped {stem.name}: {exc})")
-        return []
-    return written
+    return _common.parse_args(parser, argv, positive=["passes"])
 
 
 def numpy_backprop(model: MLP, x: np.ndarray, label: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -125,13 +109,7 @@ def race(split, n: int, passes: int, seed: int, batch_size: int = 10,
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    try:
-        require_matplotlib()  # before any work
-    except ImportError as exc:
-        sys.exit(f"{Path(__file__).name}: {exc}")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    print(f"writing pictures to {out}/")
+    out = _common.prepare_output(__file__, args.out)  # exits at once if matplotlib is missing
     start = time.perf_counter()
 
     split = load_digits()
@@ -157,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
           f"δ(l) = W(l+1)ᵀδ(l+1)⊙σ'(z(l)), ∂C₀/∂W(l) = δ(l) a(l−1)ᵀ:\n"
           f"  {len(model.parameters()):,} partial derivatives, largest difference {gap:.1e}")
     assert gap < 1e-12
-    written = save_graph_files(draw_collapsed(model, x, label), out / "episode3_backprop")
+    written = _common.save_graph_files(draw_collapsed(model, x, label), out / "episode3_backprop")
 
     # 3. A mini-batch's gradient is the mean of its examples' gradients.
     xs, ys = split.train.images[:10], split.train.labels[:10].tolist()
@@ -185,9 +163,7 @@ def main(argv: list[str] | None = None) -> int:
                     title="Same work, more steps: SGD goes downhill much sooner")
     written += save_figure(fig, out / "episode3_sgd_vs_gd")
 
-    print(f"\nwrote {len(written)} files to {out}/ in {time.perf_counter() - start:.1f}s:")
-    for path in written:
-        print(f"  {path}")
+    _common.report_written(written, out, start)
     return 0
 
 

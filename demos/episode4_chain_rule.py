@@ -26,8 +26,11 @@ from pathlib import Path
 import numpy as np
 
 from tinygrad_lite import Value
-from tinygrad_lite.plots import new_figure, require_matplotlib, save_figure
-from tinygrad_lite.viz import GraphvizUnavailable, available_backends, episode4_chain, save_graph
+from tinygrad_lite.plots import new_figure, save_figure
+from tinygrad_lite.viz import episode4_chain
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # demos/ is no package: find _common.py
+import _common  # noqa: E402  (the demos' shared plumbing: options, output folder, graph files)
 
 #: The numbers of the chain (the same as the README's first example).
 VALUES = {"w(L)": 0.8, "a(L-1)": 0.6, "b(L)": -0.2, "y": 1.0}
@@ -39,28 +42,13 @@ EXAMPLES = [(0.6, 1.0), (0.2, 0.0), (0.9, 1.0), (0.4, 0.0)]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description="Episode 4: the chain rule on the episode's chain, checked by backward(), "
-                    "the closed form and finite differences. Writes four pictures.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--out", default="out/episode4", metavar="DIR",
-                        help="folder for the pictures (created if missing)")
+    parser = _common.argument_parser(
+        "Episode 4: the chain rule on the episode's chain, checked by backward(), the closed "
+        "form and finite differences. Writes four pictures.", out="out/episode4")
     parser.add_argument("--quick", action="store_true",
                         help="accepted for symmetry with the other demos (this one takes a "
                              "second or two either way)")
-    return parser.parse_args(argv)
-
-
-def save_graph_files(graph, stem: Path) -> list[Path]:
-    """SVG always (dot or the WebAssembly Graphviz); PNG too when `dot` is installed."""
-    try:
-        written = [save_graph(graph, stem.with_name(stem.name + ".svg"))]
-        if "dot" in available_backends():
-            written.append(save_graph(graph, stem.with_name(stem.name + ".png")))
-    except GraphvizUnavailable as exc:
-        print(f"  (skipped {stem.name}: {exc})")
-        return []
-    return written
+    return _common.parse_args(parser, argv)
 
 
 def chain_cost(values: dict[str, float], depth: int = 1) -> float:
@@ -78,13 +66,7 @@ def central_difference(values: dict[str, float], key: str, depth: int = 1,
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    try:
-        require_matplotlib()  # before any work
-    except ImportError as exc:
-        sys.exit(f"{Path(__file__).name}: {exc}")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    print(f"writing pictures to {out}/")
+    out = _common.prepare_output(__file__, args.out)  # exits at once if matplotlib is missing
     start = time.perf_counter()
 
     # 1. The chain w, a(L-1), b -> z = w·a(L-1) + b -> a = σ(z) -> C₀ = (a − y)², three ways.
@@ -106,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, by_backward, closed, formula, by_fd in checks:
         print(f"  {name:12s}  {by_backward:+.10f}   {formula:22s} {closed:+.10f}   {by_fd:+.10f}")
         assert abs(by_backward - closed) < 1e-12 and abs(by_backward - by_fd) < 1e-8
-    written = save_graph_files(graph, out / "episode4_chain")
+    written = _common.save_graph_files(graph, out / "episode4_chain")
 
     # 2. One layer further back: the chain rule just gets longer.
     graph2, named2 = episode4_chain(2, values=VALUES_DEPTH2)
@@ -121,9 +103,9 @@ def main(argv: list[str] | None = None) -> int:
           f"finite difference {by_fd:+.10f}")
     assert abs(by_backward - closed) < 1e-12 and abs(by_backward - by_fd) < 1e-8
     assert z1.data == named2["w(L-1)"].data * a2.data + named2["b(L-1)"].data
-    written += save_graph_files(graph2, out / "episode4_chain_depth2")
+    written += _common.save_graph_files(graph2, out / "episode4_chain_depth2")
     wide, _ = episode4_chain(1, widths=[2, 2], seed=1)
-    written += save_graph_files(wide, out / "episode4_chain_wide")
+    written += _common.save_graph_files(wide, out / "episode4_chain_wide")
 
     # 3. Over n training examples C = (1/n) Σₖ C₀ₖ, so ∂C/∂w is the mean of the ∂C₀ₖ/∂w.
     w_shared, b_shared = Value(VALUES["w(L)"], "w"), Value(VALUES["b(L)"], "b")
@@ -160,9 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     ax.legend()
     written += save_figure(fig, out / "episode4_slope")
 
-    print(f"\nwrote {len(written)} files to {out}/ in {time.perf_counter() - start:.1f}s:")
-    for path in written:
-        print(f"  {path}")
+    _common.report_written(written, out, start)
     return 0
 
 

@@ -31,64 +31,38 @@ from tinygrad_lite.plots import (
     plot_digits,
     plot_first_layer_weights,
     plot_training_curves,
-    require_matplotlib,
     save_figure,
 )
 from tinygrad_lite.train import DEFAULTS
-from tinygrad_lite.viz import (
-    GraphvizUnavailable,
-    available_backends,
-    draw_network,
-    episode4_chain,
-    save_graph,
-)
+from tinygrad_lite.viz import available_backends, draw_network, episode4_chain
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # demos/ is no package: find _common.py
+import _common  # noqa: E402  (the demos' shared plumbing: options, output folder, graph files)
 
 #: How many test digits the prediction grid shows.
 GRID = 50
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description="Train the 64-16-16-10 sigmoid network (quadratic cost, mini-batch SGD) "
-                    "on the embedded 8×8 digits; save the model and pictures of the training "
-                    "curves, first-layer weights, test predictions, the episode-4 chain and "
-                    "the network.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = _common.argument_parser(
+        "Train the 64-16-16-10 sigmoid network (quadratic cost, mini-batch SGD) on the "
+        "embedded 8×8 digits; save the model and pictures of the training curves, first-layer "
+        "weights, test predictions, the episode-4 chain and the network.", out="out",
+        out_help="folder for the model and the pictures (created if missing)")
     parser.add_argument("--epochs", type=int, default=DEFAULTS["epochs"],
                         help="passes over the 1,438 training digits")
     parser.add_argument("--seed", type=int, default=DEFAULTS["seed"],
                         help="seed of the initial weights and of the mini-batch shuffling")
-    parser.add_argument("--out", default="out", metavar="DIR",
-                        help="folder for the model and the pictures (created if missing)")
     parser.add_argument("--quick", action="store_true",
                         help="a few-second run (300 training and 100 test digits, 2 epochs) "
                              "that writes the same files, for tests")
-    args = parser.parse_args(argv)
-    if args.epochs < 1:
-        parser.error(f"--epochs must be a positive integer, got {args.epochs}")
-    return args
-
-
-def save_graph_files(graph, stem: Path) -> list[Path]:
-    """SVG always (dot or the WebAssembly Graphviz); PNG too when `dot` is installed."""
-    try:
-        written = [save_graph(graph, stem.with_name(stem.name + ".svg"))]
-        if "dot" in available_backends():
-            written.append(save_graph(graph, stem.with_name(stem.name + ".png")))
-    except GraphvizUnavailable as exc:
-        print(f"  (skipped {stem.name}: {exc})")
-        return []
-    return written
+    return _common.parse_args(parser, argv, positive=["epochs"])
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    try:
-        require_matplotlib()  # before any work
-    except ImportError as exc:
-        sys.exit(f"{Path(__file__).name}: {exc}")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    # Exits at once if matplotlib is missing; says where the files go once training starts.
+    out = _common.prepare_output(__file__, args.out, announce=False)
     start = time.perf_counter()
 
     split = load_digits()
@@ -118,8 +92,8 @@ def main(argv: list[str] | None = None) -> int:
                                        image_shape=split.test.image_shape),
                            out / "test_predictions")
     chain, _ = episode4_chain(values={"w(L)": 0.8, "a(L-1)": 0.6, "b(L)": -0.2, "y": 1.0})
-    written += save_graph_files(chain, out / "episode4_chain")
-    written += save_graph_files(draw_network(model, split.test.images[0]), out / "network")
+    written += _common.save_graph_files(chain, out / "episode4_chain")
+    written += _common.save_graph_files(draw_network(model, split.test.images[0]), out / "network")
     if "dot" not in available_backends():
         print("(no PNG of the graphs: the Graphviz 'dot' program is not installed)")
 
