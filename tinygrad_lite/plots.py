@@ -30,12 +30,13 @@ from __future__ import annotations
 import math
 import numbers
 import os
-import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
+from tinygrad_lite._checks import positive_int
+from tinygrad_lite._files import StrPath, atomic_target, check_target
 from tinygrad_lite.engine import Value
 
 if TYPE_CHECKING:  # pragma: no cover - types only
@@ -53,8 +54,6 @@ __all__ = [
     "plot_digits",
     "plot_activations",
 ]
-
-StrPath = Union[str, "os.PathLike[str]"]
 
 #: File suffixes :func:`save_figure` writes.
 FIGURE_TYPES: tuple[str, ...] = (".png", ".svg", ".pdf")
@@ -107,7 +106,7 @@ def new_figure(nrows: int = 1, ncols: int = 1, *, figsize: Optional[tuple[float,
         TypeError / ValueError: ``nrows``/``ncols`` are not positive ints.
     """
     _, Figure, FigureCanvasAgg = _matplotlib()
-    rows, cols = _positive_int(nrows, "nrows"), _positive_int(ncols, "ncols")
+    rows, cols = positive_int(nrows, "nrows"), positive_int(ncols, "ncols")
     fig = Figure(figsize=figsize, layout="constrained")
     FigureCanvasAgg(fig)
     return fig, fig.subplots(rows, cols, squeeze=squeeze)
@@ -160,44 +159,17 @@ def save_figure(fig: "Figure", path: StrPath,
     matplotlib, Figure, _ = _matplotlib()
     if not isinstance(fig, Figure):
         raise TypeError(f"save_figure expects a matplotlib Figure, got {type(fig).__name__}")
-    targets = _targets(path, formats)
-    folder = targets[0].parent
-    if not folder.exists():
-        raise FileNotFoundError(f"cannot save {str(targets[0])!r}: the folder {str(folder)!r} "
-                                "does not exist (create it first)")
-    if not folder.is_dir():
-        raise NotADirectoryError(f"cannot save {str(targets[0])!r}: {str(folder)!r} is not a "
-                                 "folder")
-    for target in targets:
-        if target.is_dir():
-            raise IsADirectoryError(f"cannot save the figure to {str(target)!r}: it is a folder")
+    targets = [check_target(target, "figure") for target in _targets(path, formats)]
     rc = {"svg.fonttype": "none", "svg.hashsalt": "tinygrad-lite"}
     for target in targets:
         fmt = target.suffix.lstrip(".").lower()
-        tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
         metadata = {"Date": None} if fmt in ("svg", "pdf") else None
-        try:
-            with matplotlib.rc_context(rc):
-                fig.savefig(tmp, format=fmt, dpi=120, metadata=metadata)
-            os.replace(tmp, target)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        with atomic_target(target) as tmp, matplotlib.rc_context(rc):
+            fig.savefig(tmp, format=fmt, dpi=120, metadata=metadata)
     return targets
 
 
 # --------------------------------------------------------------------------- checks
-def _positive_int(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{what} must be a positive int, got {type(value).__name__} {value!r:.40}")
-    if value < 1:
-        raise ValueError(f"{what} must be a positive int, got {value}")
-    return int(value)
-
-
 def _numbers(values: Any, what: str) -> np.ndarray:
     """``values`` as a non-empty 1-D float array of finite numbers, else a clear error."""
     if isinstance(values, (str, bytes)) or not hasattr(values, "__len__"):
@@ -327,7 +299,7 @@ def _image_shape(n_pixels: int, image_shape: Optional[Sequence[int]], who: str) 
     if (isinstance(image_shape, (str, bytes)) or not isinstance(image_shape, Sequence)
             or len(image_shape) != 2):
         raise TypeError(f"{who}: image_shape must be (rows, columns), got {image_shape!r}")
-    rows, cols = (_positive_int(n, "image_shape entries") for n in image_shape)
+    rows, cols = (positive_int(n, "image_shape entries") for n in image_shape)
     if rows * cols != n_pixels:
         raise ValueError(f"{who}: image_shape {rows}×{cols} = {rows * cols} pixels, but there "
                          f"are {n_pixels}")
@@ -335,7 +307,7 @@ def _image_shape(n_pixels: int, image_shape: Optional[Sequence[int]], who: str) 
 
 
 def _grid(n: int, ncols: Optional[int], default: int) -> tuple[int, int]:
-    cols = min(n, default) if ncols is None else _positive_int(ncols, "ncols")
+    cols = min(n, default) if ncols is None else positive_int(ncols, "ncols")
     return math.ceil(n / cols), cols
 
 
@@ -526,7 +498,7 @@ def plot_activations(names: Sequence[str] = ("sigmoid", "relu"), *, lo: float = 
     lo, hi = float(lo), float(hi)
     if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
         raise ValueError(f"need finite lo < hi, got lo={lo}, hi={hi}")
-    xs = np.linspace(lo, hi, _positive_int(points, "points"))
+    xs = np.linspace(lo, hi, positive_int(points, "points"))
     if len(xs) < 2:
         raise ValueError("points must be at least 2")
     fig, axes = new_figure(1, len(names), figsize=(4.2 * len(names), 3.6), squeeze=False)
