@@ -737,6 +737,41 @@ def test_collapsed_model_has_one_box_per_neuron_and_cost():
                for n in neurons)
 
 
+def _svg_centres(svg: str) -> dict[str, tuple[str, float, float]]:
+    """Node title → (first text line, x, y) of an SVG made by Graphviz."""
+    out = {}
+    for g in ET.fromstring(svg).iter(SVG + "g"):
+        texts = list(g.iter(SVG + "text"))
+        if g.get("class") == "node" and texts:
+            xs = [float(t.get("x")) for t in texts]
+            out[g.find(SVG + "title").text] = (texts[0].text, sum(xs) / len(xs),
+                                               float(texts[0].get("y")))
+    return out
+
+
+@pytest.mark.parametrize("rankdir", ["LR", "TB"])
+def test_collapsed_model_lists_neurons_in_numeric_order(rankdir):
+    require_wasm()
+    g = draw_collapsed(MLP(64, [16, 16, 10], seed=0), y=3, rankdir=rankdir)
+    name = re.compile(r"(layer \d+|output)(?:, neuron)? (\d+)")
+    in_source = {}
+    for attr in dot_parts(g)[0].values():
+        m = name.match(attr["label"])
+        if m:
+            in_source.setdefault(m.group(1), []).append(int(m.group(2)))
+    assert in_source == {"layer 1": list(range(16)), "layer 2": list(range(16)),
+                         "output": list(range(10))}
+    backends = ["wasm"] + (["dot"] if "dot" in available_backends() else [])
+    for backend in backends:  # top to bottom (LR), left to right (TB)
+        drawn = {}
+        for text, x, y in sorted(_svg_centres(to_svg(g, backend)).values(),
+                                 key=lambda t: t[2] if rankdir == "LR" else t[1]):
+            m = name.match(text)
+            if m:
+                drawn.setdefault(m.group(1), []).append(int(m.group(2)))
+        assert drawn == in_source, (backend, drawn)
+
+
 def test_collapsed_value_graph_of_a_batch_cost():
     model = MLP(3, [4, 2], seed=0)
     cost = batch_cost(model, [[0.1, 0.2, 0.3], [0.5, 0.1, 0.0]], [0, 1])

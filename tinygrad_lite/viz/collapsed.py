@@ -264,8 +264,14 @@ def draw_collapsed(
     if total > max_nodes:
         raise too_many_nodes(total, max_nodes, "the collapsed graph")
 
-    g = GraphView(name="collapsed_graph",
-                  graph_attr={"rankdir": rankdir, "fontname": FONT, "ranksep": "0.8"},
+    graph_attr = {"rankdir": rankdir, "fontname": FONT, "ranksep": "0.8"}
+    if names:
+        # Consecutive layers are fully connected, so every order of a layer's boxes crosses
+        # as many edges, and dot's crossing minimisation settles on a rotated one (layer 1
+        # drawn as neurons 10-15, 0-9). "ordering=out" keeps each box's outgoing edges in the
+        # order they are written, i.e. every layer in neuron order.
+        graph_attr["ordering"] = "out"
+    g = GraphView(name="collapsed_graph", graph_attr=graph_attr,
                   node_attr={"fontname": FONT, "fontsize": "11"},
                   edge_attr={"fontname": FONT, "fontsize": "9", "arrowsize": "0.6"})
     root_ids = set(map(id, roots))
