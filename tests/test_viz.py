@@ -658,12 +658,50 @@ def test_network_shades_activations_for_an_input():
     nodes, _ = dot_parts(draw_network(model, x, precision=3))
     for j, out in enumerate(outputs):
         node = nodes[f"n1_{j}"]
-        assert node["label"] == fmt(out, 3)
+        assert node["label"] == f"{out:.3f}"
         level = round(255 * (1 - out))
         assert node["fillcolor"] == f"#{level:02x}{level:02x}{level:02x}"
     winner = max(range(2), key=outputs.__getitem__)
     assert nodes[f"n1_{winner}"]["penwidth"] == "3"
     assert nodes["in0"]["fillcolor"] == "#ffffff" and nodes["in2"]["fillcolor"] == "#000000"
+
+
+def _linear_net(values):
+    """A 1-input linear layer whose neuron j outputs values[j] for x = [0]."""
+    model = MLP(1, [len(values)], activation="linear", seed=0)
+    for neuron, v in zip(model.layers[0].neurons, values):
+        neuron.w[0].data, neuron.b.data = 1.0, v
+    return model
+
+
+NETWORK_LABELS = [(0.0, "0"), (1.0, "1.00"), (-2.0, "-2.00"), (0.73219, "0.73"), (0.00015, "0.00"),
+                  (3.4e-07, "0.00"), (-3e-07, "0.00"), (0.004999, "0.00"), (0.0051, "0.01"),
+                  (0.99999, "1.00"), (0.9949, "0.99"), (-0.5, "-0.50"), (-0.123, "-0.12"),
+                  (2.5, "2.50"), (9.999, "10.0"), (12.345, "12.3"), (123.4, "123"),
+                  (999.7, "1.0k"), (98765.0, "99k"), (1.5e6, "1.5M"), (-4.2e12, "-4.2T"),
+                  (3e15, "3e15")]
+
+
+def test_network_labels_fit_the_circles():
+    values = [v for v, _ in NETWORK_LABELS]
+    nodes, _ = dot_parts(draw_network(_linear_net(values), [0.0]))
+    for j, (value, label) in enumerate(NETWORK_LABELS):
+        node = nodes[f"n0_{j}"]
+        assert node["label"] == label, (value, node["label"])
+        assert len(node["label"].lstrip("-")) <= 4
+        assert f"= {fmt(value)}\\n" in node["tooltip"]  # the exact value on hover
+    # A trained-looking sigmoid layer: tiny and saturated activations.
+    model = MLP(4, [6, 3], seed=3)
+    for neuron in model.layers[0].neurons:
+        for w in neuron.w:
+            w.data *= 40
+    nodes, _ = dot_parts(draw_network(model, [0.9, 0.1, 0.8, 0.3]))
+    labels = [n["label"] for k, n in nodes.items() if k.startswith(("n", "in"))]
+    assert all(len(t.lstrip("-")) <= 4 and "e-" not in t for t in labels), labels
+    # Inputs drawn as circles follow the same rule.
+    nodes, _ = dot_parts(draw_network(MLP(3, [2], seed=0), [0.00015, 1.0, 0.25]))
+    assert [nodes[f"in{i}"]["label"] for i in range(3)] == ["0.00", "1.00", "0.25"]
+    assert "= 0.00015" in nodes["in0"]["tooltip"]
 
 
 def test_network_784_inputs_are_a_pixel_grid():
@@ -702,6 +740,8 @@ def test_network_rejects_bad_input():
         draw_network(Value(1.0))
     with pytest.raises(ValueError, match="image_shape"):
         draw_network(MLP(40, [2], seed=0), image_shape=(6, 6))
+    with pytest.raises(ValueError, match="precision must be at most 3"):
+        draw_network(model, precision=4)
 
 
 def test_network_svg_from_a_saved_model(tmp_path):

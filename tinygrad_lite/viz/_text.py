@@ -7,11 +7,12 @@ HTML-label support), so every piece of user text goes through :func:`dot_text` o
 
 from __future__ import annotations
 
+import math
 import re
 
 from graphviz import nohtml
 
-__all__ = ["clean_text", "dot_text", "dot_tooltip", "fmt", "sup", "sub"]
+__all__ = ["clean_text", "dot_text", "dot_tooltip", "fmt", "short", "sup", "sub"]
 
 # Characters XML 1.0 cannot hold (or that Graphviz would cut a string at), except the line
 # feed, which becomes a line break.
@@ -79,6 +80,40 @@ def fmt(x: float, precision: int = 4) -> str:
     if x == 0.0:
         return "0"  # also for -0.0
     return f"{x:.{precision}g}"
+
+
+def short(x: float, decimals: int = 2) -> str:
+    """``x`` in at most ``decimals + 2`` characters (plus a minus sign), for small circles.
+
+    Zero is ``0``; other numbers that round below 10 get ``decimals`` decimals (``0.73``,
+    ``1.00`` for 1 and for 0.99999, ``0.00`` for 3.4e-07, never ``-0.00``); larger ones three
+    significant digits (``12.3``, ``123``), then ``k``/``M``/``G``/``T`` (``1.5k``, ``99k``,
+    ``4.2M``), then a power of ten (``3e15``).
+    """
+    x = float(x)
+    if math.isnan(x):
+        return "nan"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    if x == 0.0:
+        return "0"
+    sign = "-" if x < 0 else ""
+    a = abs(x)
+    text = f"{a:.{decimals}f}"
+    if float(text) < 10:
+        return (sign if float(text) else "") + text
+    if a < 99.95:
+        return f"{sign}{a:.1f}"
+    if a < 999.5:
+        return f"{sign}{a:.0f}"
+    for suffix, scale in (("k", 1e3), ("M", 1e6), ("G", 1e9), ("T", 1e12)):
+        m = a / scale
+        if m < 9.95:
+            return f"{sign}{m:.1f}{suffix}"
+        if m < 999.5:
+            return f"{sign}{m:.0f}{suffix}"
+    mantissa, exponent = f"{a:.0e}".split("e")
+    return f"{sign}{mantissa}e{int(exponent)}"
 
 
 _SUP = str.maketrans("0123456789+-=()Lnijk", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ᴸⁿⁱʲᵏ")

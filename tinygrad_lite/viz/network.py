@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Optional, Sequence, Union
 
 from tinygrad_lite.engine import Value, no_grad
-from tinygrad_lite.viz._text import dot_text, dot_tooltip, fmt
+from tinygrad_lite.viz._text import dot_text, dot_tooltip, fmt, short
 from tinygrad_lite.viz.graph import FONT, check_int
 from tinygrad_lite.viz.rendering import GraphView, save_graph
 
@@ -165,17 +165,19 @@ def draw_network(
 
     * Neurons are circles, one column per layer (inputs on the left). Given an input ``x``,
       each is shaded by its activation, white (0) to black (1), with the value written
-      inside; inputs are shaded by their value (clipped to [0, 1]). tanh activations are
-      mapped from [−1, 1]; relu and linear ones are scaled by the largest in their layer.
-      The most active output neuron (the prediction) gets an orange ring.
+      inside, rounded to fit the circle: two decimals (``0.73``, ``1.00``; ``0.00`` for a
+      tiny activation, ``0`` for exactly zero), three digits from 10 on (``12.3``, ``1.5k``);
+      inputs are shaded by their value (clipped to [0, 1]). tanh activations are mapped
+      from [−1, 1]; relu and linear ones are scaled by the largest in their layer. The most
+      active output neuron (the prediction) gets an orange ring.
     * Edges go from each input/neuron to the neurons it feeds: blue for a positive weight,
       red for a negative one, thicker for a larger ``|w|`` (relative to the layer's largest).
     * More than 32 inputs (``compact_inputs``) are drawn as an image: a grid of tiny squares,
       28×28 for 784 inputs (``image_shape`` for other shapes). Their first-layer edges are
       then limited to each neuron's ``input_top_k`` strongest weights (unless ``top_k`` is
       given), so the 784-16-16-10 view stays legible and renders in well under a second.
-    * Hovering a neuron shows its activation, weighted sum and bias; hovering an edge, its
-      weight.
+    * Hovering a neuron shows its activation (4 significant digits, e.g. ``0.00015``), weighted
+      sum and bias; hovering an input, its value; hovering an edge, its weight.
 
     Args:
         model: an :class:`~tinygrad_lite.nn.MLP` (anything with ``.layers`` of ``.neurons``
@@ -188,7 +190,7 @@ def draw_network(
         compact_inputs: force (True) or forbid (False) the pixel grid; default: more than 32
             inputs.
         image_shape: (rows, columns) of the pixel grid; default square (or nearly).
-        precision: significant digits of the numbers in the circles.
+        precision: decimals of the numbers in the circles, 1 to 3 (more would not fit).
 
     Returns:
         a :class:`GraphView` with fixed positions (``layout_engine`` ``"nop"``, ``engine``
@@ -206,6 +208,9 @@ def draw_network(
         top_k = check_int(top_k, "top_k")
     input_top_k = check_int(input_top_k, "input_top_k")
     precision = check_int(precision, "precision")
+    if precision > 3:
+        raise ValueError(f"precision must be at most 3 (decimals that fit in a circle), "
+                         f"got {precision}")
     compact = nin > COMPACT_INPUTS_ABOVE if compact_inputs is None else bool(compact_inputs)
     xs = None if x is None else _input_vector(x, nin)
     zs, activations = _forward(weights, biases, acts, xs) if xs is not None else (None, None)
@@ -248,7 +253,7 @@ def draw_network(
                        tooltip=dot_tooltip(tip))
             else:
                 py = ((nin - 1) / 2 - i) * _STEP
-                text = fmt(value, precision) if value is not None else f"x{i}"
+                text = short(value, precision) if value is not None else f"x{i}"
                 attrs = {"fillcolor": "white", **shade}
                 c.node(f"in{i}", dot_text(text), shape="circle", width=str(_NEURON),
                        style="filled", pos=_pos(0.0, py), tooltip=dot_tooltip(tip), **attrs)
@@ -274,7 +279,7 @@ def draw_network(
                 if activations is not None:
                     attrs.update(_fill(shades[j]))
                     a, z = activations[l][j], zs[l][j]
-                    text = fmt(a, precision)
+                    text = short(a, precision)
                     tip = (f"{role}, neuron {j}: a = {acts[l]}(z) = {fmt(a)}\n"
                            f"z = Σ w·a + b = {fmt(z)}, b = {fmt(B[j])}")
                 if j == winner:
