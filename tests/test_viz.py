@@ -276,6 +276,56 @@ def test_tooltips_of_every_engine_op_use_the_local_derivatives():
             assert fmt(g) in tip, (name, g, tip)
 
 
+def test_tooltips_name_unlabelled_values_and_state_constant_derivatives_once():
+    a, b, c = Value(2.0, label="a"), Value(3.0, label="b"), Value(-1.0, label="c")
+    s = a + b  # unlabelled intermediate values
+    p = s * c
+    root = (p - a).sigmoid()  # unlabelled root
+    root.backward()
+    g = draw_graph(root)
+    nodes, edges = dot_parts(g)
+    tips = {k: v["tooltip"] for k, v in nodes.items() if k.startswith("v")}
+    heads = {k: t.split(" = ")[0] for k, t in tips.items()}
+    computed = [k for k, v in nodes.items() if k.startswith("v") and not
+                v["label"].startswith(("a\\n", "b\\n", "c\\n"))]
+    assert len(computed) == 4
+    names = [heads[k] for k in computed]
+    assert len(set(names)) == 4 and "out" in names  # distinct; the root keeps "out"
+    assert names.count("out") == 1 and "out" not in names[:-1]
+    s_name, p_name, d_name = names[:3]
+    plus = next(t for t in tips.values() if t.startswith(f"{s_name} = a + b"))
+    # The + op's derivatives are the number 1: shown once, not "= 1 = 1".
+    assert f"∂{s_name}/∂a = 1\\n" in plus and "= 1 = 1" not in plus
+    minus = next(t for t in tips.values() if t.startswith(f"{d_name} = {p_name} − a"))
+    assert f"∂{d_name}/∂a = -1\\n" in minus and "= −1 =" not in minus
+    times = next(t for t in tips.values() if t.startswith(f"{p_name} = {s_name} · c"))
+    assert f"∂{p_name}/∂{s_name} = c = -1" in times  # a rule in symbols keeps its value
+    assert f"grad = ∂out/∂{s_name} = " in plus
+    # Edge tooltips use the same names.
+    edge_tips = {e[2]["tooltip"] for e in edges if "tooltip" in e[2]}
+    slope = sigmoid(-7.0) * (1 - sigmoid(-7.0))
+    assert f"∂{p_name}/∂{s_name} = -1" in edge_tips
+    assert f"∂out/∂{d_name} = {fmt(slope)}" in edge_tips
+    # Constants multiplying a value: "∂/∂x = 3", once.
+    x = Value(0.5, label="x")
+    y = 3 * x
+    y.label = "y"
+    tip = next(v["tooltip"] for v in dot_parts(draw_graph(y))[0].values()
+               if v["label"].startswith("y\\n"))
+    assert "∂y/∂x = 3\\n" in tip and "= 3 = 3" not in tip
+
+
+def test_unlabelled_names_avoid_user_labels():
+    x = Value(1.0, label="v₁")
+    y = (x * 2.0).exp()
+    y.label = "out"
+    z = y + 1.0  # unlabelled root, while "out" is taken
+    z.backward()
+    heads = [v["tooltip"].split(" = ")[0] for k, v in dot_parts(draw_graph(z))[0].items()
+             if k.startswith("v")]
+    assert sorted(heads) == ["1", "2", "out", "root", "v₁", "v₂"]
+
+
 def test_affine_constants_are_summarised_in_a_note():
     w = [Value(0.1 * i, label=f"w{i}") for i in range(3)]
     z = Value.affine(w, [0.5, 0.25, 1.0], 0.0)

@@ -11,7 +11,7 @@ import re
 from typing import Any, Iterable, Optional, Sequence
 
 from tinygrad_lite.engine import Value
-from tinygrad_lite.viz._text import dot_text, dot_tooltip, fmt
+from tinygrad_lite.viz._text import dot_text, dot_tooltip, fmt, sub
 from tinygrad_lite.viz.rendering import GraphView
 
 __all__ = ["draw_graph", "OP_SYMBOLS", "DEFAULT_MAX_NODES"]
@@ -138,11 +138,21 @@ def _parent_names(v: Value, names: dict[int, str]) -> list[str]:
     return [names.get(id(p)) or g for p, g in zip(v.parents, generic)]
 
 
+def _rule(d: str, rule: str, value: str) -> str:
+    """``"∂a/∂z = σ(z)(1 − σ(z)) = 0.105"``, or ``"∂s/∂x = 1"`` when the rule is the number."""
+    try:
+        same = fmt(float(rule.replace("−", "-"))) == value
+    except ValueError:
+        same = False
+    return f"{d} = {value}" if same else f"{d} = {rule} = {value}"
+
+
 def formula(v: Value, names: dict[int, str]) -> tuple[str, list[str]]:
     """("out = σ(x)", ["∂out/∂x = σ(x)(1−σ(x)) = 0.105", ...]) for a computed value ``v``.
 
     ``names`` maps ``id(value)`` to the name to use (labels, numbers of constants); other
-    values are called ``out``, ``x``, ``x1``, ``x2``...
+    values are called ``out``, ``x``, ``x1``, ``x2``... A derivative that is a plain number
+    (``∂(x + y)/∂x = 1``, ``∂(3·x)/∂x = 3``) is written once, not as ``1 = 1``.
     """
     o = names.get(id(v)) or "out"
     ps = _parent_names(v, names)
@@ -154,7 +164,7 @@ def formula(v: Value, names: dict[int, str]) -> tuple[str, list[str]]:
         sym = {"+": "+", "-": "−", "*": "·", "/": "/"}[op]
         rules = {"+": ("1", "1"), "-": ("1", "−1"), "*": (b, a), "/": (f"1/{b}", f"−{a}/{b}²")}
         ra, rb = rules[op]
-        return f"{o} = {a} {sym} {b}", [f"{d[0]} = {ra} = {ls[0]}", f"{d[1]} = {rb} = {ls[1]}"]
+        return f"{o} = {a} {sym} {b}", [_rule(d[0], ra, ls[0]), _rule(d[1], rb, ls[1])]
     unary = {
         "neg": ("−{x}", "−1"), "exp": ("exp({x})", "exp({x})"), "log": ("ln({x})", "1/{x}"),
         "tanh": ("tanh({x})", "1 − tanh²({x})"), "sigmoid": ("σ({x})", "σ({x})(1 − σ({x}))"),
@@ -163,7 +173,7 @@ def formula(v: Value, names: dict[int, str]) -> tuple[str, list[str]]:
     }
     if op in unary and len(ps) == 1:
         f, rule = (s.format(x=ps[0]) for s in unary[op])
-        return f"{o} = {f}", [f"{d[0]} = {rule} = {ls[0]}"]
+        return f"{o} = {f}", [_rule(d[0], rule, ls[0])]
     if op == "**" and len(ps) == 1:
         p = fmt(v.ctx)
         return f"{o} = {ps[0]}^{p}", [f"{d[0]} = {p}·{ps[0]}^({p}−1) = {ls[0]}"]
@@ -205,6 +215,24 @@ def value_tooltip(v: Value, kind: str, names: dict[int, str], root_name: str) ->
 
 
 # --------------------------------------------------------------------------- draw_graph
+def _name_unlabelled(order: list[Value], root: Value, names: dict[int, str]) -> None:
+    """Name the values ``names`` lacks, for the tooltips: the root ``out``, the others
+    ``v₁``, ``v₂``... in the order they are computed; names already used are skipped."""
+    taken = set(names.values())
+    if id(root) not in names:
+        names[id(root)] = next((n for n in ("out", "root", "result") if n not in taken),
+                               "out")
+        taken.add(names[id(root)])
+    index = 0
+    for v in order:
+        if id(v) in names:
+            continue
+        index += 1
+        while f"v{sub(str(index))}" in taken:
+            index += 1
+        names[id(v)] = f"v{sub(str(index))}"
+
+
 def _affine_constants(v: Value) -> str:
     ws, xs, _ = v.ctx
     parts = []
@@ -237,6 +265,8 @@ def draw_graph(
     Edges follow the computation: parent → op → result, left to right by default. Hovering a
     node in the SVG shows its formula and local derivatives, e.g. ``a = σ(z) = 0.8808`` and
     ``∂a/∂z = σ(z)(1 − σ(z)) = 0.105``; hovering an edge shows the local derivative it carries.
+    Values are called by their labels there; unlabelled ones are ``v₁``, ``v₂``... in the order
+    they are computed, and an unlabelled ``root`` is ``out``.
 
     How values are told apart (``legend=True`` adds a "legend" cluster with one sample of each):
 
@@ -293,7 +323,8 @@ def draw_graph(
             names[id(v)] = v.label
         elif kind == "const":
             names[id(v)] = fmt(v.data)
-    root_name = names.get(id(root)) or "out"
+    _name_unlabelled(order, root, names)
+    root_name = names[id(root)]
 
     g = GraphView(name="computation_graph",
                   graph_attr={"rankdir": rankdir, "fontname": FONT},
@@ -317,7 +348,7 @@ def draw_graph(
         op = f"op{i}"
         g.node(op, dot_text(op_symbol(v)), tooltip=tooltip, **STYLES["op"])
         g.edge(op, node)
-        child = names.get(id(v)) or "out"
+        child = names[id(v)]
         for parent, local, pname in zip(v.parents, v.local_grads, _parent_names(v, names)):
             attrs = {"tooltip": dot_tooltip(f"∂{child}/∂{pname} = {fmt(local)}")}
             if edge_labels:
