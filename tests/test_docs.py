@@ -66,6 +66,8 @@ def render_api_reference() -> str:
             signature = str(inspect.signature(obj)) if callable(obj) else ""
         except (TypeError, ValueError):
             signature = ""
+        # A function default renders with its address, which changes every run.
+        signature = re.sub(r"<function (\w+) at 0x[0-9a-f]+>", r"\1", signature)
         kind = "class" if inspect.isclass(obj) else ("function" if callable(obj) else "object")
         lines.append(f"## `{name}{signature}`")
         lines.append("")
