@@ -354,6 +354,40 @@ def test_backward_interrupted_midway_leaves_the_graph_usable():
     assert out.grad == 1.0
 
 
+class FailingLeaf:
+    """A stand-in leaf whose visited-mark raises KeyboardInterrupt while armed: Ctrl-C in the
+    middle of backward()'s graph walk."""
+
+    armed = True
+
+    def __init__(self):
+        self._prev, self._local, self._mark, self.grad = (), (), None, 0.0
+
+    @property
+    def _fresh(self):
+        if FailingLeaf.armed:
+            raise KeyboardInterrupt
+        return self._mark
+
+    @_fresh.setter
+    def _fresh(self, value):
+        self._mark = value
+
+
+@pytest.mark.parametrize("method", ["backward", "zero_grad"])
+def test_an_interrupted_graph_walk_leaves_no_node_marked(method):
+    FailingLeaf.armed = True
+    x = Value(2.0)
+    y = x * 3
+    # The private constructor lets the failing stand-in be a parent.
+    out = Value._make(y.data, (y, FailingLeaf()), (1.0, 1.0), "+")
+    with pytest.raises(KeyboardInterrupt):
+        getattr(out, method)()
+    FailingLeaf.armed = False
+    out.backward()  # a node left marked by the interrupted walk would be skipped here
+    assert (x.grad, y.grad, out.grad) == (3.0, 1.0, 1.0)
+
+
 def test_from_op_checks_that_local_grads_match_parents():
     with pytest.raises(ValueError, match="2 parents but 1 local"):
         Value.from_op(1.0, (Value(1.0), Value(2.0)), (1.0,), "bad")
@@ -424,6 +458,21 @@ def test_no_grad_nests_restores_on_error_and_works_as_decorator():
         return v * 2
 
     assert evaluate(Value(1.0)).is_leaf and is_grad_enabled()
+
+
+def test_one_no_grad_instance_can_be_reentered():
+    ng = no_grad()
+    with ng:
+        with ng:
+            pass
+        assert not is_grad_enabled()
+    assert is_grad_enabled()
+
+    @no_grad()
+    def depth(n):
+        return 0 if n == 0 else 1 + depth(n - 1)  # a recursive decorated function
+
+    assert depth(3) == 3 and is_grad_enabled()
 
 
 # ---------------------------------------------------------------------------- numerical stability

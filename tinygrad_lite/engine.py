@@ -62,15 +62,19 @@ class no_grad(ContextDecorator):
             prediction = model(x)
     """
 
+    def __init__(self) -> None:
+        # A stack, so that one instance (a decorator, say) can be entered again while active.
+        self._previous: list[bool] = []
+
     def __enter__(self) -> "no_grad":
         global _grad_enabled
-        self._previous = _grad_enabled
+        self._previous.append(_grad_enabled)
         _grad_enabled = False
         return self
 
     def __exit__(self, *exc: object) -> None:
         global _grad_enabled
-        _grad_enabled = self._previous
+        _grad_enabled = self._previous.pop()
 
 
 def _real(x: Any, what: str) -> float:
@@ -505,41 +509,39 @@ class Value:
         return out
 
     # ----------------------------------------------------------------- backward
-    def _topological_order(self) -> tuple[list["Value"], list["Value"]]:
-        """(leaves, interior nodes) of this value's graph, each interior node after its parents.
+    def _mark_graph(self, leaves: list["Value"], interior: list["Value"],
+                    marked: list["Value"]) -> None:
+        """Collect this value's graph: its ``leaves``, and its ``interior`` (non-leaf) nodes,
+        each after its parents.
 
         Iterative depth-first search, so graph depth is limited only by memory. A node counts
-        as visited once its ``_fresh`` scratch gradient is a number instead of ``None``; the
-        caller must set it back to ``None`` on every returned node (see :meth:`_release`).
+        as visited once its ``_fresh`` scratch gradient is a number instead of ``None``. Every
+        node is appended to ``leaves`` or ``marked`` *before* it is marked, so that the caller
+        can always unmark them all with :meth:`_unmark`, even after an interruption.
         """
-        self._fresh = 0.0
-        if not self._prev:
-            return [self], []
-        leaves: list[Value] = []
-        interior: list[Value] = []
-        stack: list[tuple[Value, bool]] = [(self, True)]
-        self._push_parents(stack, leaves)
+        stack: list[tuple[Value, bool]] = [(self, False)]
         while stack:
             node, expanded = stack.pop()
             if expanded:
                 interior.append(node)
             elif node._fresh is None:
+                if not node._prev:  # only the root itself can get here as a leaf
+                    leaves.append(node)
+                    node._fresh = 0.0
+                    continue
+                marked.append(node)
                 node._fresh = 0.0
                 stack.append((node, True))
-                node._push_parents(stack, leaves)
-        return leaves, interior
-
-    def _push_parents(self, stack: list[tuple["Value", bool]], leaves: list["Value"]) -> None:
-        for p in self._prev:
-            if p._fresh is None:
-                if p._prev:
-                    stack.append((p, False))
-                else:
-                    p._fresh = 0.0
-                    leaves.append(p)
+                for p in node._prev:
+                    if p._fresh is None:
+                        if p._prev:
+                            stack.append((p, False))
+                        else:
+                            leaves.append(p)
+                            p._fresh = 0.0
 
     @staticmethod
-    def _release(*groups: list["Value"]) -> None:
+    def _unmark(*groups: list["Value"]) -> None:
         for group in groups:
             for node in group:
                 node._fresh = None
@@ -550,10 +552,16 @@ class Value:
         Seeds this value's gradient with 1, then walks the graph in reverse topological order
         applying the chain rule. Gradients accumulate across calls (see the module docstring);
         reset them with :meth:`zero_grad`. Iterative: a chain of a million nodes works.
-        Not thread-safe: do not run two ``backward()`` calls on one graph at the same time.
+        If interrupted (Ctrl-C), it may have added its gradient to some nodes only: zero the
+        gradients before the next one. Not thread-safe: do not run two ``backward()`` calls
+        on one graph at the same time.
         """
-        leaves, interior = self._topological_order()
+        leaves: list[Value] = []
+        interior: list[Value] = []
+        marked: list[Value] = []
+        completed = False
         try:
+            self._mark_graph(leaves, interior, marked)
             self._fresh = 1.0
             for node in reversed(interior):
                 g = node._fresh
@@ -567,17 +575,22 @@ class Value:
             for node in leaves:
                 node.grad += node._fresh
                 node._fresh = None
+            completed = True
         finally:
-            if self._fresh is not None:  # interrupted: leave no node marked as visited
-                self._release(leaves, interior)
+            if not completed:  # interrupted: leave no node marked as visited
+                self._unmark(leaves, marked)
 
     def zero_grad(self) -> None:
         """Set ``.grad`` to 0 on this value and every value it depends on."""
-        leaves, interior = self._topological_order()
-        for group in (leaves, interior):
-            for node in group:
-                node.grad = 0.0
-                node._fresh = None
+        leaves: list[Value] = []
+        marked: list[Value] = []
+        try:
+            self._mark_graph(leaves, [], marked)
+            for group in (leaves, marked):
+                for node in group:
+                    node.grad = 0.0
+        finally:
+            self._unmark(leaves, marked)
 
 
 def zero_grad(values: Iterable[Value]) -> None:
