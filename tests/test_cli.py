@@ -147,11 +147,27 @@ def test_model_and_dataset_of_different_sizes_exit_1(capsys, tmp_path):
     assert code == 1 and "--dataset" in err
 
 
-def test_unwritable_output_exits_1(capsys, tmp_path):
-    code, _, err = run(capsys, "train", "--epochs", "1", "--limit", "20", "--quiet",
-                       "--output", str(tmp_path / "missing" / "m.json"))
+def test_unwritable_output_exits_1_before_training(capsys, tmp_path):
+    code, out, err = run(capsys, "train", "--epochs", "1", "--limit", "20",
+                         "--output", str(tmp_path / "missing" / "m.json"))
     assert code == 1
     assert_one_error_line(err)
+    assert "does not exist" in err
+    assert "epoch" not in out  # checked before any training, so no work is lost
+
+
+def test_arithmetic_and_runtime_errors_are_one_line(capsys, monkeypatch):
+    from tinygrad_lite.viz import GraphvizUnavailable
+
+    for error in (FloatingPointError("overflow in exp"), GraphvizUnavailable("no Graphviz")):
+        def fail(*args, error=error, **kwargs):
+            raise error
+
+        monkeypatch.setattr("tinygrad_lite.viz.episode4_svg", fail)
+        code, _, err = run(capsys, "graph", "episode4", "-o", "x.svg")
+        assert code == 1
+        assert_one_error_line(err)
+        assert str(error) in err
 
 
 # --------------------------------------------------------------------------- train / predict

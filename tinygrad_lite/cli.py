@@ -69,18 +69,21 @@ _positive_float = _checked(float, lambda v: 0.0 < v < float("inf"), "a positive 
 _momentum = _checked(float, lambda v: 0.0 <= v < 1.0, "a number in [0, 1)")
 
 
-def _hidden(text: str) -> list[int]:
-    """``"16,16"`` → ``[16, 16]``; ``""`` or ``"none"`` → no hidden layer."""
-    if text.strip().lower() in ("", "none"):
-        return []
+def _sizes(text: str, example: str = "16,16") -> list[int]:
+    """``"16,16"`` → ``[16, 16]``: comma-separated positive layer sizes."""
     try:
         sizes = [int(part) for part in text.split(",")]
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"expected comma-separated layer sizes such as 16,16, got {text!r}") from None
+            f"expected comma-separated layer sizes such as {example}, got {text!r}") from None
     if any(s < 1 for s in sizes):
         raise argparse.ArgumentTypeError(f"layer sizes must be positive, got {text!r}")
     return sizes
+
+
+def _hidden(text: str) -> list[int]:
+    """``"16,16"`` → ``[16, 16]``; ``""`` or ``"none"`` → no hidden layer."""
+    return [] if text.strip().lower() in ("", "none") else _sizes(text)
 
 
 def _dataset(text: str) -> str:
@@ -149,11 +152,14 @@ def _add_train_parser(sub: Any, handler: Callable[[argparse.Namespace], int]) ->
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    from tinygrad_lite._files import check_target
     from tinygrad_lite.data import load_dataset
     from tinygrad_lite.nn import MLP
     from tinygrad_lite.serialize import save_model
     from tinygrad_lite.train import evaluate, subset, train
 
+    if args.output is not None:
+        check_target(args.output, "model")  # before training, so no work is lost to a typo
     data = load_dataset(args.dataset)
     if args.limit is not None:
         data = subset(data, args.limit, args.limit)
@@ -207,27 +213,17 @@ def _add_predict_parser(sub: Any, handler: Callable[[argparse.Namespace], int]) 
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
-    from tinygrad_lite.data import load_dataset
     from tinygrad_lite.serialize import load_model
     from tinygrad_lite.train import accuracy, predict
 
     model = load_model(args.model)
-    name = args.dataset or _DATASET_FOR_INPUTS.get(model.nin)
-    if name is None:
-        raise ValueError(f"{args.model} expects {model.nin} inputs; say which data to use "
-                         "with --dataset")
-    test = load_dataset(name).test
-    if test.n_inputs != model.nin:
-        raise ValueError(f"{args.model} expects {model.nin} inputs but {test.name} images have "
-                         f"{test.n_inputs}")
+    test = _test_set(args, model)
     if args.index is None:
         print(f"test accuracy on {test.name}: {100 * accuracy(model, test):.1f}% "
               f"({len(test)} images)")
         return 0
-    bad = [i for i in args.index if i >= len(test)]
-    if bad:
-        raise ValueError(f"index {bad[0]} out of range: {test.name} has {len(test)} images "
-                         f"(0..{len(test) - 1})")
+    for i in args.index:
+        _check_index(i, test)
     predictions = predict(model, test.images[args.index])
     for i, guess in zip(args.index, predictions.tolist()):
         truth = int(test.labels[i])
@@ -241,14 +237,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- #
 def _widths(text: str) -> list[int]:
     """``"3,2"`` → ``[3, 2]``."""
-    try:
-        sizes = [int(part) for part in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated layer sizes such as 3,2, got {text!r}") from None
-    if any(s < 1 for s in sizes):
-        raise argparse.ArgumentTypeError(f"layer sizes must be positive, got {text!r}")
-    return sizes
+    return _sizes(text, example="3,2")
 
 
 def _add_graph_parser(sub: Any, handler: Callable[[argparse.Namespace], int]) -> None:
@@ -305,37 +294,44 @@ def _add_graph_parser(sub: Any, handler: Callable[[argparse.Namespace], int]) ->
 
 
 def _cmd_graph(args: argparse.Namespace) -> int:
-    from tinygrad_lite.viz import GraphvizUnavailable, episode4_svg, network_svg
+    from tinygrad_lite.viz import episode4_svg, network_svg
 
-    try:
-        if args.what == "episode4":
-            path = episode4_svg(args.output, args.depth, args.widths, seed=args.seed,
-                                backend=args.backend)
-        else:
-            from tinygrad_lite.data import load_dataset
-            from tinygrad_lite.serialize import load_model
+    if args.what == "episode4":
+        path = episode4_svg(args.output, args.depth, args.widths, seed=args.seed,
+                            backend=args.backend)
+    else:
+        from tinygrad_lite.serialize import load_model
 
-            model = load_model(args.model)
-            x = None
-            if args.input_index is not None:
-                name = args.dataset or _DATASET_FOR_INPUTS.get(model.nin)
-                if name is None:
-                    raise ValueError(f"{args.model} expects {model.nin} inputs; say which "
-                                     "data to use with --dataset")
-                test = load_dataset(name).test
-                if test.n_inputs != model.nin:
-                    raise ValueError(f"{args.model} expects {model.nin} inputs but "
-                                     f"{test.name} images have {test.n_inputs}")
-                if args.input_index >= len(test):
-                    raise ValueError(f"index {args.input_index} out of range: {test.name} has "
-                                     f"{len(test)} images (0..{len(test) - 1})")
-                x = test.images[args.input_index]
-            path = network_svg(model, args.output, x, top_k=args.top_k, backend=args.backend)
-    except GraphvizUnavailable as exc:  # a RuntimeError, which main() does not report
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 1
+        model = load_model(args.model)
+        x = None
+        if args.input_index is not None:
+            test = _test_set(args, model)
+            _check_index(args.input_index, test)
+            x = test.images[args.input_index]
+        path = network_svg(model, args.output, x, top_k=args.top_k, backend=args.backend)
     print(f"wrote {path}")
     return 0
+
+
+def _test_set(args: argparse.Namespace, model: Any) -> Any:
+    """The test set of ``--dataset`` (or the embedded one that fits the model's inputs)."""
+    from tinygrad_lite.data import load_dataset
+
+    name = args.dataset or _DATASET_FOR_INPUTS.get(model.nin)
+    if name is None:
+        raise ValueError(f"{args.model} expects {model.nin} inputs; say which data to use "
+                         "with --dataset")
+    test = load_dataset(name).test
+    if test.n_inputs != model.nin:
+        raise ValueError(f"{args.model} expects {model.nin} inputs but {test.name} images have "
+                         f"{test.n_inputs}")
+    return test
+
+
+def _check_index(i: int, test: Any) -> None:
+    if i >= len(test):
+        raise ValueError(f"index {i} out of range: {test.name} has {len(test)} images "
+                         f"(0..{len(test) - 1})")
 
 
 # --------------------------------------------------------------------------- #
@@ -375,7 +371,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except FileNotFoundError as exc:
         print(f"{PROG}: error: file not found: {exc.filename or exc}", file=sys.stderr)
         return 1
-    except (OSError, ValueError, TypeError, OverflowError) as exc:
+    except (OSError, ValueError, TypeError, ArithmeticError, RuntimeError) as exc:
+        # RuntimeError covers GraphvizUnavailable, whose message says how to install Graphviz.
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 1
 
