@@ -175,7 +175,7 @@ def test_non_model_files_are_rejected(tmp_path, text, match):
         load_model(path)
 
 
-@pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity", "1e400"])
+@pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity", "1e400", "1" + "0" * 400])
 def test_nan_and_infinite_weights_are_rejected(saved, token):
     text = saved.read_text()
     d = json.loads(text)

@@ -142,12 +142,19 @@ def _number_list(values: Any, length: int, where: str) -> list[float]:
         raise ValueError(f"{where}: expected a list of {length} numbers, got {type(values).__name__}")
     if len(values) != length:
         raise ValueError(f"{where}: expected {length} numbers, got {len(values)}")
+    out = []
     for i, x in enumerate(values):
         if not _is_number(x):
             raise ValueError(f"{where}[{i}]: expected a number, got {type(x).__name__} {x!r:.40}")
+        try:
+            x = float(x)
+        except OverflowError:  # a JSON integer beyond any float
+            raise ValueError(f"{where}[{i}]: weights must be finite, got an integer of "
+                             f"{len(str(abs(x)))} digits") from None
         if not math.isfinite(x):
             raise ValueError(f"{where}[{i}]: weights must be finite, got {x}")
-    return values
+        out.append(x)
+    return out
 
 
 def model_from_dict(d: Any, source: str = "model") -> MLP:
