@@ -64,3 +64,15 @@ def test_check_target_names_what_is_wrong(tmp_path):
     with pytest.raises(TypeError, match="got int"):
         check_target(3, "model")
     assert check_target(str(tmp_path / "ok.json"), "model") == tmp_path / "ok.json"
+
+
+def test_the_file_and_its_folder_are_synced_before_and_after_the_rename(tmp_path, monkeypatch):
+    events = []
+    real_fsync, real_replace = files.os.fsync, files.os.replace
+    monkeypatch.setattr(files.os, "fsync", lambda fd: events.append("fsync") or real_fsync(fd))
+    monkeypatch.setattr(files.os, "replace",
+                        lambda a, b: events.append("replace") or real_replace(a, b))
+    with atomic_target(tmp_path / "fig.png") as tmp:
+        tmp.write_bytes(b"png")  # a writer that knows nothing of fsync, like savefig
+    assert events == ["fsync", "replace", "fsync"]
+    assert (tmp_path / "fig.png").read_bytes() == b"png"

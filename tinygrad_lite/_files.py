@@ -40,7 +40,7 @@ def check_target(path: StrPath, what: str) -> Path:
 
 @contextmanager
 def atomic_target(path: StrPath) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success rename it over ``path``.
+    """Yield a temporary path beside ``path``; on success sync it and rename it over ``path``.
 
     For writers that want a file name (matplotlib's ``savefig``, say). If the block raises,
     the temporary file is removed and ``path`` is untouched.
@@ -49,7 +49,9 @@ def atomic_target(path: StrPath) -> Iterator[Path]:
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
     try:
         yield tmp
+        _fsync(tmp)
         os.replace(tmp, path)
+        _fsync(path.parent)  # make the rename itself durable
     except BaseException:
         try:
             os.unlink(tmp)
@@ -59,7 +61,7 @@ def atomic_target(path: StrPath) -> Iterator[Path]:
 
 
 def atomic_write(path: StrPath, data: Union[bytes, str]) -> None:
-    """Write ``data`` (bytes, or str as UTF-8) to ``path`` atomically, synced to disk.
+    """Write ``data`` (bytes, or str as UTF-8) to ``path`` atomically (see :func:`atomic_target`).
 
     The file gets the permissions ``open()`` would give it (0o666 less the umask).
     """
@@ -69,5 +71,17 @@ def atomic_write(path: StrPath, data: Union[bytes, str]) -> None:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+
+
+def _fsync(path: Path) -> None:
+    """Flush ``path`` (a file, or a folder's entries) to disk, where the system allows it."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # e.g. folders cannot be opened on Windows
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
