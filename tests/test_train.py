@@ -293,6 +293,9 @@ def test_subset_takes_prefixes(digits):
     assert subset(digits, None, 10**6).train is digits.train
     with pytest.raises(ValueError, match="positive"):
         subset(digits, 0)
+    for bad in (1e9, "5", 2.5, True):  # checked before the size, whatever the size
+        with pytest.raises(TypeError, match="subset size must be a positive int"):
+            subset(digits, bad)
 
 
 # --------------------------------------------------------------------------- output

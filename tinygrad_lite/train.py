@@ -202,10 +202,11 @@ def subset(split: DatasetSplit, n_train: int | None = None,
     The loaders shuffle their splits, so a prefix is a fair random sample.
     """
     def cut(ds: Dataset, n: int | None) -> Dataset:
-        if n is None or n >= len(ds):
+        if n is None:
             return ds
-        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
-            raise ValueError(f"subset size must be a positive int, got {n!r}")
+        n = positive_int(n, "subset size")
+        if n >= len(ds):
+            return ds
         return Dataset(ds.images[:n], ds.labels[:n], ds.image_shape, f"{ds.name}[:{n}]")
 
     return DatasetSplit(cut(split.train, n_train), cut(split.test, n_test))
