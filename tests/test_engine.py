@@ -12,6 +12,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from tinygrad_lite import Value, is_grad_enabled, no_grad, zero_grad
+from tinygrad_lite.engine import BUILTIN_OP_NAMES
 
 EPS = 1e-6
 
@@ -174,6 +175,17 @@ def test_introspection_exposes_op_parents_local_grads_and_ctx():
     p = a**3
     assert p.op == "**" and p.ctx == 3.0 and p.parents == (a,)
     assert not c.is_leaf
+
+
+def test_builtin_op_names_are_exactly_the_ops_the_engine_makes():
+    a, b = Value(2.0), Value(0.5)
+    nodes = [
+        a + b, 1 + a, a - b, 1 - a, a * b, 2 * a, a / b, 1 / a, -a, +(-a), a**2, a**b, 2**a,
+        a.exp(), a.log(), a.tanh(), a.sigmoid(), a.relu(), a.abs(), abs(a),
+        Value.sum([a, b, 1.0]), Value.affine([a], [b], 1.0),
+        *Value.affine_layer([[a, b]], [1.0, 2.0], [b]),
+    ]
+    assert {v.op for v in nodes} == BUILTIN_OP_NAMES
 
 
 # ---------------------------------------------------------------------------- n-ary nodes

@@ -20,6 +20,7 @@ from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
 from tinygrad_lite import Value
+from tinygrad_lite.engine import BUILTIN_OP_NAMES
 from tinygrad_lite.gradcheck import (
     GradcheckError,
     gradcheck,
@@ -82,6 +83,18 @@ def test_every_engine_op_passes_gradcheck(op, data):
     assert op in expr.op_names
     engine_value_matches(expr)
     assert gradcheck(expr.build, expr.inputs)
+
+
+@settings(max_examples=1, database=None, derandomize=True)
+@given(data=st.data())
+def test_the_builtin_ops_of_the_strategies_reach_every_engine_op(data):
+    # BUILTIN_OPS has names of its own ("add", "pow" and "vpow"...): this pins that together
+    # they build every op of the engine.
+    made = set()
+    for op in BUILTIN_OPS:
+        expr = data.draw(expressions(ops=[op], require=op, max_steps=0), label=op)
+        made |= {node.op for node in graph_nodes(expr.build(list(expr.inputs))) if node.op}
+    assert made == BUILTIN_OP_NAMES
 
 
 # ----------------------------------------------------------------------------- composed graphs

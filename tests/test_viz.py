@@ -23,10 +23,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tinygrad_lite.engine import Value, no_grad
+from tinygrad_lite.engine import BUILTIN_OP_NAMES, Value, no_grad
 from tinygrad_lite.losses import batch_cost, quadratic_cost
 from tinygrad_lite.nn import MLP
 from tinygrad_lite.viz import (
+    OP_SYMBOLS,
     GraphView,
     GraphvizUnavailable,
     available_backends,
@@ -274,6 +275,11 @@ def test_tooltips_of_every_engine_op_use_the_local_derivatives():
         assert f"= {fmt(v.data)}" in tip, name
         for g in v.local_grads:
             assert fmt(g) in tip, (name, g, tip)
+
+
+def test_every_engine_op_has_a_symbol():
+    # "**" has none of its own: its symbol shows the exponent (x², xʸ...).
+    assert set(OP_SYMBOLS) | {"**"} == BUILTIN_OP_NAMES
 
 
 def test_tooltips_name_unlabelled_values_and_state_constant_derivatives_once():

@@ -31,10 +31,20 @@ import operator
 from contextlib import ContextDecorator
 from typing import Any, Iterable, Sequence, Union
 
-__all__ = ["Value", "no_grad", "is_grad_enabled", "zero_grad", "Number", "ValueLike"]
+__all__ = [
+    "Value", "no_grad", "is_grad_enabled", "zero_grad", "Number", "ValueLike", "BUILTIN_OP_NAMES",
+]
 
 Number = Union[int, float]
 ValueLike = Union["Value", int, float]
+
+#: Every ``.op`` name the engine's own ops give their results; the one list of them. Ops made
+#: with :meth:`Value.from_op` by other code (``tinygrad_lite.ops.custom_op``) must use another
+#: name, and the compiler and the graph views know exactly these.
+BUILTIN_OP_NAMES: frozenset[str] = frozenset(
+    {"+", "-", "*", "/", "neg", "**", "exp", "log", "tanh", "sigmoid", "relu", "abs", "sum",
+     "affine"}
+)
 
 _grad_enabled = True
 

@@ -30,15 +30,10 @@ import math
 import numbers
 from typing import Any, Callable, Sequence
 
-from tinygrad_lite.engine import Value, is_grad_enabled
+# BUILTIN_OP_NAMES: the ``.op`` names the engine itself uses; custom ops must pick another name.
+from tinygrad_lite.engine import BUILTIN_OP_NAMES, Value, is_grad_enabled
 
 __all__ = ["CustomOp", "custom_op", "op", "BUILTIN_OP_NAMES"]
-
-#: The ``.op`` names the engine itself uses; custom ops must pick another name.
-BUILTIN_OP_NAMES = frozenset(
-    {"+", "-", "*", "/", "neg", "**", "exp", "log", "tanh", "sigmoid", "relu", "abs", "sum",
-     "affine"}
-)
 
 _RECOVERABLE = (ValueError, ZeroDivisionError, OverflowError, ArithmeticError)
 

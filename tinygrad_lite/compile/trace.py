@@ -22,7 +22,7 @@ import numbers
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from tinygrad_lite.engine import Value
+from tinygrad_lite.engine import BUILTIN_OP_NAMES, Value
 
 __all__ = [
     "SUPPORTED_OPS",
@@ -36,10 +36,7 @@ __all__ = [
 #: Every op of the engine, all of which the compiler runs vectorised. Ops made by other code
 #: with ``Value.from_op`` (``tinygrad_lite.ops.custom_op``, say) are not supported, except inside
 #: a sub-graph that depends on no input and no parameter (it is folded into a constant).
-SUPPORTED_OPS: frozenset[str] = frozenset(
-    {"+", "-", "*", "/", "neg", "**", "exp", "log", "tanh", "sigmoid", "relu", "abs", "sum",
-     "affine"}
-)
+SUPPORTED_OPS: frozenset[str] = BUILTIN_OP_NAMES
 
 _UNARY = frozenset({"neg", "exp", "log", "tanh", "sigmoid", "relu", "abs"})
 _BINARY = frozenset({"+", "-", "*", "/"})
