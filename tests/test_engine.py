@@ -12,7 +12,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from tinygrad_lite import Value, is_grad_enabled, no_grad, zero_grad
-from tinygrad_lite.engine import BUILTIN_OP_NAMES
+from tinygrad_lite.engine import BUILTIN_OP_NAMES, topological_order
 
 EPS = 1e-6
 
@@ -625,3 +625,52 @@ def test_affine_layer_under_no_grad_records_nothing():
     with no_grad():
         (z,) = Value.affine_layer([[Value(2.0)]], [Value(3.0)], [Value(1.0)])
     assert z.is_leaf and z.data == 7.0
+
+
+# ---------------------------------------------------------------------------- topological_order
+def test_topological_order_lists_each_node_once_after_its_parents():
+    a, b = Value(2.0, label="a"), Value(3.0, label="b")
+    c = a * b
+    d = c + a  # a reached twice
+    e = d * c  # c reached twice
+    order = topological_order(e)
+    assert order == [a, b, c, d, e]  # depth-first, parents in order
+    position = {id(v): i for i, v in enumerate(order)}
+    assert len(position) == len(order)
+    for v in order:
+        assert all(position[id(p)] < position[id(v)] for p in v.parents)
+
+
+def test_topological_order_of_several_roots_and_of_a_leaf():
+    a, b = Value(1.0), Value(2.0)
+    s, t = a + b, a * b
+    assert topological_order([s, t]) == [a, b, s, t]
+    assert topological_order(iter([t, s, t])) == [a, b, t, s]
+    assert topological_order([]) == []
+    assert topological_order(a) == [a]
+
+
+def test_topological_order_has_no_side_effects():
+    a, b = Value(2.0), Value(3.0)
+    out = (a * b).tanh() + a
+    out.backward()
+    grads = [v.grad for v in topological_order(out)]
+    for v in topological_order(out):
+        assert v._fresh is None  # the scratch marks backward() uses stay untouched
+    assert [v.grad for v in topological_order(out)] == grads
+    out.backward()  # a following backward() still reaches every node
+    assert [v.grad for v in topological_order(out)] == [2 * g for g in grads]
+
+
+def test_topological_order_of_a_deep_chain_needs_no_recursion():
+    x = Value(1.0)
+    y = x
+    for _ in range(200_000):
+        y = -y
+    order = topological_order(y)
+    assert len(order) == 200_001 and order[0] is x and order[-1] is y
+
+
+def test_topological_order_rejects_a_non_value_root():
+    with pytest.raises(TypeError, match="root 1 must be a Value, got float"):
+        topological_order([Value(1.0), 2.0])

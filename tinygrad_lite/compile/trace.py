@@ -22,7 +22,7 @@ import numbers
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from tinygrad_lite.engine import BUILTIN_OP_NAMES, Value
+from tinygrad_lite.engine import BUILTIN_OP_NAMES, Value, topological_order
 
 __all__ = [
     "SUPPORTED_OPS",
@@ -134,29 +134,6 @@ def _leaf_map(banks: Sequence[Sequence[Value]], params: Sequence[Value]) -> dict
     return where
 
 
-def _postorder(outputs: Sequence[Value]) -> list[Value]:
-    """Every node the outputs depend on, each after its parents (iterative, no recursion)."""
-    seen: set[int] = set()
-    order: list[Value] = []
-    for out in outputs:
-        if id(out) in seen:
-            continue
-        stack: list[tuple[Value, bool]] = [(out, False)]
-        while stack:
-            v, expanded = stack.pop()
-            if expanded:
-                order.append(v)
-                continue
-            if id(v) in seen:
-                continue
-            seen.add(id(v))
-            stack.append((v, True))
-            for p in reversed(v.parents):
-                if id(p) not in seen:
-                    stack.append((p, False))
-    return order
-
-
 def trace_graph(
     outputs: Value | Sequence[Value],
     inputs: Sequence[Sequence[Value]],
@@ -184,7 +161,7 @@ def trace_graph(
     params = _check_values(params, "params")
     where = _leaf_map(banks, params)
 
-    order = _postorder(outs)
+    order = topological_order(outs)
     live: dict[int, bool] = {}
     for v in order:
         if v.is_leaf:

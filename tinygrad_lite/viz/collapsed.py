@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Optional, Sequence, Union
 
-from tinygrad_lite.engine import Value, is_grad_enabled
+from tinygrad_lite.engine import Value, is_grad_enabled, topological_order
 from tinygrad_lite.viz._text import dot_text, dot_tooltip, fmt, sup
 from tinygrad_lite.viz.graph import (
     DEFAULT_MAX_NODES,
@@ -23,7 +23,6 @@ from tinygrad_lite.viz.graph import (
     leaf_kind,
     op_symbol,
     too_many_nodes,
-    topological_order,
     value_set,
 )
 from tinygrad_lite.viz.rendering import GraphView

@@ -1,16 +1,16 @@
 """``draw_graph``: the computation graph of a :class:`Value`, one node per value and per op.
 
-Also the pieces the other views share: walking a graph, telling parameters from inputs and
-constants, op symbols, node styles and the hover tooltips (formula and local derivatives).
+Also the pieces the other views share: telling parameters from inputs and constants, op
+symbols, node styles and the hover tooltips (formula and local derivatives).
 """
 
 from __future__ import annotations
 
 import numbers
 import re
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Iterable, Optional
 
-from tinygrad_lite.engine import Value
+from tinygrad_lite.engine import Value, topological_order
 from tinygrad_lite.viz._text import dot_text, dot_tooltip, fmt, sub
 from tinygrad_lite.viz.rendering import GraphView
 
@@ -78,26 +78,6 @@ def value_set(values: Optional[Iterable[Any]], what: str) -> set[int]:
             raise TypeError(f"{what}[{i}] must be a Value, got {type(v).__name__}")
         ids.add(id(v))
     return ids
-
-
-# --------------------------------------------------------------------------- graph walking
-def topological_order(roots: Sequence[Value]) -> list[Value]:
-    """Every value the ``roots`` depend on (and the roots), each after its parents."""
-    order: list[Value] = []
-    seen: set[int] = set()
-    for root in roots:
-        stack: list[tuple[Value, bool]] = [(root, False)]
-        while stack:
-            node, expanded = stack.pop()
-            if expanded:
-                order.append(node)
-                continue
-            if id(node) in seen:
-                continue
-            seen.add(id(node))
-            stack.append((node, True))
-            stack.extend((p, False) for p in reversed(node.parents) if id(p) not in seen)
-    return order
 
 
 def too_many_nodes(count: int, max_nodes: int, what: str) -> ValueError:
