@@ -6,7 +6,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from tinygrad_lite._checks import finite_number, momentum, positive_int, positive_number
+from tinygrad_lite._checks import finite_number, integer, momentum, positive_int, positive_number
 
 
 def test_finite_number_accepts_reals_and_returns_floats():
@@ -43,3 +43,21 @@ def test_positive_int():
     for bad in (2.0, True, "3"):
         with pytest.raises(TypeError, match="n must be a positive int"):
             positive_int(bad, "n")
+
+
+def test_positive_int_with_another_minimum():
+    assert positive_int(0, "n", minimum=0) == 0
+    assert type(positive_int(np.uint8(7), "n", minimum=4)) is int
+    with pytest.raises(ValueError, match="n must be an int >= 0, got -1"):
+        positive_int(-1, "n", minimum=0)
+    with pytest.raises(ValueError, match="max_steps must be an int >= 4, got 2"):
+        positive_int(2, "max_steps", minimum=4)
+    with pytest.raises(TypeError, match="n must be an int >= 0, got float 1.0"):
+        positive_int(1.0, "n", minimum=0)
+
+
+def test_integer_accepts_any_int_and_refuses_the_rest():
+    assert integer(-3, "label") == -3 and type(integer(np.int16(2), "label")) is int
+    for bad, name in ((1.0, "float"), (True, "bool"), (np.bool_(True), "bool"), (None, "NoneType")):
+        with pytest.raises(TypeError, match=f"label must be an int, got {name}"):
+            integer(bad, "label")

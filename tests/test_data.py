@@ -582,12 +582,12 @@ def test_one_hot_default_and_numpy_ints() -> None:
     [
         (10, 10, ValueError, r"label must be in \[0, 10\), got 10"),
         (-1, 10, ValueError, r"label must be in \[0, 10\), got -1"),
-        (0, 0, ValueError, r"n must be at least 1, got 0"),
+        (0, 0, ValueError, r"n must be a positive int, got 0"),
         (1.0, 10, TypeError, r"label must be an int, got float"),
         ("3", 10, TypeError, r"label must be an int, got str"),
         (True, 10, TypeError, r"label must be an int, got bool"),
         (None, 10, TypeError, r"label must be an int"),
-        (1, 10.0, TypeError, r"n must be an int, got float"),
+        (1, 10.0, TypeError, r"n must be a positive int, got float"),
     ],
 )
 def test_one_hot_rejects_bad_arguments(label: object, n: object, exc: type, pattern: str) -> None:
@@ -643,11 +643,11 @@ def test_shared_rng_gives_a_new_order_each_epoch(make_rng: object) -> None:
 @pytest.mark.parametrize(
     "n, batch_size, rng, exc, pattern",
     [
-        (10, 0, 0, ValueError, r"batch_size must be at least 1, got 0"),
-        (10, -3, 0, ValueError, r"batch_size must be at least 1, got -3"),
-        (-1, 2, 0, ValueError, r"n must be non-negative, got -1"),
-        (10, 2.0, 0, TypeError, r"batch_size must be an int"),
-        (10.0, 2, 0, TypeError, r"n must be an int"),
+        (10, 0, 0, ValueError, r"batch_size must be a positive int, got 0"),
+        (10, -3, 0, ValueError, r"batch_size must be a positive int, got -3"),
+        (-1, 2, 0, ValueError, r"n must be an int >= 0, got -1"),
+        (10, 2.0, 0, TypeError, r"batch_size must be a positive int"),
+        (10.0, 2, 0, TypeError, r"n must be an int >= 0"),
         (10, 2, "seed", TypeError, r"rng must be a random.Random, a numpy.random.Generator or an int"),
         (10, 2, 1.5, TypeError, r"rng must be"),
         (10, 2, None, TypeError, r"rng must be"),

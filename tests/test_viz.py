@@ -638,13 +638,13 @@ def test_episode4_rejects_bad_arguments():
         episode4_chain(values={"y": "1"})
     with pytest.raises(ValueError, match="widths must give 3 layer sizes"):
         episode4_chain(2, [1, 2])
-    with pytest.raises(ValueError, match="at least 1"):
+    with pytest.raises(ValueError, match="depth must be a positive int, got 0"):
         episode4_chain(0)
     with pytest.raises(ValueError, match="at most 4"):
         episode4_chain(5)
     with pytest.raises(ValueError, match="at most 6 neurons"):
         episode4_chain(1, [7, 1])
-    with pytest.raises(TypeError, match="depth must be an int"):
+    with pytest.raises(TypeError, match="depth must be a positive int, got float"):
         episode4_chain(1.0)
 
 

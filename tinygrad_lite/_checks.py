@@ -36,10 +36,21 @@ def momentum(value: Any) -> float:
     return value
 
 
-def positive_int(value: Any, what: str) -> int:
-    """``value`` as an int ≥ 1; TypeError unless an integer (bools refused), else ValueError."""
+def integer(value: Any, what: str, kind: str = "an int") -> int:
+    """``value`` as an int; TypeError unless an integer (bools refused; NumPy ints are fine).
+
+    ``kind`` describes what is expected in the message ("must be an int, got float 2.5").
+    """
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{what} must be a positive int, got {type(value).__name__} {value!r:.40}")
-    if value < 1:
-        raise ValueError(f"{what} must be a positive int, got {value}")
+        raise TypeError(f"{what} must be {kind}, got {type(value).__name__} {value!r:.40}")
     return int(value)
+
+
+def positive_int(value: Any, what: str, minimum: int = 1) -> int:
+    """``value`` as an int ≥ ``minimum`` (1 by default); TypeError unless an integer, else
+    ValueError. Messages say "must be a positive int", or "must be an int >= {minimum}"."""
+    kind = "a positive int" if minimum == 1 else f"an int >= {minimum}"
+    value = integer(value, what, kind)
+    if value < minimum:
+        raise ValueError(f"{what} must be {kind}, got {value}")
+    return value

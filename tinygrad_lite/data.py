@@ -42,6 +42,8 @@ from typing import Iterator, Union
 
 import numpy as np
 
+from tinygrad_lite._checks import integer, positive_int
+
 __all__ = [
     "Dataset",
     "DatasetSplit",
@@ -251,8 +253,7 @@ def load_digits(size: int = 8, test_fraction: float = 0.2, seed: int = 0) -> Dat
         raise TypeError(f"test_fraction must be a number, got {type(test_fraction).__name__}")
     if not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must be strictly between 0 and 1, got {test_fraction!r}")
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    integer(seed, "seed")
 
     pixels, labels = _load_digits_raw(str(_DIGITS_PATH))
     images = pixels.astype(np.float64) / 16.0
@@ -463,15 +464,12 @@ def one_hot(label: int, n: int = 10) -> list[float]:
         TypeError: ``label`` or ``n`` is not an integer (bools are rejected).
         ValueError: ``n < 1`` or ``label`` outside ``[0, n)``.
     """
-    for arg, value in (("label", label), ("n", n)):
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-            raise TypeError(f"{arg} must be an int, got {type(value).__name__} {value!r}")
-    if n < 1:
-        raise ValueError(f"n must be at least 1, got {n}")
+    label = integer(label, "label")
+    n = positive_int(n, "n")
     if not 0 <= label < n:
         raise ValueError(f"label must be in [0, {n}), got {label}")
-    target = [0.0] * int(n)
-    target[int(label)] = 1.0
+    target = [0.0] * n
+    target[label] = 1.0
     return target
 
 
@@ -495,14 +493,8 @@ def iterate_minibatches(
         TypeError: non-integer ``n``/``batch_size`` or an unsupported ``rng``.
         ValueError: ``n < 0`` or ``batch_size < 1``.
     """
-    for arg, value in (("n", n), ("batch_size", batch_size)):
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-            raise TypeError(f"{arg} must be an int, got {type(value).__name__} {value!r}")
-    if n < 0:
-        raise ValueError(f"n must be non-negative, got {n}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    n, batch_size = int(n), int(batch_size)
+    n = positive_int(n, "n", minimum=0)
+    batch_size = positive_int(batch_size, "batch_size")
 
     if isinstance(rng, np.random.Generator):
         order = [int(i) for i in rng.permutation(n)]

@@ -26,7 +26,7 @@ import random
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from tinygrad_lite._checks import finite_number
+from tinygrad_lite._checks import finite_number, positive_int
 from tinygrad_lite.engine import Value, is_grad_enabled, no_grad
 
 __all__ = [
@@ -400,10 +400,7 @@ def _model_parameters(model: Any) -> list[Value]:
 def _chosen(n: int, max_params: Any, rng: random.Random) -> list[int]:
     if max_params is None:
         return list(range(n))
-    if isinstance(max_params, bool) or not isinstance(max_params, int):
-        raise TypeError(f"max_params must be an int or None, got {type(max_params).__name__}")
-    if max_params < 1:
-        raise ValueError(f"max_params must be >= 1, got {max_params}")
+    max_params = positive_int(max_params, "max_params")
     if max_params >= n:
         return list(range(n))
     return sorted(rng.sample(range(n), max_params))

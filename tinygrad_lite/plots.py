@@ -28,14 +28,13 @@ and SVG. matplotlib is an optional extra, imported only when a function is calle
 from __future__ import annotations
 
 import math
-import numbers
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-from tinygrad_lite._checks import positive_int
+from tinygrad_lite._checks import integer, positive_int
 from tinygrad_lite._files import StrPath, atomic_target, check_target
 from tinygrad_lite.engine import Value
 
@@ -398,9 +397,7 @@ def _labels(values: Any, n: int, what: str) -> Optional[list[int]]:
         raise TypeError(f"{what} must be a sequence of ints, got {type(values).__name__}")
     out = []
     for i, v in enumerate(np.asarray(values).tolist() if hasattr(values, "tolist") else values):
-        if isinstance(v, bool) or not isinstance(v, numbers.Integral):
-            raise TypeError(f"{what}[{i}] must be an int, got {type(v).__name__} {v!r:.20}")
-        out.append(int(v))
+        out.append(integer(v, f"{what}[{i}]"))
     if len(out) != n:
         raise ValueError(f"{len(out)} {what} for {n} images; they must match")
     return out

@@ -30,6 +30,7 @@ except ImportError as error:  # pragma: no cover - exercised in a subprocess by 
         'tinygrad_lite.testing strategies need hypothesis: pip install "tinygrad-lite[test]"'
     ) from error
 
+from tinygrad_lite._checks import positive_int
 from tinygrad_lite.engine import Value
 from tinygrad_lite.gradcheck import gradcheck, gradcheck_directional
 from tinygrad_lite.testing._graphs import (
@@ -237,14 +238,6 @@ def _expressions(
     return builder.expression()
 
 
-def _positive_int(x: Any, name: str, minimum: int = 1) -> int:
-    if isinstance(x, bool) or not isinstance(x, int):
-        raise TypeError(f"{name} must be an int, got {type(x).__name__}")
-    if x < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {x}")
-    return x
-
-
 def _op_entry(op: Any) -> str | OpSpec:
     if isinstance(op, str):
         if op not in BUILTIN_OPS:
@@ -294,11 +287,11 @@ def expressions(
         pool = (*pool, required)
     if not pool:
         raise ValueError("ops is empty: give at least one op to draw from")
-    max_inputs = _positive_int(max_inputs, "max_inputs")
+    max_inputs = positive_int(max_inputs, "max_inputs")
     if min_steps is None:
         min_steps = 0 if required is not None else 1
-    min_steps = _positive_int(min_steps, "min_steps", 0 if required is not None else 1)
-    max_steps = _positive_int(max_steps, "max_steps", min_steps)
+    min_steps = positive_int(min_steps, "min_steps", 0 if required is not None else 1)
+    max_steps = positive_int(max_steps, "max_steps", min_steps)
     if inputs is None:
         inputs = _INPUTS
     elif not isinstance(inputs, st.SearchStrategy):
@@ -474,7 +467,7 @@ def mlps(
     return _mlps(
         activations,
         costs,
-        _positive_int(max_inputs, "max_inputs"),
-        _positive_int(max_layers, "max_layers"),
-        _positive_int(max_width, "max_width"),
+        positive_int(max_inputs, "max_inputs"),
+        positive_int(max_layers, "max_layers"),
+        positive_int(max_width, "max_width"),
     )

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Optional, Sequence, Union
 
+from tinygrad_lite._checks import positive_int
 from tinygrad_lite.engine import Value, is_grad_enabled, topological_order
 from tinygrad_lite.viz._text import dot_text, dot_tooltip, fmt, sup
 from tinygrad_lite.viz.graph import (
     DEFAULT_MAX_NODES,
     FONT,
     STYLES,
-    check_int,
     check_rankdir,
     formula,
     leaf_kind,
@@ -205,7 +205,7 @@ def draw_collapsed(
             under ``no_grad()``.
     """
     check_rankdir(rankdir)
-    check_int(max_nodes, "max_nodes")
+    positive_int(max_nodes, "max_nodes")
     names: dict[int, str] = {}
     if isinstance(root_or_model, Value):
         roots = [root_or_model]

@@ -6,10 +6,10 @@ symbols, node styles and the hover tooltips (formula and local derivatives).
 
 from __future__ import annotations
 
-import numbers
 import re
 from typing import Any, Iterable, Optional
 
+from tinygrad_lite._checks import positive_int
 from tinygrad_lite.engine import Value, topological_order
 from tinygrad_lite.viz._text import dot_text, dot_tooltip, fmt, sub
 from tinygrad_lite.viz.rendering import GraphView
@@ -49,13 +49,8 @@ STYLES: dict[str, dict[str, str]] = {
 
 
 # --------------------------------------------------------------------------- checks
-def check_int(value: Any, what: str, minimum: int = 1) -> int:
-    """``value`` as an int ≥ ``minimum``, else a TypeError/ValueError naming ``what``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{what} must be an int, got {type(value).__name__} {value!r:.40}")
-    if value < minimum:
-        raise ValueError(f"{what} must be at least {minimum}, got {value}")
-    return int(value)
+#: The int check of the views (episode4 imports it by this name): an int >= minimum.
+check_int = positive_int
 
 
 def check_rankdir(rankdir: Any) -> str:
@@ -287,7 +282,7 @@ def draw_graph(
         raise TypeError(f"draw_graph expects a Value, got {type(root).__name__}; for a model "
                         "use draw_network(model) or draw_collapsed(model)")
     check_rankdir(rankdir)
-    check_int(max_nodes, "max_nodes")
+    positive_int(max_nodes, "max_nodes")
     param_ids = value_set(params, "params")
     input_ids = value_set(inputs, "inputs")
     order = topological_order([root])

@@ -16,9 +16,10 @@ import os
 from pathlib import Path
 from typing import Any, Optional, Sequence, Union
 
+from tinygrad_lite._checks import positive_int
 from tinygrad_lite.engine import Value, no_grad
 from tinygrad_lite.viz._text import dot_text, dot_tooltip, fmt, short
-from tinygrad_lite.viz.graph import FONT, check_int
+from tinygrad_lite.viz.graph import FONT
 from tinygrad_lite.viz.rendering import GraphView, save_graph
 
 __all__ = ["draw_network", "network_svg", "POSITIVE", "NEGATIVE", "COMPACT_INPUTS_ABOVE"]
@@ -136,7 +137,7 @@ def _grid_shape(nin: int, image_shape: Optional[Sequence[int]]) -> tuple[int, in
     if (isinstance(image_shape, (str, bytes)) or not isinstance(image_shape, Sequence)
             or len(image_shape) != 2):
         raise TypeError(f"image_shape must be (rows, columns), got {image_shape!r}")
-    rows, cols = (check_int(n, "image_shape entries") for n in image_shape)
+    rows, cols = (positive_int(n, "image_shape entries") for n in image_shape)
     if rows * cols != nin:
         raise ValueError(f"image_shape {rows}×{cols} = {rows * cols} pixels, but the model "
                          f"has {nin} inputs")
@@ -205,9 +206,9 @@ def draw_network(
     weights, biases, acts = _weights(model)
     nin = len(weights[0][0])
     if top_k is not None:
-        top_k = check_int(top_k, "top_k")
-    input_top_k = check_int(input_top_k, "input_top_k")
-    precision = check_int(precision, "precision")
+        top_k = positive_int(top_k, "top_k")
+    input_top_k = positive_int(input_top_k, "input_top_k")
+    precision = positive_int(precision, "precision")
     if precision > 3:
         raise ValueError(f"precision must be at most 3 (decimals that fit in a circle), "
                          f"got {precision}")
