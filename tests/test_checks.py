@@ -1,12 +1,20 @@
 """Tests for tinygrad_lite._checks: the shared argument checks and their messages."""
 
 import math
+import random
 from fractions import Fraction
 
 import numpy as np
 import pytest
 
-from tinygrad_lite._checks import finite_number, integer, momentum, positive_int, positive_number
+from tinygrad_lite._checks import (
+    finite_number,
+    integer,
+    momentum,
+    positive_int,
+    positive_number,
+    rng,
+)
 
 
 def test_finite_number_accepts_reals_and_returns_floats():
@@ -61,3 +69,16 @@ def test_integer_accepts_any_int_and_refuses_the_rest():
     for bad, name in ((1.0, "float"), (True, "bool"), (np.bool_(True), "bool"), (None, "NoneType")):
         with pytest.raises(TypeError, match=f"label must be an int, got {name}"):
             integer(bad, "label")
+
+
+def test_rng_from_a_seed():
+    same = random.Random(3).random()
+    assert rng(3).random() == same and rng(np.int64(3)).random() == same
+    shared = random.Random(0)
+    assert rng(shared) is shared
+    assert isinstance(rng(None), random.Random) and rng(None) is not rng(None)
+    generator = np.random.default_rng(0)
+    for bad, name in (("3", "str"), (True, "bool"), (1.5, "float"), (generator, "Generator")):
+        with pytest.raises(TypeError, match=f"seed must be an int, a random.Random or None, "
+                                            f"got {name}"):
+            rng(bad)

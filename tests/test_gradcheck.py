@@ -11,6 +11,7 @@ import math
 import random
 import re
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -276,6 +277,21 @@ def test_directional_catches_a_wrong_derivative_with_high_probability():
 def test_directional_rejects_a_bad_seed():
     with pytest.raises(TypeError, match="seed must be an int, a random.Random or None"):
         gradcheck_directional(smooth, [0.5, -1.0, 2.0], seed="0")
+
+
+def test_a_numpy_int_seed_is_an_int_seed():
+    xs = [0.5, -1.0, 2.0]
+    wrong = custom_op("wrong_double", lambda x: 2 * x, lambda x, out: 2.5)
+
+    def f(x):
+        return wrong(x[0]) + x[1] * x[2]
+
+    directions = []
+    for seed in (7, np.int64(7)):
+        with pytest.raises(GradcheckError) as info:
+            gradcheck_directional(f, xs, seed=seed)
+        directions.append(re.search(r"v = \[[^]]*\]", str(info.value)).group())
+    assert directions[0] == directions[1]
 
 
 # ----------------------------------------------------------------------------- models

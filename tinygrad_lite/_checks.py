@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import random
 from typing import Any
 
 
@@ -54,3 +55,16 @@ def positive_int(value: Any, what: str, minimum: int = 1) -> int:
     if value < minimum:
         raise ValueError(f"{what} must be {kind}, got {value}")
     return value
+
+
+def rng(seed: Any) -> random.Random:
+    """A :class:`random.Random` from a ``seed=`` argument: ``None`` gives a fresh (unseeded) one,
+    an int (NumPy ints too, bools refused) a seeded one, a ``random.Random`` is used as it is;
+    anything else is a TypeError naming its type."""
+    if isinstance(seed, random.Random):
+        return seed
+    if seed is None:
+        return random.Random()
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"seed must be an int, a random.Random or None, got {type(seed).__name__}")
+    return random.Random(int(seed))

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from tinygrad_lite._checks import finite_number, positive_int
+from tinygrad_lite._checks import rng as make_rng
 from tinygrad_lite.engine import Value, is_grad_enabled, no_grad
 
 __all__ = [
@@ -128,14 +129,6 @@ def _input_floats(inputs: Any) -> list[float]:
                 f"inputs[{i}] must be a real number or a Value, got {type(x).__name__}: {x!r:.60}"
             )
     return values
-
-
-def _rng(seed: Any) -> random.Random:
-    if isinstance(seed, random.Random):
-        return seed
-    if seed is None or (isinstance(seed, int) and not isinstance(seed, bool)):
-        return random.Random(seed)
-    raise TypeError(f"seed must be an int, a random.Random or None, got {type(seed).__name__}")
 
 
 def _check_result(out: Any, who: str) -> Value:
@@ -336,7 +329,7 @@ def gradcheck_directional(
     values = _input_floats(inputs)
     eps, atol, rtol = _tolerances(eps, atol, rtol)
     raise_exception = _flag(raise_exception, "raise_exception")
-    rng = _rng(seed)
+    rng = make_rng(seed)
     _require_grad_mode("gradcheck_directional")
 
     analytic = _analytic(f, values)
@@ -458,7 +451,7 @@ def gradcheck_model(
     eps, atol, rtol = _tolerances(eps, atol, rtol)
     directional = _flag(directional, "directional")
     raise_exception = _flag(raise_exception, "raise_exception")
-    rng = _rng(seed)
+    rng = make_rng(seed)
     _require_grad_mode("gradcheck_model")
 
     # A parameter listed twice (a shared weight) is one input of the cost.

@@ -15,11 +15,11 @@ z = Σᵢ wᵢ·aᵢ + b (see :meth:`Value.affine`) followed by its activation. 
 from __future__ import annotations
 
 import math
-import numbers
 import random
 from typing import Any, Callable, Sequence, Union
 
 from tinygrad_lite._checks import positive_int
+from tinygrad_lite._checks import rng as make_rng
 from tinygrad_lite.engine import Value, zero_grad
 
 __all__ = ["ACTIVATIONS", "Neuron", "Layer", "MLP", "Seed"]
@@ -52,16 +52,6 @@ def _check_activation(name: Any) -> str:
     if name not in _ACTIVATION_FUNCTIONS:
         raise ValueError(f"unknown activation {name!r}; valid: {', '.join(ACTIVATIONS)}")
     return name
-
-
-def _rng(seed: Seed) -> random.Random:
-    if isinstance(seed, random.Random):
-        return seed
-    if seed is None:
-        return random.Random()
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"seed must be None, an int or a random.Random, got {type(seed).__name__}")
-    return random.Random(int(seed))
 
 
 def _as_list(x: _Input, nin: int, who: str) -> list:
@@ -108,7 +98,7 @@ class Neuron:
         self.nin = positive_int(nin, "nin")
         self.activation = _check_activation(activation)
         self._act = _ACTIVATION_FUNCTIONS[activation]
-        rng = _rng(seed)
+        rng = make_rng(seed)
         std = 1.0 / math.sqrt(self.nin)
         self.w = [Value(rng.gauss(0.0, std), f"w{i}") for i in range(self.nin)]
         self.b = Value(rng.gauss(0.0, std), "b")
@@ -148,7 +138,7 @@ class Layer:
         self.nout = positive_int(nout, "nout")
         self.activation = _check_activation(activation)
         self._act = _ACTIVATION_FUNCTIONS[activation]
-        rng = _rng(seed)
+        rng = make_rng(seed)
         self.neurons = [Neuron(self.nin, activation, seed=rng) for _ in range(self.nout)]
 
     def __call__(self, x: _Input) -> list[Value]:
@@ -224,7 +214,7 @@ class MLP:
         if output_activation is not None:
             activations[-1] = output_activation
         self.activations = [_check_activation(a) for a in activations]
-        rng = _rng(seed)
+        rng = make_rng(seed)
         sizes = [self.nin] + self.nouts
         self.layers = [Layer(sizes[i], sizes[i + 1], self.activations[i], seed=rng)
                        for i in range(len(self.nouts))]
