@@ -32,6 +32,7 @@ from tinygrad_lite import (
     load_digits,
     quadratic_cost,
     subset,
+    to_arrays,
 )
 from tinygrad_lite.plots import plot_cost, save_figure
 from tinygrad_lite.viz import draw_collapsed
@@ -58,8 +59,9 @@ def numpy_backprop(model: MLP, x: np.ndarray, label: int) -> list[tuple[np.ndarr
     δ⁽ᴸ⁾ = 2(a⁽ᴸ⁾ − y) ⊙ σ'(z⁽ᴸ⁾),  δ⁽ˡ⁾ = (W⁽ˡ⁺¹⁾)ᵀ δ⁽ˡ⁺¹⁾ ⊙ σ'(z⁽ˡ⁾),
     ∂C₀/∂W⁽ˡ⁾ = δ⁽ˡ⁾ (a⁽ˡ⁻¹⁾)ᵀ,  ∂C₀/∂b⁽ˡ⁾ = δ⁽ˡ⁾,  with σ'(z) = a(1 − a).
     """
-    Ws = [np.array([[w.data for w in n.w] for n in layer.neurons]) for layer in model.layers]
-    bs = [np.array([n.b.data for n in layer.neurons]) for layer in model.layers]
+    arrays = to_arrays(model)
+    Ws = [W for W, _ in arrays]
+    bs = [b for _, b in arrays]
     activations = [np.asarray(x, dtype=float)]
     for W, b in zip(Ws, bs):
         activations.append(1.0 / (1.0 + np.exp(-(W @ activations[-1] + b))))

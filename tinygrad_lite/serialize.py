@@ -125,11 +125,7 @@ def model_to_dict(model: MLP) -> dict[str, Any]:
         "nin": model.nin,
         "nouts": list(model.nouts),
         "activations": list(model.activations),
-        "layers": [
-            {"weights": [[w.data for w in n.w] for n in layer.neurons],
-             "biases": [n.b.data for n in layer.neurons]}
-            for layer in model.layers
-        ],
+        "layers": [{"weights": w.tolist(), "biases": b.tolist()} for w, b in to_arrays(model)],
     }
 
 
