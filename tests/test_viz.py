@@ -800,6 +800,29 @@ def test_network_rejects_bad_input():
         draw_network(model, precision=4)
 
 
+@pytest.mark.parametrize("activation", ["sigmoid", "linear"])
+def test_network_overflow_is_the_engines_overflow_error(activation):
+    model = MLP(1, [1], activation, seed=0)
+    model.layers[0].neurons[0].w[0].data = 1e300
+    with pytest.raises(OverflowError, match="affine"):
+        model([1e300])
+    with pytest.raises(OverflowError, match="affine"):
+        draw_network(model, [1e300])
+
+
+def test_network_shows_the_activations_the_model_computes():
+    model = MLP(3, [4, 2], ["relu", "tanh"], seed=3)
+    x = [0.5, -1.0, 2.0]
+    with no_grad():
+        hidden = [v.data for v in model.layers[0](x)]
+        out = [v.data for v in model(x)]
+    nodes, _ = dot_parts(draw_network(model, x, precision=3))
+    for l, values in enumerate((hidden, out)):
+        for j, a in enumerate(values):
+            act = ("relu", "tanh")[l]
+            assert f"a = {act}(z) = {fmt(a)}" in nodes[f"n{l}_{j}"]["tooltip"], (l, j)
+
+
 def test_network_svg_from_a_saved_model(tmp_path):
     require_wasm()
     from tinygrad_lite.serialize import save_model

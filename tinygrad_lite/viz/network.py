@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import operator
 import os
 from pathlib import Path
 from typing import Any, Optional, Sequence, Union
@@ -93,20 +92,19 @@ def _input_vector(x: Any, nin: int) -> list[float]:
     return out
 
 
-def _forward(weights: list, biases: list, acts: list[str],
+def _forward(layers: Sequence[Any], acts: list[str],
              x: list[float]) -> tuple[list[list[float]], list[list[float]]]:
-    """(z, a) of every layer, computed as the engine computes them."""
+    """(z, a) of every layer, computed by the engine's own ops under ``no_grad``: each layer's
+    ``Value.affine_layer`` and then its activation, as the model's forward pass does."""
     zs, activations = [], []
     with no_grad():
-        for W, B, act in zip(weights, biases, acts):
-            z = [float(sum(map(operator.mul, row, x), b)) for row, b in zip(W, B)]
-            if act == "linear":
-                a = list(z)
-            else:
-                a = [getattr(Value(v), act)().data for v in z]
-            zs.append(z)
-            activations.append(a)
-            x = a
+        for layer, act in zip(layers, acts):
+            neurons = layer.neurons
+            z = Value.affine_layer([n.w for n in neurons], x, [n.b for n in neurons])
+            a = z if act == "linear" else [getattr(v, act)() for v in z]
+            zs.append([v.data for v in z])
+            x = [v.data for v in a]
+            activations.append(x)
     return zs, activations
 
 
@@ -214,7 +212,7 @@ def draw_network(
                          f"got {precision}")
     compact = nin > COMPACT_INPUTS_ABOVE if compact_inputs is None else bool(compact_inputs)
     xs = None if x is None else _input_vector(x, nin)
-    zs, activations = _forward(weights, biases, acts, xs) if xs is not None else (None, None)
+    zs, activations = _forward(model.layers, acts, xs) if xs is not None else (None, None)
 
     sizes = [nin] + [len(W) for W in weights]
     arch = " → ".join(map(str, sizes))
