@@ -26,11 +26,11 @@ derivative is expressed through it (σ' = out·(1 − out)).
 from __future__ import annotations
 
 import inspect
-import math
 import numbers
 from typing import Any, Callable, Sequence
 
 # BUILTIN_OP_NAMES: the ``.op`` names the engine itself uses; custom ops must pick another name.
+from tinygrad_lite._checks import finite_number
 from tinygrad_lite.engine import BUILTIN_OP_NAMES, Value, is_grad_enabled
 
 __all__ = ["CustomOp", "custom_op", "op", "BUILTIN_OP_NAMES"]
@@ -122,7 +122,7 @@ class CustomOp:
             if type(error) not in _RECOVERABLE:
                 raise
             raise type(error)(f"{self.name}({shown}): {error}") from error
-        out = self._float(raw, f"{self.name}({shown}): forward returned")
+        out = self._float(raw, f"{self.name}({shown}): the value forward returned")
         if not is_grad_enabled():
             return Value.from_op(out, (), (), self.name)
         raw_grads = self.derivative(*xs, out)
@@ -140,7 +140,7 @@ class CustomOp:
                 f"{self.arity} input(s); return one local derivative per input"
             )
         local = tuple(
-            self._float(g, f"{self.name}({shown}): derivative {i} is") for i, g in
+            self._float(g, f"{self.name}({shown}): derivative {i}") for i, g in
             enumerate(raw_grads)
         )
         return Value.from_op(out, parents, local, self.name)
@@ -148,13 +148,8 @@ class CustomOp:
     @staticmethod
     def _float(x: Any, what: str) -> float:
         if isinstance(x, Value):
-            raise TypeError(f"{what} a Value; forward and derivative work on plain floats")
-        if isinstance(x, bool) or not isinstance(x, numbers.Real):
-            raise TypeError(f"{what} {type(x).__name__} ({x!r:.60}), not a real number")
-        value = float(x)
-        if not math.isfinite(value):
-            raise ValueError(f"{what} {value}, not a finite number")
-        return value
+            raise TypeError(f"{what} is a Value; forward and derivative work on plain floats")
+        return finite_number(x, what)
 
 
 def custom_op(
