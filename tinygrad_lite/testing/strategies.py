@@ -33,6 +33,7 @@ except ImportError as error:  # pragma: no cover - exercised in a subprocess by 
 from tinygrad_lite._checks import positive_int
 from tinygrad_lite.engine import Value
 from tinygrad_lite.gradcheck import gradcheck, gradcheck_directional
+from tinygrad_lite.nn import ACTIVATIONS  # the activations an MLP accepts (re-exported)
 from tinygrad_lite.testing._graphs import (
     BINARY,
     BUILTIN_OPS,
@@ -52,8 +53,6 @@ __all__ = [
     "COSTS",
 ]
 
-#: The activations an MLP accepts.
-ACTIVATIONS: tuple[str, ...] = ("sigmoid", "relu", "tanh", "linear")
 #: The costs :func:`mlps` pairs networks with (names of functions in ``tinygrad_lite.losses``).
 COSTS: tuple[str, ...] = ("quadratic_cost", "cross_entropy_cost")
 
