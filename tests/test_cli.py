@@ -152,7 +152,7 @@ def test_unwritable_output_exits_1_before_training(capsys, tmp_path):
                          "--output", str(tmp_path / "missing" / "m.json"))
     assert code == 1
     assert_one_error_line(err)
-    assert "does not exist" in err
+    assert "does not exist" in err and "file not found" not in err
     assert "epoch" not in out  # checked before any training, so no work is lost
 
 
@@ -262,9 +262,45 @@ def test_ctrl_c_during_training_saves_the_model_and_exits_130(capsys, tmp_path, 
                          "--output", str(path))
     assert code == 130
     assert "interrupted after 1 complete epoch(s)" in out
-    assert "final test accuracy" in out and "interrupted, 1 epochs" in out
+    assert "final test accuracy" in out and "interrupted, 1 epoch," in out
     assert load_model(path).nouts == [16, 16, 10]
     assert "Traceback" not in err
+
+
+def test_ctrl_c_mid_epoch_reports_the_accuracy_of_the_saved_model(capsys, tmp_path,
+                                                                  monkeypatch):
+    from tinygrad_lite.data import load_dataset
+    from tinygrad_lite.train import accuracy, subset
+
+    train_module = sys.modules["tinygrad_lite.train"]
+    real_train = train_module.train
+    batches = []
+
+    def interrupted_train(*args, **kwargs):
+        def stop(i, cost):  # Ctrl-C in the middle of the second epoch
+            batches.append(i)
+            if len(batches) == 9:
+                raise KeyboardInterrupt
+
+        return real_train(*args, **kwargs, on_batch=stop)
+
+    monkeypatch.setattr(train_module, "train", interrupted_train)
+    path = tmp_path / "m.json"
+    code, out, _ = run(capsys, "train", "--epochs", "5", "--limit", "60", "--no-progress",
+                       "--output", str(path))
+    assert code == 130
+    test = subset(load_dataset("digits"), 60, 60).test
+    saved = 100 * accuracy(load_model(path), test)
+    assert f"final test accuracy: {saved:.1f}% (interrupted, 1 epoch," in out
+
+
+def test_predict_refuses_a_model_that_is_not_a_digit_classifier(capsys, tmp_path):
+    path = tmp_path / "five.json"
+    save_model(MLP(64, [16, 5], seed=0), path)
+    code, _, err = run(capsys, "predict", str(path))
+    assert code == 1
+    assert_one_error_line(err)
+    assert "has 5 outputs; a digit classifier needs 10" in err
 
 
 def test_ctrl_c_outside_training_is_one_line(capsys, monkeypatch):

@@ -285,6 +285,11 @@ def test_predict_accuracy_and_evaluate_agree(small):
     assert predict(model, [test.images[0].tolist()]).tolist() == guesses[:1].tolist()
 
 
+def test_accuracy_refuses_a_model_without_an_output_per_label(small):
+    with pytest.raises(ValueError, match="the model has 5 outputs but .* has label 9"):
+        accuracy(MLP(64, [5], seed=0), small.test)
+
+
 def test_subset_takes_prefixes(digits):
     s = subset(digits, 10, 3)
     assert len(s.train) == 10 and len(s.test) == 3

@@ -176,12 +176,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
                     cost=args.cost, momentum=args.momentum, seed=args.seed,
                     progress=not (args.no_progress or args.quiet), verbose=not args.quiet,
                     engine=args.engine)
-    if history.epochs:
+    if history.epochs and not history.interrupted:
         test_acc = history.epochs[-1].test_accuracy
-    else:
+    else:  # the model has moved on since the last complete epoch: measure what it is now
         _, test_acc = evaluate(model, data.test, args.cost)
     status = "interrupted, " if history.interrupted else ""
-    print(f"final test accuracy: {100 * test_acc:.1f}% ({status}{len(history)} epochs, "
+    epochs = f"{len(history)} epoch{'' if len(history) == 1 else 's'}"
+    print(f"final test accuracy: {100 * test_acc:.1f}% ({status}{epochs}, "
           f"{history.seconds:.1f}s, {history.engine} engine)")
     if args.output is not None:
         save_model(model, args.output)
@@ -325,6 +326,9 @@ def _test_set(args: argparse.Namespace, model: Any) -> Any:
     if test.n_inputs != model.nin:
         raise ValueError(f"{args.model} expects {model.nin} inputs but {test.name} images have "
                          f"{test.n_inputs}")
+    if model.nouts[-1] != 10:
+        raise ValueError(f"{args.model} has {model.nouts[-1]} outputs; a digit classifier "
+                         "needs 10, one per digit")
     return test
 
 
@@ -369,7 +373,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
     except FileNotFoundError as exc:
-        print(f"{PROG}: error: file not found: {exc.filename or exc}", file=sys.stderr)
+        # An OS error names the file; our own errors (a missing output folder) say it all.
+        message = f"file not found: {exc.filename}" if exc.filename else str(exc)
+        print(f"{PROG}: error: {message}", file=sys.stderr)
         return 1
     except (OSError, ValueError, TypeError, ArithmeticError, RuntimeError) as exc:
         # RuntimeError covers GraphvizUnavailable, whose message says how to install Graphviz.

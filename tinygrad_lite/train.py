@@ -189,9 +189,17 @@ def evaluate(model: MLP, dataset: Dataset,
 
 
 def accuracy(model: MLP, dataset: Dataset) -> float:
-    """Share (0..1) of ``dataset`` that ``model`` classifies correctly, under ``no_grad``."""
+    """Share (0..1) of ``dataset`` that ``model`` classifies correctly, under ``no_grad``.
+
+    Raises:
+        ValueError: the dataset is empty, or has labels the model has no output for.
+    """
     if len(dataset) == 0:
         raise ValueError(f"{dataset.name}: the dataset is empty")
+    n_out, top = model.nouts[-1], int(dataset.labels.max())
+    if top >= n_out:
+        raise ValueError(f"the model has {n_out} outputs but {dataset.name} has label {top}; "
+                         f"a classifier needs one output per class")
     return float(np.mean(predict(model, dataset.images) == dataset.labels))
 
 
