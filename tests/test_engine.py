@@ -123,7 +123,7 @@ def test_value_of_value_is_a_type_error():
         Value(Value(1.0))
 
 
-@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf, 10**400])
 def test_value_rejects_non_finite_data(bad):
     with pytest.raises(ValueError, match="finite"):
         Value(bad)

@@ -91,7 +91,11 @@ class no_grad(ContextDecorator):
 def _real(x: Any, what: str) -> float:
     """Convert a plain real number to float or raise a TypeError naming its type."""
     if isinstance(x, numbers.Real):
-        return float(x)
+        try:
+            return float(x)
+        except OverflowError:  # an int beyond any float
+            raise ValueError(f"{what} must be finite, got an integer too large for a float "
+                             f"({len(str(abs(x)))} digits)") from None
     size = getattr(x, "size", None)
     if size == 1 and hasattr(x, "item") and isinstance(x.item(), numbers.Real):
         return float(x.item())  # a one-element NumPy array
