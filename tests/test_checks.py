@@ -9,6 +9,7 @@ import pytest
 
 from tinygrad_lite._checks import (
     finite_number,
+    image_shape,
     integer,
     momentum,
     positive_int,
@@ -82,3 +83,20 @@ def test_rng_from_a_seed():
         with pytest.raises(TypeError, match=f"seed must be an int, a random.Random or None, "
                                             f"got {name}"):
             rng(bad)
+
+
+def test_image_shape_default_explicit_and_errors():
+    assert image_shape(None, 64, "f", square_only=True) == (8, 8)
+    assert image_shape(None, 784, "f", square_only=False) == (28, 28)
+    assert image_shape(None, 40, "f", square_only=False) == (6, 7)  # the nearest wider grid
+    assert image_shape((3, 4), 12, "f", square_only=True) == (3, 4)
+    assert image_shape([np.int64(2), 6], 12, "f", square_only=False) == (2, 6)
+    with pytest.raises(ValueError, match="f: 12 pixels is not a square image; pass image_shape"):
+        image_shape(None, 12, "f", square_only=True)
+    with pytest.raises(ValueError, match="f: image_shape 5×4 = 20 pixels, but there are 12"):
+        image_shape((5, 4), 12, "f", square_only=False)
+    for bad in ("34", 12, (3, 4, 1)):
+        with pytest.raises(TypeError, match=r"f: image_shape must be \(rows, columns\)"):
+            image_shape(bad, 12, "f", square_only=True)
+    with pytest.raises(ValueError, match="image_shape entries must be a positive int, got 0"):
+        image_shape((0, 12), 12, "f", square_only=True)

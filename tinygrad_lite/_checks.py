@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import numbers
 import random
-from typing import Any
+from typing import Any, Sequence
 
 
 def finite_number(value: Any, what: str) -> float:
@@ -68,3 +68,23 @@ def rng(seed: Any) -> random.Random:
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise TypeError(f"seed must be an int, a random.Random or None, got {type(seed).__name__}")
     return random.Random(int(seed))
+
+
+def image_shape(value: Any, n_pixels: int, who: str, *, square_only: bool) -> tuple[int, int]:
+    """(rows, columns) of ``n_pixels`` laid out as an image: ``value`` checked, or for ``None``
+    the square; without one, a ValueError if ``square_only``, else the nearest wider grid."""
+    if value is None:
+        side = math.isqrt(n_pixels)
+        if side * side == n_pixels:
+            return side, side
+        if square_only:
+            raise ValueError(f"{who}: {n_pixels} pixels is not a square image; pass "
+                             "image_shape=(rows, columns)")
+        return math.ceil(n_pixels / (side + 1)), side + 1
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or len(value) != 2:
+        raise TypeError(f"{who}: image_shape must be (rows, columns), got {value!r}")
+    rows, cols = (positive_int(n, "image_shape entries") for n in value)
+    if rows * cols != n_pixels:
+        raise ValueError(f"{who}: image_shape {rows}×{cols} = {rows * cols} pixels, but there "
+                         f"are {n_pixels}")
+    return rows, cols

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
+from tinygrad_lite._checks import image_shape as check_image_shape
 from tinygrad_lite._checks import integer, positive_int
 from tinygrad_lite._files import StrPath, atomic_target, check_target
 from tinygrad_lite.engine import Value
@@ -288,23 +289,6 @@ def plot_cost(costs: CostCurves, *, xlabel: str = "step", ylabel: str = "cost C"
 
 
 # --------------------------------------------------------------------------- images
-def _image_shape(n_pixels: int, image_shape: Optional[Sequence[int]], who: str) -> tuple[int, int]:
-    if image_shape is None:
-        side = math.isqrt(n_pixels)
-        if side * side != n_pixels:
-            raise ValueError(f"{who}: {n_pixels} pixels is not a square image; pass "
-                             "image_shape=(rows, columns)")
-        return side, side
-    if (isinstance(image_shape, (str, bytes)) or not isinstance(image_shape, Sequence)
-            or len(image_shape) != 2):
-        raise TypeError(f"{who}: image_shape must be (rows, columns), got {image_shape!r}")
-    rows, cols = (positive_int(n, "image_shape entries") for n in image_shape)
-    if rows * cols != n_pixels:
-        raise ValueError(f"{who}: image_shape {rows}×{cols} = {rows * cols} pixels, but there "
-                         f"are {n_pixels}")
-    return rows, cols
-
-
 def _grid(n: int, ncols: Optional[int], default: int) -> tuple[int, int]:
     cols = min(n, default) if ncols is None else positive_int(ncols, "ncols")
     return math.ceil(n / cols), cols
@@ -342,7 +326,8 @@ def plot_first_layer_weights(model: Any, *, image_shape: Optional[Sequence[int]]
         raise TypeError("plot_first_layer_weights expects an MLP (with .layers of .neurons), "
                         f"got {type(model).__name__}")
     weights = np.array([[w.data for w in n.w] for n in layers[0].neurons], dtype=float)
-    rows, cols = _image_shape(weights.shape[1], image_shape, "plot_first_layer_weights")
+    rows, cols = check_image_shape(image_shape, weights.shape[1], "plot_first_layer_weights",
+                                   square_only=True)
     n = len(weights)
     grid_rows, grid_cols = _grid(n, ncols, 8)
     fig, axes = new_figure(grid_rows, grid_cols, figsize=(1.45 * grid_cols + 1.0,
@@ -378,7 +363,7 @@ def _as_images(images: Any, image_shape: Optional[Sequence[int]]) -> np.ndarray:
     if arr.ndim == 1:
         arr = arr[None, :]
     if arr.ndim == 2:
-        rows, cols = _image_shape(arr.shape[1], image_shape, "plot_digits")
+        rows, cols = check_image_shape(image_shape, arr.shape[1], "plot_digits", square_only=True)
         arr = arr.reshape(len(arr), rows, cols)
     elif arr.ndim != 3:
         raise ValueError(f"images must have shape (n, pixels) or (n, rows, columns), got "

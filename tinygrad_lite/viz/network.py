@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 from typing import Any, Optional, Sequence, Union
 
+from tinygrad_lite._checks import image_shape as check_image_shape
 from tinygrad_lite._checks import positive_int
 from tinygrad_lite.engine import Value, no_grad
 from tinygrad_lite.viz._text import dot_text, dot_tooltip, fmt, short
@@ -126,22 +127,6 @@ def _fill(s: float) -> dict[str, str]:
     return {"fillcolor": colour, "fontcolor": "white" if s > 0.55 else "black"}
 
 
-def _grid_shape(nin: int, image_shape: Optional[Sequence[int]]) -> tuple[int, int]:
-    if image_shape is None:
-        cols = math.isqrt(nin)
-        if cols * cols != nin:
-            cols += 1
-        return math.ceil(nin / cols), cols
-    if (isinstance(image_shape, (str, bytes)) or not isinstance(image_shape, Sequence)
-            or len(image_shape) != 2):
-        raise TypeError(f"image_shape must be (rows, columns), got {image_shape!r}")
-    rows, cols = (positive_int(n, "image_shape entries") for n in image_shape)
-    if rows * cols != nin:
-        raise ValueError(f"image_shape {rows}×{cols} = {rows * cols} pixels, but the model "
-                         f"has {nin} inputs")
-    return rows, cols
-
-
 def _kept(row: list[float], k: Optional[int]) -> list[int]:
     """Indices of the k largest |w| in ``row`` (all of them when k is None), in order."""
     if k is None or k >= len(row):
@@ -230,7 +215,7 @@ def draw_network(
 
     # ---- input column
     if compact:
-        rows, cols = _grid_shape(nin, image_shape)
+        rows, cols = check_image_shape(image_shape, nin, "draw_network", square_only=False)
         step = min(0.45, max(0.13, _GRID_HEIGHT / rows))
         pixel = round(0.92 * step, 3)
         input_right = (cols - 1) * step + pixel / 2
