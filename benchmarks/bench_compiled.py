@@ -62,6 +62,7 @@ sys.path.insert(0, str(HERE))
 
 import numpy as np  # noqa: E402
 
+from _args import positive_float, positive_int  # noqa: E402
 from reference_numpy import NumpyMLP  # noqa: E402
 from synthetic_mnist import synthetic_mnist  # noqa: E402
 from tinygrad_lite.compile import CompiledTrainer  # noqa: E402
@@ -179,14 +180,15 @@ def verdict(ok: bool) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=3,
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--repeats", type=positive_int, default=3,
                         help="epochs timed per setting (the fastest is kept)")
-    parser.add_argument("--threads", default="1", help="BLAS threads (set before NumPy loads)")
-    parser.add_argument("--examples", type=int, default=60_000, help="data set size")
+    parser.add_argument("--threads", type=positive_int, default=1, help="BLAS threads (set before NumPy loads)")
+    parser.add_argument("--examples", type=positive_int, default=60_000, help="data set size")
     parser.add_argument("--no-scalar", action="store_true", help="skip scalar engine/micrograd")
-    parser.add_argument("--scalar-seconds", type=float, default=3.0)
-    parser.add_argument("--micrograd-seconds", type=float, default=4.0)
+    parser.add_argument("--scalar-seconds", type=positive_float, default=3.0)
+    parser.add_argument("--micrograd-seconds", type=positive_float, default=4.0)
     parser.add_argument("--quick", action="store_true", help="6,000 examples, 1 repeat")
     parser.add_argument("--memory-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

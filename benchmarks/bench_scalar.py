@@ -38,7 +38,11 @@ import time
 from pathlib import Path
 from typing import Callable
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+from _args import positive_float, positive_int  # noqa: E402
 
 from tinygrad_lite.losses import quadratic_cost  # noqa: E402
 from tinygrad_lite.nn import MLP  # noqa: E402
@@ -180,12 +184,13 @@ def _memory() -> tuple[float, float, float] | None:
 
 # --------------------------------------------------------------------------- #
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=3.0,
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--seconds", type=positive_float, default=3.0,
                         help="measuring time for tinygrad_lite and the float loops (default 3)")
-    parser.add_argument("--micrograd-seconds", type=float, default=3.0,
+    parser.add_argument("--micrograd-seconds", type=positive_float, default=3.0,
                         help="measuring time for micrograd, ~1.7 examples/s (default 3)")
-    parser.add_argument("--rounds", type=int, default=3,
+    parser.add_argument("--rounds", type=positive_int, default=3,
                         help="alternating rounds of every implementation; the best round of "
                              "each counts (default 3)")
     parser.add_argument("--no-micrograd", action="store_true", help="skip micrograd")

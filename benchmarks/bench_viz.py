@@ -38,7 +38,11 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+from _args import positive_int  # noqa: E402
 
 from tinygrad_lite.data import load_digits  # noqa: E402
 from tinygrad_lite.losses import quadratic_cost  # noqa: E402
@@ -82,8 +86,9 @@ def reference_graph() -> Any:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=5, help="timings per measurement")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--repeats", type=positive_int, default=5, help="timings per measurement")
     parser.add_argument("--naive", type=float, default=0.0, metavar="SECONDS",
                         help="also try draw_graph of the full network with dot, for at most "
                              "SECONDS (0: skip)")
