@@ -20,7 +20,7 @@ from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
 from tinygrad_lite import Value
-from tinygrad_lite.engine import BUILTIN_OP_NAMES
+from tinygrad_lite.engine import BUILTIN_OP_NAMES, topological_order
 from tinygrad_lite.gradcheck import (
     GradcheckError,
     gradcheck,
@@ -58,15 +58,6 @@ FAST_FAILURE = settings(max_examples=100, database=None, derandomize=True)
 SEARCH = settings(max_examples=2000, database=None, derandomize=True)
 
 
-def graph_nodes(out: Value) -> list[Value]:
-    stack, seen, nodes = [out], set(), []
-    while stack:
-        node = stack.pop()
-        if id(node) not in seen:
-            seen.add(id(node))
-            nodes.append(node)
-            stack.extend(node.parents)
-    return nodes
 
 
 def engine_value_matches(expr: GeneratedExpression) -> None:
@@ -93,7 +84,7 @@ def test_the_builtin_ops_of_the_strategies_reach_every_engine_op(data):
     made = set()
     for op in BUILTIN_OPS:
         expr = data.draw(expressions(ops=[op], require=op, max_steps=0), label=op)
-        made |= {node.op for node in graph_nodes(expr.build(list(expr.inputs))) if node.op}
+        made |= {node.op for node in topological_order(expr.build(list(expr.inputs))) if node.op}
     assert made == BUILTIN_OP_NAMES
 
 
@@ -130,22 +121,7 @@ def test_gradients_through_shared_nodes_equal_the_sum_over_paths(expr):
     out.backward()
     tangent: dict[int, list[float]] = {id(v): [float(i == k) for i in range(len(leaves))]
                                         for k, v in enumerate(leaves)}
-    order: list[Value] = []
-    seen: set[int] = set()
-
-    def visit(node: Value) -> None:
-        stack = [(node, False)]
-        while stack:
-            n, expanded = stack.pop()
-            if expanded:
-                order.append(n)
-            elif id(n) not in seen:
-                seen.add(id(n))
-                stack.append((n, True))
-                stack.extend((p, False) for p in n.parents)
-
-    visit(out)
-    for node in order:
+    for node in topological_order(out):
         if id(node) not in tangent:
             tangent[id(node)] = [
                 math.fsum(local * tangent[id(p)][i] for p, local in zip(node.parents,
@@ -181,7 +157,7 @@ def test_the_default_strategy_reaches_every_op_and_shrinks_to_it(op):
 @given(expressions(max_steps=8, max_inputs=4))
 def test_generated_points_keep_every_op_inside_its_domain_and_away_from_kinks(expr):
     out = expr.build(list(expr.inputs))
-    for node in graph_nodes(out):
+    for node in topological_order(out):
         assert abs(node.data) <= 1000
         if node.op == "log":
             assert node.parents[0].data >= 0.1
@@ -302,7 +278,7 @@ def test_a_custom_op_domain_is_respected():
 
     @given(expressions(require=OpSpec.of(my_log, domain=domain), max_steps=3))
     def check(expr):
-        for node in graph_nodes(expr.build(list(expr.inputs))):
+        for node in topological_order(expr.build(list(expr.inputs))):
             if node.op == "my_log":
                 calls.append(1)
                 assert node.parents[0].data > 1.0
@@ -366,7 +342,7 @@ def test_random_mlps_pass_gradcheck_for_each_activation_and_cost(activation, cos
 
 @given(mlps(activations=["relu"]))
 def test_drawn_relu_networks_stay_away_from_the_kink(net):
-    for node in graph_nodes(net.cost(net.model(net.x), net.y)):
+    for node in topological_order(net.cost(net.model(net.x), net.y)):
         if node.op == "relu":
             assert abs(node.parents[0].data) >= 1e-3
 
