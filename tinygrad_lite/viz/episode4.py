@@ -16,9 +16,10 @@ import random
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence, Union
 
+from tinygrad_lite._checks import positive_int
 from tinygrad_lite.engine import Value
 from tinygrad_lite.viz._text import dot_text, dot_tooltip, fmt, sub, sup
-from tinygrad_lite.viz.graph import FONT, STYLES, check_int, check_rankdir, formula
+from tinygrad_lite.viz.graph import FONT, STYLES, check_rankdir, formula
 from tinygrad_lite.viz.rendering import GraphView, save_graph
 
 __all__ = ["episode4_chain", "episode4_svg", "MAX_DEPTH", "MAX_WIDTH"]
@@ -75,7 +76,7 @@ def _check_widths(depth: int, widths: Optional[Sequence[int]]) -> list[int]:
     if len(widths) != depth + 1:
         raise ValueError(f"widths must give {depth + 1} layer sizes for depth={depth} (from "
                          f"a{sup(f'(L-{depth})')} up to a⁽ᴸ⁾), got {len(widths)}: {list(widths)}")
-    out = [check_int(n, f"widths[{i}]") for i, n in enumerate(widths)]
+    out = [positive_int(n, f"widths[{i}]") for i, n in enumerate(widths)]
     if max(out) > MAX_WIDTH:
         raise ValueError(f"widths[{out.index(max(out))}] = {max(out)}: at most {MAX_WIDTH} "
                          "neurons per layer stay readable; draw bigger networks with "
@@ -311,7 +312,7 @@ def episode4_chain(
         TypeError / ValueError: a bad depth or widths, an unknown name in ``values`` (the
             message lists the valid ones), a computed name, or a number that is not finite.
     """
-    depth = check_int(depth, "depth")
+    depth = positive_int(depth, "depth")
     if depth > MAX_DEPTH:
         raise ValueError(f"depth must be at most {MAX_DEPTH} (the picture gets unreadable), "
                          f"got {depth}")

@@ -49,10 +49,6 @@ STYLES: dict[str, dict[str, str]] = {
 
 
 # --------------------------------------------------------------------------- checks
-#: The int check of the views (episode4 imports it by this name): an int >= minimum.
-check_int = positive_int
-
-
 def check_rankdir(rankdir: Any) -> str:
     """``rankdir`` if it is one of LR, RL, TB, BT, else a ValueError."""
     if rankdir not in _RANKDIRS:
