@@ -10,8 +10,10 @@ relative tolerance on the result alone can bound.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
+import signal
 
 import numpy as np
 import pytest
@@ -725,3 +727,218 @@ def test_trainer_settings_are_checked():
         CompiledTrainer(model, lr=1.0, momentum=1.0)
     with pytest.raises(ValueError, match="unknown cost"):
         CompiledTrainer(model, "hinge", lr=1.0)
+
+
+# --------------------------------------------------------------------------- non-finite derivatives
+@pytest.mark.parametrize("fn, x, theta", [
+    (lambda x, w, c: (x[0] + w) ** 0.5 * c, 0.0, (0.0, 2.0)),  # x ** 0.5 at 0: inf
+    (lambda x, w, c: (x[0] + w) ** 0.5 * 0.0 + c, 0.0, (0.0, 1.0)),  # inf·0 = nan
+    (lambda x, w, c: x[0] / c + w, 1.0, (0.0, 1e-200)),  # -(a/b)/b overflows to -inf
+    (lambda x, w, c: (w / x[0]) * 0.0 + c, 1e-310, (1e-300, 1.0)),  # 1/b = inf, times 0
+    (lambda x, w, c: (x[0] * w).log() * 0.0 + c, 1e-310, (1.0, 1.0)),  # 1/x = inf, times 0
+], ids=["pow-at-0", "inf-times-0", "tiny-divisor", "tiny-divisor-times-0", "log-tiny-times-0"])
+def test_infinite_local_derivatives_give_the_engines_inf_and_nan_gradients(fn, x, theta):
+    # The engine's backward raises nothing: it writes inf or nan into .grad (and SGD.step
+    # then refuses it). The compiled backward gives the same gradients.
+    params = [Value(t) for t in theta]
+    build = lambda xs: fn(xs, *params)  # noqa: E731
+    X = np.array([[x]])
+    _, expected, _, _ = engine_gradients(build, X, params)
+    assert not np.isfinite(expected).all()
+    program = compile_function(build, 1, params, trace_inputs=([[0.5]], [[0.25]]))
+    _, grads = program.gradients(X)
+    np.testing.assert_array_equal(grads, expected)
+    for p in params:
+        p.grad = 0.0
+    np.testing.assert_array_equal(program.backward(X), expected)
+    np.testing.assert_array_equal([p.grad for p in params], expected)
+
+
+def test_a_local_derivative_too_large_for_a_float_raises_in_both_engines():
+    w = Value(1.0)
+
+    def fn(x):
+        return (x[0] * w) ** 0.01  # d/dx at 5e-324 is 0.01·x^(-0.99), beyond 1e308
+
+    with pytest.raises(OverflowError, match="pow"):
+        fn([Value(5e-324)])
+    program = compile_function(fn, 1, [w])
+    with pytest.raises(OverflowError, match="pow"):
+        program.gradients(np.array([[5e-324]]))
+
+
+def root_cost(outputs, targets):
+    """√Σ(y − a): infinitely steep where the outputs meet the targets."""
+    return Value.sum([t - a for a, t in zip(outputs, targets)]) ** 0.5
+
+
+def test_the_trainer_refuses_a_non_finite_gradient_as_sgd_step_does():
+    X, Y = np.ones((2, 3)), np.zeros((2, 2))  # outputs 0 = targets: the root's slope is inf
+
+    def zeroed():
+        model = MLP(3, [2], "linear", seed=0)
+        for p in model.parameters():
+            p.data = 0.0
+        return model
+
+    scalar = zeroed()
+    opt = SGD(scalar.parameters(), lr=0.1)
+    batch_cost(scalar, X, Y.tolist(), root_cost).backward()
+    with pytest.raises(ValueError) as sgd_error:
+        opt.step()
+    assert "refusing to write nan/inf" in str(sgd_error.value)
+    reason = str(sgd_error.value).removeprefix("SGD.step: ")
+
+    model = zeroed()
+    trainer = CompiledTrainer(model, root_cost, lr=0.1)
+    with pytest.raises(ValueError) as error:
+        trainer.train_batch(X, Y)
+    assert str(error.value) == f"train_batch: {reason}"
+    assert trainer.steps == 0 and not trainer.theta.any() and trainer.in_sync
+    with pytest.raises(ValueError) as error:
+        trainer.train_epoch(X, Y, 2, random.Random(0))
+    assert str(error.value) == f"train_epoch, batch 0: {reason}"
+    assert trainer.steps == 0 and all(p.data == 0.0 for p in model.parameters())
+    _, grad = trainer.gradients(X, Y)  # no step: the gradient as backward() gives it
+    np.testing.assert_array_equal(grad, [p.grad for p in scalar.parameters()])
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
+def test_a_total_cost_too_large_for_a_float_is_the_engines_overflow_error():
+    # Each example's cost (1.2e154)² fits in a float, their sum does not.
+    def model_with_identity_weights():
+        model = MLP(1, [1], "linear", seed=0)
+        for p, t in zip(model.parameters(), [1.0, 0.0]):
+            p.data = t
+        return model
+
+    X, Y = np.full((2, 1), 1.2e154), np.zeros((2, 1))
+    with pytest.raises(OverflowError, match="sum: result too large"):
+        batch_cost(model_with_identity_weights(), X, Y.tolist())
+    trainer = CompiledTrainer(model_with_identity_weights(), lr=0.1)
+    with pytest.raises(OverflowError, match="sum: result too large"):
+        trainer.train_batch(X, Y)
+    assert trainer.steps == 0 and trainer.theta.tolist() == [1.0, 0.0]
+
+
+# --------------------------------------------------------------------------- syncing
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs POSIX interval timers")
+def test_an_interrupt_during_a_sync_never_leaves_a_half_written_model():
+    """Ctrl-C (a timer signal raising KeyboardInterrupt) lands while the trainer steps and
+    syncs back to back; the Values are then all old or all new, never a mixture."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    model = MLP(200, [50, 10], seed=0)  # 10,560 parameters: syncing takes most of the time
+    trainer = CompiledTrainer(model, lr=0.1)
+    X, labels = np.random.default_rng(0).random((4, 200)), np.array([0, 1, 2, 3])
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        for k in range(12):  # about half the interrupts land in the writes
+            signal.setitimer(signal.ITIMER_REAL, 0.011 + 0.0037 * k)
+            with pytest.raises(KeyboardInterrupt):
+                while True:
+                    trainer.train_batch(X, labels)
+                    trainer.sync_to_values()
+            values = [p.data for p in model.parameters()]
+            if trainer.in_sync:
+                assert values == trainer.theta.tolist()
+            trainer.sync_to_values()  # raises if the Values were half written
+            assert trainer.in_sync and [p.data for p in model.parameters()] == \
+                trainer.theta.tolist()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_a_failed_sync_does_not_hide_the_error_that_stopped_training():
+    model = MLP(3, [2], seed=17)
+    trainer = CompiledTrainer(model, lr=0.1)
+    X, labels = np.eye(3), np.array([0, 1, 1])
+
+    def meddle(i, cost):
+        model.parameters()[0].data = 42.0  # a Value changed meanwhile: the sync must refuse
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt) as stopped:
+        trainer.train_epoch(X, labels, 1, random.Random(0), on_batch=meddle)
+    assert "changed outside" in "".join(getattr(stopped.value, "__notes__", []))
+    assert not trainer.in_sync and model.parameters()[0].data == 42.0
+    trainer.sync_from_values()
+    with pytest.raises(ValueError, match="stop") as stopped, trainer:
+        trainer.train_batch(X, labels)
+        model.parameters()[1].data = 7.0
+        raise ValueError("stop")
+    assert "changed outside" in "".join(getattr(stopped.value, "__notes__", []))
+    trainer.sync_to_values(force=True)
+    assert trainer.in_sync and [p.data for p in model.parameters()] == trainer.theta.tolist()
+
+
+def test_program_store_params_writes_theta_into_the_values():
+    model = MLP(2, [2], seed=3)
+    program = compile_model(model)
+    program.load_params(np.arange(program.n_params, dtype=float))
+    program.store_params()
+    assert [p.data for p in model.parameters()] == list(range(program.n_params))
+
+
+def test_scalar_steps_between_compiled_epochs_keep_their_momentum():
+    X = np.random.default_rng(18).normal(size=(8, 3))
+    labels = [0, 1, 1, 0, 1, 0, 0, 1]
+    scalar, compiled = MLP(3, [2], seed=19), MLP(3, [2], seed=19)
+    scalar_opt = SGD(scalar.parameters(), lr=0.3, momentum=0.9)
+    opt = SGD(compiled.parameters(), lr=0.3, momentum=0.9)
+    trainer = CompiledTrainer(compiled, optimizer=opt)
+
+    def step(model, opt, batch):
+        opt.zero_grad()
+        batch_cost(model, X[batch], [labels[k] for k in batch]).backward()
+        opt.step()
+
+    rng_scalar, rng_compiled = random.Random(4), random.Random(4)
+    for epoch in range(2):
+        for batch in iterate_minibatches(len(X), 4, rng_scalar):
+            step(scalar, scalar_opt, batch)
+        trainer.train_epoch(X, np.array(labels), 4, rng_compiled)
+        # one scalar step in between: the optimizer's velocity moves on without the trainer
+        step(scalar, scalar_opt, [0, 1])
+        step(compiled, opt, [0, 1])
+    assert_close([p.data for p in compiled.parameters()], [p.data for p in scalar.parameters()])
+    assert_close(opt.velocity, scalar_opt.velocity)
+
+
+# --------------------------------------------------------------------------- evaluation
+def test_cost_and_predictions_come_from_one_forward_pass(monkeypatch):
+    model = MLP(3, [4, 3], seed=20)
+    trainer = CompiledTrainer(model, "cross_entropy", lr=0.2)
+    X = np.random.default_rng(21).random((9, 3))
+    labels = np.arange(9) % 3
+    expected = (trainer.cost(X, labels), trainer.predict(X))
+    passes = []
+    forward = program_module.Program._forward
+
+    def counting(self, arrays):
+        if arrays[0].shape[0] == len(X):
+            passes.append(1)
+        return forward(self, arrays)
+
+    monkeypatch.setattr(program_module.Program, "_forward", counting)
+    cost, predictions = trainer.cost_and_predictions(X, labels)
+    assert passes == [1]
+    assert_close(cost, expected[0])
+    assert np.array_equal(predictions, expected[1]) and predictions.dtype == np.int64
+    trainer.train_batch(X, labels)  # the current parameters, synced or not
+    cost, predictions = trainer.cost_and_predictions(X, labels)
+    assert_close(cost, trainer.cost(X, labels))
+    assert np.array_equal(predictions, trainer.predict(X))
+    with pytest.raises(ValueError, match="not finite"):
+        trainer.cost_and_predictions(np.full((1, 3), np.nan), [0])
+
+
+def test_a_lowered_program_counts_its_op_nodes_once():
+    program = compile_cost(MLP(3, [2], seed=0))
+    lowered = program.lowered
+    assert "n_nodes" not in {f.name for f in dataclasses.fields(lowered)}
+    assert program.describe().startswith(f"Program: {lowered.n_rows} op nodes in ")
+    assert repr(program).startswith(f"Program({lowered.n_rows} op nodes, ")

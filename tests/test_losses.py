@@ -118,6 +118,16 @@ def test_batch_cost_errors():
     assert set(COSTS) == {"quadratic", "cross-entropy"}
 
 
+def test_cost_names_may_use_an_underscore_for_the_hyphen():
+    assert get_cost("cross_entropy") is get_cost("cross-entropy") is cross_entropy_cost
+    net = MLP(2, [3], seed=0)
+    xs, ys = np.array([[0.1, 0.2], [0.3, -0.4]]), np.array([0, 2])
+    assert (batch_cost(net, xs, ys, "cross_entropy").data
+            == batch_cost(net, xs, ys, "cross-entropy").data)
+    with pytest.raises(ValueError, match="unknown cost 'cross entropy'"):
+        get_cost("cross entropy")
+
+
 # --------------------------------------------------------------------------- cross-entropy
 @given(st.lists(finite, min_size=2, max_size=8), st.data())
 def test_cross_entropy_value_and_gradient_is_softmax_minus_y(logits, data_):

@@ -200,6 +200,44 @@ def test_compiled_and_scalar_training_agree_up_to_rounding(small, cost, momentum
     assert h_compiled.train_accuracy == h_scalar.train_accuracy
 
 
+@pytest.mark.parametrize("engine", ["scalar", "compiled"])
+def test_the_cost_may_be_named_with_an_underscore(small, engine):
+    model = MLP(64, [16, 10], seed=0, output_activation="linear")
+    history = train(model, subset(small, 40, 20), epochs=1, cost="cross_entropy",
+                    progress=False, verbose=False, engine=engine)
+    reference = train(MLP(64, [16, 10], seed=0, output_activation="linear"),
+                      subset(small, 40, 20), epochs=1, cost="cross-entropy", progress=False,
+                      verbose=False, engine=engine)
+    assert history.cost == reference.cost and history.engine == engine
+
+
+def test_a_compiled_epoch_evaluates_each_set_in_one_pass_checked_once(small, monkeypatch):
+    from tinygrad_lite.compile import program as program_module
+    from tinygrad_lite.compile import trainer as trainer_module
+
+    sizes = {"train": len(small.train), "test": len(small.test)}
+    assert sizes["train"] != sizes["test"]
+    passes, checks = [], []
+    forward, check = program_module.Program._forward, trainer_module.check_finite
+
+    def counting_forward(self, arrays):
+        passes.append(arrays[0].shape[0])
+        return forward(self, arrays)
+
+    def counting_check(arr, what):
+        checks.append(arr.shape[0])
+        return check(arr, what)
+
+    monkeypatch.setattr(program_module.Program, "_forward", counting_forward)
+    monkeypatch.setattr(trainer_module, "check_finite", counting_check)
+    history = train(MLP(64, [16, 10], seed=0), small, epochs=3, progress=False, verbose=False,
+                    engine="compiled")
+    assert history.engine == "compiled" and len(history) == 3
+    for size in sizes.values():  # one pass per epoch; its images and targets checked once
+        assert passes.count(size) == 3
+        assert checks.count(size) == 2
+
+
 def test_parameters_are_current_after_compiled_training(small):
     model = MLP(64, [16, 10], seed=0)
     initial = weights(model)

@@ -117,13 +117,17 @@ COSTS: dict[str, CostFunction] = {
 def get_cost(cost: str | CostFunction) -> CostFunction:
     """A cost function from its name in :data:`COSTS` (or the function itself).
 
+    A name may be spelled with an underscore instead of the hyphen: ``"cross_entropy"`` is
+    ``"cross-entropy"``, wherever a cost is taken by name (:func:`batch_cost`, ``train``,
+    ``CompiledTrainer``, ...).
+
     Raises:
         ValueError: an unknown name (the message lists the valid ones).
         TypeError: neither a name nor a callable.
     """
     if isinstance(cost, str):
         try:
-            return COSTS[cost]
+            return COSTS[cost.replace("_", "-")]
         except KeyError:
             raise ValueError(f"unknown cost {cost!r}; valid: {', '.join(COSTS)}") from None
     if not callable(cost):
@@ -143,7 +147,8 @@ def batch_cost(model: Callable[[Any], Sequence[Value]], xs: Sequence[Any] | Any,
         model: maps one input to its outputs (an :class:`~tinygrad_lite.nn.MLP`).
         xs: n inputs (a list of sequences or a 2-D NumPy array).
         ys: n targets (labels or target vectors).
-        cost: a per-example cost function, or its name (``"quadratic"``, ``"cross-entropy"``).
+        cost: a per-example cost function, or its name (``"quadratic"``, ``"cross-entropy"``;
+            see :func:`get_cost`).
 
     Raises:
         ValueError: no examples, or ``xs`` and ``ys`` differ in length.

@@ -11,7 +11,7 @@ Usage, once per mini-batch::
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from tinygrad_lite._checks import momentum as check_momentum
 from tinygrad_lite._checks import positive_number
@@ -20,18 +20,32 @@ from tinygrad_lite.engine import Value
 __all__ = ["SGD"]
 
 
-def _update(params: list[Value], steps: list[float], lr: float) -> None:
-    """p ← p − lr·step for every parameter, completed even if Ctrl-C arrives midway."""
-    pairs = zip(params, steps)
-    try:
-        for p, g in pairs:
-            p.data -= lr * g
-    except KeyboardInterrupt:
-        # Python delivers the interrupt between loop iterations; finishing from the same
-        # iterator leaves no parameter a step behind the others.
-        for p, g in pairs:
-            p.data -= lr * g
-        raise
+def assign_all(values: Sequence[Value], data: Iterable[float],
+               grads: Iterable[float] | None = None) -> None:
+    """Set ``values[i].data = data[i]`` (and ``.grad = grads[i]``) for every i, all of them even
+    if Ctrl-C arrives midway.
+
+    Python delivers a KeyboardInterrupt between loop iterations, never between the two writes of
+    one value, so the writes go on from the same iterator and the interrupt is re-raised once
+    the last value is written: an interrupted update never leaves a model half old, half new.
+    Used by :meth:`SGD.step` and by the compiled trainer when it writes its flat parameters back.
+    """
+    items = zip(values, data) if grads is None else zip(values, data, grads)
+    interrupt: KeyboardInterrupt | None = None
+    while True:
+        try:
+            if grads is None:
+                for v, x in items:
+                    v.data = x
+            else:
+                for v, x, g in items:
+                    v.data = x
+                    v.grad = g
+            break
+        except KeyboardInterrupt as exc:  # a second Ctrl-C while finishing is caught as well
+            interrupt = exc
+    if interrupt is not None:
+        raise interrupt
 
 
 class SGD:
@@ -88,13 +102,15 @@ class SGD:
             if bad is not None:
                 raise ValueError(f"SGD.step: parameter {bad[0]} has gradient {bad[1]}; "
                                  "refusing to write nan/inf into the model")
+        lr = self._lr
         if self.momentum == 0.0:
-            _update(params, grads, self._lr)
+            assign_all(params, [p.data - lr * g for p, g in zip(params, grads)])
             return
         mu = self.momentum
         velocity = [mu * v + g for v, g in zip(self.velocity, grads)]
+        stepped = [p.data - lr * v for p, v in zip(params, velocity)]
         self.velocity = velocity
-        _update(params, velocity, self._lr)
+        assign_all(params, stepped)
 
     def zero_grad(self) -> None:
         """Set every parameter's ``.grad`` to 0 (call before each backward pass)."""

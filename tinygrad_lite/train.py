@@ -364,12 +364,14 @@ def train(
                 train_cost, train_acc = evaluate(model, data.train, cost_fn)
                 _, test_acc = evaluate(model, data.test, cost_fn)
             else:
+                if epoch == 1:  # checked once: the data sets do not change between epochs
+                    compiled_sets = [(trainer._evaluation_arrays(ds.images, ds.labels), ds)
+                                     for ds in (data.train, data.test)]
                 # train_epoch writes the parameters back into the Values when it ends.
                 trainer.train_epoch(data.train.images, data.train.labels, batch_size, rng,
                                     on_batch=after_batch)
-                train_cost = trainer.cost(data.train.images, data.train.labels)
-                train_acc = _compiled_accuracy(trainer, data.train)
-                test_acc = _compiled_accuracy(trainer, data.test)
+                train_cost, train_acc = _compiled_accuracy(trainer, *compiled_sets[0])
+                _, test_acc = _compiled_accuracy(trainer, *compiled_sets[1])
             bar.close()
             bar = None
             stats = EpochStats(epoch, train_cost, train_acc, test_acc, time.perf_counter() - t0)
@@ -428,8 +430,11 @@ def _compiled_trainer(engine: str, model: MLP, cost_fn: CostFunction, optimizer:
         return None
 
 
-def _compiled_accuracy(trainer: Any, dataset: Dataset) -> float:
-    return float(np.mean(trainer.predict(dataset.images) == dataset.labels))
+def _compiled_accuracy(trainer: Any, arrays: tuple[np.ndarray, np.ndarray],
+                       dataset: Dataset) -> tuple[float, float]:
+    """``(mean cost, accuracy)`` on ``dataset`` (checked into ``arrays``) from one forward pass."""
+    cost, predictions = trainer._cost_and_predictions(*arrays)
+    return cost, float(np.mean(predictions == dataset.labels))
 
 
 def _seed_int(seed: Any) -> int:

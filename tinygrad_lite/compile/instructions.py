@@ -150,8 +150,9 @@ def _unary_backward(op: str, p: float | None, a: Bound, out: np.ndarray, dout: n
             def compute() -> None:
                 np.multiply(dout, out, out=target)
         elif op == "log":
-            def compute() -> None:
-                np.divide(dout, x(), out=target)
+            def compute() -> None:  # (1/x)·dout, as the engine: inf·0 = nan for a tiny x
+                np.divide(1.0, x(), out=target)
+                np.multiply(target, dout, out=target)
         elif op == "id" or p == 1.0:
             def compute() -> None:
                 np.copyto(target, dout)
@@ -185,8 +186,10 @@ def _unary_backward(op: str, p: float | None, a: Bound, out: np.ndarray, dout: n
         def local() -> None:
             np.multiply(x(), 2.0, out=t)
     elif op == "**":
-        def local() -> None:  # p·x^(p−1)
-            np.power(x(), p - 1.0, out=t)
+        def local() -> None:  # p·x^(p−1); inf at x = 0 for p < 1, as the engine's
+            # x^(p−1) overflowing raises OverflowError in the engine's forward pass: here too
+            with np.errstate(over="raise"):
+                np.power(x(), p - 1.0, out=t)
             np.multiply(t, p, out=t)
     else:  # pragma: no cover - lowering only emits the ops above
         raise AssertionError(op)
@@ -247,8 +250,9 @@ def _binary_contribution(op: str, which: int, x: Callable[[], np.ndarray],
         def compute() -> None:
             np.multiply(dout, y(), out=target)
     elif op == "/" and which == 0:
-        def compute() -> None:
-            np.divide(dout, y(), out=target)
+        def compute() -> None:  # (1/b)·dout, as the engine: inf·0 = nan for a tiny b
+            np.divide(1.0, y(), out=target)
+            np.multiply(target, dout, out=target)
     elif op == "/":
         def compute() -> None:  # −a/b² · dout = −(out / b) · dout
             np.divide(out, x(), out=target)
@@ -256,7 +260,8 @@ def _binary_contribution(op: str, which: int, x: Callable[[], np.ndarray],
             np.negative(target, out=target)
     elif which == 0:  # ** : ∂/∂base = p·x^(p−1) = p·out/x
         def compute() -> None:
-            np.divide(out, x(), out=target)
+            with np.errstate(over="raise"):  # x^(p−1) overflows: OverflowError, as the engine
+                np.divide(out, x(), out=target)
             np.multiply(target, y(), out=target)
             np.multiply(target, dout, out=target)
     else:  # ** : ∂/∂exponent = out·log(base)
@@ -568,21 +573,25 @@ class SegmentMax(Instruction):
 
 
 def fp_error(instr: Instruction, exc: FloatingPointError, backward: bool) -> Exception:
-    """The engine's error for a NumPy floating-point error raised while running ``instr``."""
+    """The engine's error for a NumPy floating-point error raised while running ``instr``.
+
+    The backward pass raises only where the engine does (in its forward pass): a power's
+    local derivative p·x^(p−1) overflowing.
+    """
     text = str(exc)
     op = instr.op
     where = (f"in the compiled program ({instr.label()} at depth {instr.depth}"
              f"{', backward pass' if backward else ''}: {text})")
     if "overflow" in text:
+        if op == "**" and backward:
+            return OverflowError(f"pow: the derivative p·x^(p−1) is too large for a float "
+                                 f"{where}")
         return OverflowError(f"{op}: result too large for a float {where}")
     if op == "log":
         return ValueError(f"log: argument must be positive {where}")
-    if op == "/" and ("divide" in text or not backward):
+    if op == "/":
         return ZeroDivisionError(f"division: divisor is zero {where}")
     if "divide" in text:
-        if op == "**" and backward:
-            return ZeroDivisionError(f"pow: the derivative of x ** p is infinite at x = 0 for "
-                                     f"p < 1 {where}")
         if op == "**":
             return ZeroDivisionError(f"pow: zero to a negative power {where}")
         return ZeroDivisionError(f"{op}: division by zero {where}")

@@ -29,6 +29,7 @@ from tinygrad_lite.compile.instructions import (
 )
 from tinygrad_lite.compile.trace import Graph
 from tinygrad_lite.engine import Value
+from tinygrad_lite.optim import assign_all
 
 __all__ = ["Lowered", "lower", "Program"]
 
@@ -48,7 +49,9 @@ class Lowered:
         out_rows: the row of each output.
         n_inputs: columns of each input array; n_params: length of the parameter vector.
         zero_rows, zero_params: gradient rows/entries to zero before each backward pass.
-        n_nodes: op nodes of the traced graph (each becomes one row).
+
+    Every op node of the traced graph (and a copy of each output that is a leaf) has one row,
+    so ``n_rows`` is also the number of op nodes.
     """
 
     instructions: tuple[Instruction, ...]
@@ -58,7 +61,6 @@ class Lowered:
     n_params: int
     zero_rows: np.ndarray
     zero_params: np.ndarray
-    n_nodes: int
 
 
 def lower(graph: Graph) -> Lowered:
@@ -151,7 +153,7 @@ def lower(graph: Graph) -> Lowered:
         if instr.needs_backward:
             instr.plan(planner)
     return Lowered(tuple(instructions), next_row, out_rows, graph.n_inputs, graph.n_params,
-                   planner.zero_rows, planner.zero_params, next_row)
+                   planner.zero_rows, planner.zero_params)
 
 
 def _lower_affine(d: int, ids: list[int], nodes: list, loc: list, need: list, give_rows: Any,
@@ -278,14 +280,14 @@ class Program:
     def describe(self) -> str:
         """The program as text: one line per instruction, e.g. ``d1 matmul 16×784 ...``."""
         lo = self.lowered
-        head = (f"Program: {lo.n_nodes} op nodes in {len(lo.instructions)} instructions, "
+        head = (f"Program: {lo.n_rows} op nodes in {len(lo.instructions)} instructions, "
                 f"inputs {'+'.join(map(str, lo.n_inputs)) or 'none'}, {lo.n_params} parameters, "
                 f"{len(lo.out_rows)} output(s)")
         return "\n".join([head, *(i.describe() for i in lo.instructions)])
 
     def __repr__(self) -> str:
         lo = self.lowered
-        return (f"Program({lo.n_nodes} op nodes, {len(lo.instructions)} instructions, "
+        return (f"Program({lo.n_rows} op nodes, {len(lo.instructions)} instructions, "
                 f"{lo.n_params} parameters)")
 
     def _sharing(self, theta: np.ndarray) -> "Program":
@@ -308,9 +310,12 @@ class Program:
         self.theta[:] = arr
 
     def store_params(self) -> None:
-        """Write :attr:`theta` into the ``.data`` of the parameter Values."""
-        for p, x in zip(self.params, self.theta.tolist()):
-            p.data = x
+        """Write :attr:`theta` into the ``.data`` of the parameter Values.
+
+        Every Value is written even if Ctrl-C arrives midway (the KeyboardInterrupt is re-raised
+        afterwards), so the model is never left half old, half new.
+        """
+        assign_all(self.params, self.theta.tolist())
 
     # ------------------------------------------------------------------ public running
     def forward(self, *inputs: Any, params: Any = None) -> np.ndarray:
@@ -336,6 +341,10 @@ class Program:
         The gradient is of the mean (``reduction="mean"``, as :func:`~tinygrad_lite.losses.
         batch_cost`) or the sum over the batch of the output (or of Σⱼ grad_output[:, j] ·
         output j, for several outputs), ordered as :attr:`params`.
+
+        As ``Value.backward``, the backward pass raises nothing: an infinite local derivative
+        (``x ** 0.5`` at 0, a divisor near 0) gives inf or nan entries, as the engine's would.
+        The forward pass raises the engine's errors (see :meth:`forward`).
 
         Args:
             inputs, params: as :meth:`forward`.
@@ -451,7 +460,8 @@ class Program:
             seed: Any = scale if seeds is None else (seeds[s:e].T * scale)
             self._run(ws, [a[s:e] for a in arrays], seed)
             out[s:e] = ws.V[self.lowered.out_rows].T
-            total += self._G
+            with np.errstate(all="ignore"):  # inf/nan gradients add up as the engine's do
+                total += self._G
         return out, total
 
     def _run(self, ws: _Workspace, arrays: list[np.ndarray], seed: Any) -> None:
@@ -459,6 +469,13 @@ class Program:
 
         ``seed`` is ∂(what is differentiated)/∂output: a number for every output and example,
         or an array ``(n_outputs, b)``.
+
+        The forward pass raises the engine's error where an op leaves its domain. The backward
+        pass raises nothing, as ``Value.backward`` raises nothing: an infinite local derivative
+        (``x ** 0.5`` at 0, a tiny divisor) or an overflowing product gives inf or nan
+        gradients (inf·0 = nan), which the caller sees and may refuse. (Only the local
+        derivative of a power, which the engine already computes in the forward pass and
+        which raises OverflowError there, raises here too.)
         """
         banks = ws.banks
         for k, a in enumerate(arrays):
@@ -471,9 +488,10 @@ class Program:
                     f()
             except FloatingPointError as exc:
                 raise fp_error(instrs[i], exc, backward=False) from None
-            if seed is None:
-                return
-            self._seed(ws, seed)
+        if seed is None:
+            return
+        self._seed(ws, seed)
+        with np.errstate(all="ignore"):
             try:
                 for i, f in enumerate(ws.backward):
                     f()

@@ -19,7 +19,8 @@ from __future__ import annotations
 import itertools
 import math
 import random
-from typing import Any, Callable, Sequence
+import warnings
+from typing import Any, Callable, NoReturn, Sequence
 
 import numpy as np
 
@@ -28,16 +29,10 @@ from tinygrad_lite._checks import positive_number
 from tinygrad_lite.compile.compiler import compile_function
 from tinygrad_lite.compile.program import CHUNK, Program, check_finite
 from tinygrad_lite.engine import Value, no_grad
+from tinygrad_lite.losses import get_cost
+from tinygrad_lite.optim import assign_all
 
 __all__ = ["compile_cost", "compile_model", "CompiledTrainer"]
-
-
-def _cost_function(cost: Any) -> Callable[[Sequence[Value], Any], Value]:
-    from tinygrad_lite.losses import get_cost
-
-    if isinstance(cost, str):
-        cost = cost.replace("_", "-")  # "cross_entropy" and "cross-entropy" alike
-    return get_cost(cost)
 
 
 def _check_model(model: Any) -> list[Value]:
@@ -69,7 +64,7 @@ def compile_cost(model: Any, cost: Any = "quadratic") -> Program:
             ``cost(outputs, targets) -> Value``.
     """
     params = _check_model(model)
-    cost_fn = _cost_function(cost)
+    cost_fn = get_cost(cost)
     return compile_function(lambda x, y: cost_fn(model(x), y),
                             (int(model.nin), _n_outputs(model)), params)
 
@@ -99,7 +94,9 @@ class CompiledTrainer:
         momentum: in [0, 1).
         optimizer: an :class:`~tinygrad_lite.optim.SGD` over ``model.parameters()``: its ``lr``
             and ``momentum`` are used (read at every step, so changing ``optimizer.lr``
-            works), and its velocity is taken over and written back by :meth:`sync_to_values`.
+            works), and its velocity is taken over whenever the Values are in sync (so scalar
+            ``optimizer.step()`` calls between compiled epochs keep their momentum) and written
+            back by :meth:`sync_to_values`.
 
     Raises:
         TypeError / ValueError: bad settings, or an optimizer over other parameters.
@@ -116,19 +113,21 @@ class CompiledTrainer:
             if len(others) != len(self.params) or any(a is not b for a, b in
                                                       zip(others, self.params)):
                 raise ValueError("optimizer must be over exactly model.parameters(), in order")
-            velocity = np.array(optimizer.velocity, dtype=np.float64)
+            velocity = self._optimizer_velocity()
         else:
             if lr is None:
                 raise TypeError("CompiledTrainer needs lr= (or optimizer=)")
             self._lr = positive_number(lr, "lr")
             self._momentum = check_momentum(momentum)
             velocity = np.zeros(len(self.params))
-        self.program = compile_cost(model, cost)
+        self._cost_fn = get_cost(cost)
+        self.program = compile_cost(model, self._cost_fn)
         self.n_outputs = _n_outputs(model)
         self.theta = self.program.theta
         self.velocity = velocity
         self._tmp = np.empty_like(self.theta)
         self._eval: Program | None = None
+        self._eval_cost: Program | None = None
         self._eye = np.eye(self.n_outputs)
         self._out_row = int(self.program.lowered.out_rows[0])
         self._synced = self.theta.copy()
@@ -199,11 +198,22 @@ class CompiledTrainer:
                              f"array of shape {Y.shape}")
         return Y
 
-    def _diagnose(self, X: np.ndarray, Y: np.ndarray, what: str) -> None:
+    def _refuse(self, X: np.ndarray, Y: np.ndarray, cost: float, G: np.ndarray,
+                what: str) -> NoReturn:
+        """Raise the error for a step whose cost or gradient is not finite (nothing changed).
+
+        As the scalar loop: non-finite inputs are a ValueError, a total cost too large for a
+        float the OverflowError of ``Value.sum``, and an inf/nan gradient (which
+        ``backward()`` would write into ``.grad``) the ValueError of ``SGD.step``.
+        """
         check_finite(X, "X")
         check_finite(Y, "Y")
-        raise FloatingPointError(f"{what}: the step produced a non-finite cost or gradient "
-                                 "(lr too large?); the parameters were not changed")
+        if not math.isfinite(cost):
+            raise OverflowError(f"{what}: sum: result too large for a float (the total cost of "
+                                f"the batch); the parameters were not changed")
+        i = int(np.flatnonzero(~np.isfinite(G))[0])
+        raise ValueError(f"{what}: parameter {i} has gradient {float(G[i])}; "
+                         "refusing to write nan/inf into the model")
 
     # ------------------------------------------------------------------ training
     def train_batch(self, X: Any, Y: Any) -> float:
@@ -214,9 +224,9 @@ class CompiledTrainer:
             Y: ``b`` int labels (one-hot targets) or targets of shape ``(b, n_out)``.
 
         Raises:
-            ValueError: bad shapes or labels, or inputs/targets that are not finite (then the
-                parameters are unchanged). The engine's errors (OverflowError, ...) if an op
-                leaves its domain.
+            ValueError: bad shapes or labels, inputs/targets that are not finite, or a gradient
+                that is not finite (as ``SGD.step``); the parameters are unchanged then. The
+                engine's errors (OverflowError, ...) if an op leaves its domain.
         """
         X = self._inputs(X)
         b = X.shape[0]
@@ -225,8 +235,8 @@ class CompiledTrainer:
             self._adopt_values()
         G = self._gradient(X, Y, b)
         cost = self._cost
-        if not (math.isfinite(cost) and math.isfinite(np.add.reduce(G))):
-            self._diagnose(X, Y, "train_batch")
+        if not (math.isfinite(cost) and np.isfinite(G).all()):
+            self._refuse(X, Y, cost, G, "train_batch")
         self._step(G)
         return cost
 
@@ -250,6 +260,8 @@ class CompiledTrainer:
     def _step(self, G: np.ndarray) -> None:
         lr, mu = self.lr, self.momentum
         tmp, theta = self._tmp, self.theta
+        # First: a Ctrl-C arriving after θ has moved must not leave the trainer "in sync".
+        self._stepped = True
         if mu == 0.0:
             np.multiply(G, lr, out=tmp)
         else:
@@ -258,7 +270,6 @@ class CompiledTrainer:
             np.add(v, G, out=v)
             np.multiply(v, lr, out=tmp)
         np.subtract(theta, tmp, out=theta)
-        self._stepped = True
         self.steps += 1
 
     def train_epoch(self, images: Any, targets: Any, batch_size: int,
@@ -269,7 +280,8 @@ class CompiledTrainer:
 
         The batches come from :func:`tinygrad_lite.data.iterate_minibatches` with ``rng``, so
         the same ``rng`` gives the same batches as the scalar training loop. The Values are
-        synced even if the epoch is interrupted (Ctrl-C, an error, ``on_batch`` raising).
+        synced even if the epoch is interrupted (Ctrl-C, an error, ``on_batch`` raising); then
+        the interruption is what propagates (a failed sync only adds a note to it).
 
         Args:
             images: ``(n, nin)`` inputs; targets: ``n`` int labels or ``(n, n_out)`` targets.
@@ -293,19 +305,24 @@ class CompiledTrainer:
                 xb, yb = X[idx], Y[idx]
                 G = self._gradient(xb, yb, len(idx))
                 cost = self._cost
-                if not (math.isfinite(cost) and math.isfinite(np.add.reduce(G))):
-                    self._diagnose(xb, yb, f"train_epoch, batch {i}")
+                if not (math.isfinite(cost) and np.isfinite(G).all()):
+                    self._refuse(xb, yb, cost, G, f"train_epoch, batch {i}")
                 self._step(G)
                 total += cost
                 count += 1
                 if on_batch is not None:
                     on_batch(i, cost)
-        finally:
-            self.sync_to_values()
+        except BaseException as exc:
+            self._sync_after(exc)
+            raise
+        self.sync_to_values()
         return total / max(count, 1)
 
     def gradients(self, X: Any, Y: Any, *, to_values: bool = False) -> tuple[float, np.ndarray]:
         """``(mean cost, flat gradient of the mean cost)`` for a batch, without a step.
+
+        A gradient that is not finite (an infinite local derivative somewhere) is returned as
+        it is, as ``backward()`` would write it into ``.grad``.
 
         Args:
             to_values: also ADD the gradient into each parameter's ``.grad``, as
@@ -349,10 +366,48 @@ class CompiledTrainer:
             self._adopt_values()
         return float(self.program._forward([X, Y]).mean())
 
+    def cost_and_predictions(self, X: Any, Y: Any) -> tuple[float, np.ndarray]:
+        """``(mean cost, predicted class of each example)`` for a batch, from ONE forward pass.
+
+        The numbers of :meth:`cost` and :meth:`predict` for the price of one: the cost is
+        compiled (once, on first use) with the model's outputs as extra outputs.
+        """
+        return self._cost_and_predictions(*self._evaluation_arrays(X, Y))
+
+    def _evaluation_arrays(self, X: Any, Y: Any) -> tuple[np.ndarray, np.ndarray]:
+        """``X`` and ``Y`` checked (shapes, labels, finite), the labels made one-hot: the
+        arguments of :meth:`_cost_and_predictions`, so a data set evaluated after every epoch
+        is checked once."""
+        X = self._inputs(X)
+        Y = self._targets(Y, X.shape[0])
+        check_finite(X, "X")
+        check_finite(Y, "Y")
+        return X, Y
+
+    def _cost_and_predictions(self, X: np.ndarray, Y: np.ndarray) -> tuple[float, np.ndarray]:
+        """:meth:`cost_and_predictions` of arrays from :meth:`_evaluation_arrays`."""
+        if not self._stepped:
+            self._adopt_values()
+        if self._eval_cost is None:
+            model, cost_fn = self.model, self._cost_fn
+
+            def cost_and_outputs(x: list[Value], y: list[Value]) -> list[Value]:
+                outputs = list(model(x))
+                return [cost_fn(outputs, y), *outputs]
+
+            program = compile_function(cost_and_outputs, (int(model.nin), self.n_outputs),
+                                       self.params)
+            self._eval_cost = program._sharing(self.theta)
+        out = self._eval_cost._forward([X, Y])
+        return float(out[:, 0].mean()), np.argmax(out[:, 1:], axis=1).astype(np.int64)
+
     # ------------------------------------------------------------------ syncing
     def sync_to_values(self, *, force: bool = False) -> None:
         """Write the flat parameters into the model's Values (and the last gradient into
         ``.grad``, the velocity into the optimizer).
+
+        Every Value is written even if Ctrl-C arrives midway (the KeyboardInterrupt is raised
+        once they all are), so the model is never left half old, half new.
 
         Raises:
             RuntimeError: a parameter Value was changed by someone else since the trainer
@@ -369,23 +424,54 @@ class CompiledTrainer:
                     f"parameter {int(changed[0])} (and {len(changed) - 1} more) changed outside "
                     f"the trainer since it last synced: call sync_from_values() to train on "
                     f"from the changed values, or sync_to_values(force=True) to overwrite them")
-        for p, x, g in zip(self.params, self.theta.tolist(), self.program._G.tolist()):
-            p.data = x
-            p.grad = g
-        if self.optimizer is not None:
-            self.optimizer.velocity = self.velocity.tolist()
-        self._synced[:] = self.theta
-        self._stepped = False
+        data, grads = self.theta.tolist(), self.program._G.tolist()
+        velocity = self.velocity.tolist() if self.optimizer is not None else None
+        try:
+            assign_all(self.params, data, grads)
+        finally:
+            # Once assign_all has begun it writes every Value, even if interrupted; an interrupt
+            # before it began wrote none (the last Value does not hold our float object), and
+            # then the trainer keeps the parameters.
+            if not data or self.params[-1].data is data[-1]:
+                self._synced[:] = self.theta
+                self._stepped = False
+                if self.optimizer is not None:
+                    self.optimizer.velocity = velocity
+
+    def _sync_after(self, exc: BaseException) -> None:
+        """Sync after ``exc`` stopped an epoch or a ``with`` block, without hiding ``exc``: if
+        the sync fails (a Value changed outside the trainer), that is added to it as a note."""
+        try:
+            self.sync_to_values()
+        except Exception as sync_exc:  # whatever it is, exc is what the caller must see
+            note = f"the trainer could not write its parameters into the model: {sync_exc}"
+            if hasattr(exc, "add_note"):  # Python ≥ 3.11
+                exc.add_note(note)
+            else:  # pragma: no cover - Python 3.10
+                warnings.warn(note, RuntimeWarning, stacklevel=3)
+
+    def _optimizer_velocity(self) -> np.ndarray:
+        """A copy of ``optimizer.velocity`` as a flat array, its length checked."""
+        velocity = np.array(self.optimizer.velocity, dtype=np.float64)
+        if velocity.shape != (len(self.params),):
+            raise ValueError(f"optimizer.velocity must hold {len(self.params)} numbers, got "
+                             f"an array of shape {velocity.shape}")
+        return velocity
 
     def _adopt_values(self) -> None:
-        """In sync, the Values own the parameters: re-read them if someone changed them."""
+        """In sync, the Values own the parameters and the optimizer its velocity: re-read them
+        in case someone changed them (weights loaded from a file, a scalar ``optimizer.step()``)."""
         current = np.array([p.data for p in self.params])
         if not np.array_equal(current, self._synced):
             self.theta[:] = current
             self._synced[:] = current
+        if self.optimizer is not None:
+            self.velocity[:] = self._optimizer_velocity()
 
     def sync_from_values(self) -> None:
         """Reload the flat parameters from the model's Values (after changing them directly)."""
+        if self._stepped and self.optimizer is not None:
+            self.optimizer.velocity = self.velocity.tolist()  # the optimizer owns it again
         self.program.load_params()
         self._synced[:] = self.theta
         self._stepped = False
@@ -397,8 +483,11 @@ class CompiledTrainer:
     def __enter__(self) -> "CompiledTrainer":
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.sync_to_values()
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        if exc is None:
+            self.sync_to_values()
+        else:
+            self._sync_after(exc)
 
     def __repr__(self) -> str:
         return (f"CompiledTrainer({self.program!r}, lr={self.lr:g}, momentum={self.momentum:g}, "
