@@ -186,3 +186,13 @@ def test_an_interrupt_during_assign_all_is_raised_after_the_last_write():
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def test_momentum_is_validated_when_changed_too():
+    opt = SGD([Value(1.0)], lr=0.1, momentum=0.5)
+    opt.momentum = 0.9
+    assert opt.momentum == 0.9
+    for bad, error in ((1.5, ValueError), (-0.1, ValueError), ("0.5", TypeError)):
+        with pytest.raises(error, match="momentum"):
+            opt.momentum = bad
+    assert opt.momentum == 0.9

@@ -15,7 +15,7 @@ from typing import Iterable, Sequence
 
 from tinygrad_lite._checks import momentum as check_momentum
 from tinygrad_lite._checks import positive_number
-from tinygrad_lite.engine import Value
+from tinygrad_lite.engine import Value, zero_grad
 
 __all__ = ["SGD"]
 
@@ -74,7 +74,7 @@ class SGD:
         if len({id(p) for p in self.parameters}) != len(self.parameters):
             raise ValueError("SGD: a parameter appears more than once; it would be updated twice")
         self.lr = lr
-        self.momentum = check_momentum(momentum)
+        self.momentum = momentum
         self.velocity: list[float] = [0.0] * len(self.parameters)
 
     @property
@@ -85,6 +85,15 @@ class SGD:
     @lr.setter
     def lr(self, value: float) -> None:
         self._lr = positive_number(value, "lr")
+
+    @property
+    def momentum(self) -> float:
+        """The momentum μ in [0, 1) (0: plain SGD); may be changed between steps."""
+        return self._momentum
+
+    @momentum.setter
+    def momentum(self, value: float) -> None:
+        self._momentum = check_momentum(value)
 
     def step(self) -> None:
         """Move every parameter one step against its gradient.
@@ -114,8 +123,7 @@ class SGD:
 
     def zero_grad(self) -> None:
         """Set every parameter's ``.grad`` to 0 (call before each backward pass)."""
-        for p in self.parameters:
-            p.grad = 0.0
+        zero_grad(self.parameters)
 
     def __repr__(self) -> str:
         return f"SGD({len(self.parameters):,} parameters, lr={self._lr:g}, momentum={self.momentum:g})"

@@ -34,7 +34,6 @@ that has begun is completed, a half-built batch is dropped) and the returned his
 from __future__ import annotations
 
 import math
-import numbers
 import random
 import sys
 import time
@@ -44,6 +43,7 @@ from typing import Any, Callable, Optional, Sequence, TextIO
 import numpy as np
 
 from tinygrad_lite._checks import positive_int
+from tinygrad_lite._checks import rng as make_rng
 from tinygrad_lite.data import Dataset, DatasetSplit, iterate_minibatches
 from tinygrad_lite.engine import Value, no_grad
 from tinygrad_lite.losses import CostFunction, batch_cost, get_cost
@@ -339,7 +339,7 @@ def train(
         if len(ds) == 0:
             raise ValueError(f"{ds.name} is empty")
     optimizer = SGD(model.parameters(), lr=lr, momentum=momentum)
-    rng = seed if isinstance(seed, random.Random) else random.Random(_seed_int(seed))
+    rng = make_rng(seed)
 
     out = sys.stdout if out is None else out
     trainer = _compiled_trainer(engine, model, cost_fn, optimizer, step_fn, verbose, out)
@@ -435,9 +435,3 @@ def _compiled_accuracy(trainer: Any, arrays: tuple[np.ndarray, np.ndarray],
     """``(mean cost, accuracy)`` on ``dataset`` (checked into ``arrays``) from one forward pass."""
     cost, predictions = trainer._cost_and_predictions(*arrays)
     return cost, float(np.mean(predictions == dataset.labels))
-
-
-def _seed_int(seed: Any) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"seed must be an int or a random.Random, got {type(seed).__name__}")
-    return int(seed)
