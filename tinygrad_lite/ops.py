@@ -26,6 +26,7 @@ derivative is expressed through it (σ' = out·(1 − out)).
 from __future__ import annotations
 
 import inspect
+import math
 import numbers
 from typing import Any, Callable, Sequence
 
@@ -115,14 +116,13 @@ class CustomOp:
                     f"got {type(a).__name__}: {a!r:.60}"
                 )
         xs = [p.data for p in parents]
-        shown = ", ".join(f"{x!r}" for x in xs)
         try:
             raw = self.forward(*xs)
         except _RECOVERABLE as error:
             if type(error) not in _RECOVERABLE:
                 raise
-            raise type(error)(f"{self.name}({shown}): {error}") from error
-        out = self._float(raw, f"{self.name}({shown}): the value forward returned")
+            raise type(error)(self._at(xs, str(error))) from error
+        out = self._float(raw, xs, "the value forward returned")
         if not is_grad_enabled():
             return Value.from_op(out, (), (), self.name)
         raw_grads = self.derivative(*xs, out)
@@ -139,17 +139,20 @@ class CustomOp:
                 f"{self.name}: derivative returned {len(raw_grads)} value(s) for "
                 f"{self.arity} input(s); return one local derivative per input"
             )
-        local = tuple(
-            self._float(g, f"{self.name}({shown}): derivative {i}") for i, g in
-            enumerate(raw_grads)
-        )
+        local = tuple(self._float(g, xs, f"derivative {i}") for i, g in enumerate(raw_grads))
         return Value.from_op(out, parents, local, self.name)
 
-    @staticmethod
-    def _float(x: Any, what: str) -> float:
+    def _at(self, xs: Sequence[float], what: str) -> str:
+        """``"name(x0, x1): what"``, for error messages (built only when one is raised)."""
+        return f"{self.name}({', '.join(repr(x) for x in xs)}): {what}"
+
+    def _float(self, x: Any, xs: Sequence[float], what: str) -> float:
+        if type(x) is float and math.isfinite(x):
+            return x  # the usual case, checked without building a message
         if isinstance(x, Value):
-            raise TypeError(f"{what} is a Value; forward and derivative work on plain floats")
-        return finite_number(x, what)
+            raise TypeError(self._at(xs, f"{what} is a Value; forward and derivative work on "
+                                         "plain floats"))
+        return finite_number(x, self._at(xs, what))
 
 
 def custom_op(
