@@ -411,7 +411,8 @@ def load_mnist(folder: StrPath) -> DatasetSplit:
             f"MNIST not found in {folder}: missing {', '.join(missing)}. "
             f"Expected the four files {expected} (each optionally .gz). "
             "Download them from yann.lecun.com/exdb/mnist or any MNIST mirror; "
-            "or use load_digits() for the embedded offline dataset."
+            "or use the embedded offline digits (load_digits(); --dataset digits on the "
+            "command line)."
         )
     train = _load_mnist_pair(
         folder, _MNIST_FILES["train_images"], _MNIST_FILES["train_labels"], "mnist:train"

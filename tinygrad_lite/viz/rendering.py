@@ -167,8 +167,9 @@ def render(graph: GraphLike, format: str = "svg", backend: str = "auto") -> byte
         raise ValueError(f"unknown format {format!r}; valid: {', '.join(_RENDER_FORMATS)}")
     source, engine = _source_and_engine(graph)
     if backend == "wasm" and format != "svg":
-        raise ValueError(f"the wasm backend renders SVG only, not {format.upper()}; use "
-                         "backend='dot' (needs the Graphviz programs) or save as .svg")
+        raise ValueError(f"the wasm backend renders SVG only, not {format.upper()}; use the "
+                         "dot backend (backend='dot', or --backend dot on the command line; "
+                         "needs the Graphviz programs) or save as .svg")
     if backend in ("auto", "dot"):
         program = _dot_program()
         if program is not None:
