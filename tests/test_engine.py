@@ -366,18 +366,21 @@ def test_backward_interrupted_midway_leaves_the_graph_usable():
     assert out.grad == 1.0
 
 
-class FailingLeaf:
-    """A stand-in leaf whose visited-mark raises KeyboardInterrupt while armed: Ctrl-C in the
-    middle of backward()'s graph walk."""
+class FailingNode:
+    """A stand-in node whose visited-mark raises KeyboardInterrupt while armed: Ctrl-C in the
+    middle of backward(). As a leaf it fails while receiving its gradient; with a parent it
+    fails during the graph walk."""
 
     armed = True
 
-    def __init__(self):
-        self._prev, self._local, self._mark, self.grad = (), (), None, 0.0
+    def __init__(self, parents=()):
+        self._prev, self._local = tuple(parents), (1.0,) * len(parents)
+        self._mark, self.grad = None, 0.0
+        self.parents = self._prev
 
     @property
     def _fresh(self):
-        if FailingLeaf.armed:
+        if FailingNode.armed:
             raise KeyboardInterrupt
         return self._mark
 
@@ -386,18 +389,25 @@ class FailingLeaf:
         self._mark = value
 
 
-@pytest.mark.parametrize("method", ["backward", "zero_grad"])
-def test_an_interrupted_graph_walk_leaves_no_node_marked(method):
-    FailingLeaf.armed = True
-    x = Value(2.0)
-    y = x * 3
-    # The private constructor lets the failing stand-in be a parent.
-    out = Value._make(y.data, (y, FailingLeaf()), (1.0, 1.0), "+")
+@pytest.mark.parametrize("interior", [False, True], ids=["leaf", "interior"])
+def test_an_interrupted_backward_leaves_no_node_marked(interior):
+    FailingNode.armed = True
+    x, w = Value(2.0), Value(0.5)
+    y = (x * 3).sigmoid()
+    stand_in = FailingNode([w * 2] if interior else [])
+    # The private constructor lets the failing stand-in be a parent; it comes after y's
+    # branch, so that y's part of the graph is already visited when the interrupt arrives.
+    z = Value._make(w.data, (stand_in,), (1.0,), "id")
+    out = Value._make(y.data + z.data, (z, y), (1.0, 1.0), "+")
     with pytest.raises(KeyboardInterrupt):
-        getattr(out, method)()
-    FailingLeaf.armed = False
-    out.backward()  # a node left marked by the interrupted walk would be skipped here
-    assert (x.grad, y.grad, out.grad) == (3.0, 1.0, 1.0)
+        out.backward()
+    real_nodes = [n for n in all_nodes(out) if isinstance(n, Value)]
+    assert len(real_nodes) >= 6
+    assert all(n._fresh is None for n in real_nodes), "a node was left marked as visited"
+    FailingNode.armed = False
+    out.backward()  # a node left marked by the interrupted call would be skipped here
+    s = sig(6.0)
+    assert x.grad == pytest.approx(3 * s * (1 - s)) and out.grad == 1.0
 
 
 def test_from_op_checks_that_local_grads_match_parents():

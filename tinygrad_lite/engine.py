@@ -524,15 +524,15 @@ class Value:
         return out
 
     # ----------------------------------------------------------------- backward
-    def _mark_graph(self, leaves: list["Value"], interior: list["Value"],
-                    marked: list["Value"]) -> None:
-        """Collect this value's graph: its ``leaves``, and its ``interior`` (non-leaf) nodes,
-        each after its parents.
+    def _mark_interior(self, interior: list["Value"], marked: list["Value"]) -> None:
+        """Collect the interior (non-leaf) nodes of this value's graph into ``interior``, each
+        after its parents.
 
         Iterative depth-first search, so graph depth is limited only by memory. A node counts
-        as visited once its ``_fresh`` scratch gradient is a number instead of ``None``. Every
-        node is appended to ``leaves`` or ``marked`` *before* it is marked, so that the caller
-        can always unmark them all with :meth:`_unmark`, even after an interruption.
+        as visited once its ``_fresh`` scratch gradient is a number instead of ``None``; every
+        node is appended to ``marked`` *before* it is marked, so that the caller can always
+        unmark them all with :meth:`_unmark`, even after an interruption. Leaves are not
+        visited here: ``backward()`` meets them when it hands them their gradient.
         """
         stack: list[tuple[Value, bool]] = [(self, False)]
         while stack:
@@ -540,20 +540,12 @@ class Value:
             if expanded:
                 interior.append(node)
             elif node._fresh is None:
-                if not node._prev:  # only the root itself can get here as a leaf
-                    leaves.append(node)
-                    node._fresh = 0.0
-                    continue
                 marked.append(node)
                 node._fresh = 0.0
                 stack.append((node, True))
                 for p in node._prev:
-                    if p._fresh is None:
-                        if p._prev:
-                            stack.append((p, False))
-                        else:
-                            leaves.append(p)
-                            p._fresh = 0.0
+                    if p._prev and p._fresh is None:
+                        stack.append((p, False))
 
     @staticmethod
     def _unmark(*groups: list["Value"]) -> None:
@@ -571,41 +563,40 @@ class Value:
         gradients before the next one. Not thread-safe: do not run two ``backward()`` calls
         on one graph at the same time.
         """
-        leaves: list[Value] = []
+        if not self._prev:
+            self.grad += 1.0
+            return
         interior: list[Value] = []
         marked: list[Value] = []
+        leaves: list[Value] = []  # in the order they first receive a gradient
         completed = False
         try:
-            self._mark_graph(leaves, interior, marked)
+            self._mark_interior(interior, marked)
             self._fresh = 1.0
             for node in reversed(interior):
                 g = node._fresh
                 for parent, local in zip(node._prev, node._local):
-                    parent._fresh += local * g
+                    fresh = parent._fresh
+                    if fresh is None:  # a leaf, reached for the first time in this call
+                        leaves.append(parent)
+                        parent._fresh = local * g
+                    else:
+                        parent._fresh = fresh + local * g
             # Add this call's gradient in one step per node, so that repeated calls add
             # exactly the same amount every time.
-            for node in interior:
-                node.grad += node._fresh
-                node._fresh = None
-            for node in leaves:
-                node.grad += node._fresh
-                node._fresh = None
+            for group in (interior, leaves):
+                for node in group:
+                    node.grad += node._fresh
+                    node._fresh = None
             completed = True
         finally:
             if not completed:  # interrupted: leave no node marked as visited
-                self._unmark(leaves, marked)
+                self._unmark(marked, leaves)
 
     def zero_grad(self) -> None:
         """Set ``.grad`` to 0 on this value and every value it depends on."""
-        leaves: list[Value] = []
-        marked: list[Value] = []
-        try:
-            self._mark_graph(leaves, [], marked)
-            for group in (leaves, marked):
-                for node in group:
-                    node.grad = 0.0
-        finally:
-            self._unmark(leaves, marked)
+        for node in topological_order(self):
+            node.grad = 0.0
 
 
 def zero_grad(values: Iterable[Value]) -> None:

@@ -11,7 +11,7 @@ Usage, once per mini-batch::
 from __future__ import annotations
 
 import math
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from tinygrad_lite._checks import momentum as check_momentum
 from tinygrad_lite._checks import positive_number
@@ -20,32 +20,58 @@ from tinygrad_lite.engine import Value, zero_grad
 __all__ = ["SGD"]
 
 
-def assign_all(values: Sequence[Value], data: Iterable[float],
-               grads: Iterable[float] | None = None) -> None:
-    """Set ``values[i].data = data[i]`` (and ``.grad = grads[i]``) for every i, all of them even
-    if Ctrl-C arrives midway.
+def _run_to_end(drain: Callable[[], None]) -> None:
+    """Call ``drain`` (a loop over an iterator) until it finishes, even if Ctrl-C arrives.
 
-    Python delivers a KeyboardInterrupt between loop iterations, never between the two writes of
-    one value, so the writes go on from the same iterator and the interrupt is re-raised once
-    the last value is written: an interrupted update never leaves a model half old, half new.
-    Used by :meth:`SGD.step` and by the compiled trainer when it writes its flat parameters back.
+    Python delivers a KeyboardInterrupt between loop iterations, never inside one iteration's
+    writes, so calling ``drain`` again resumes from the same iterator; the interrupt is
+    re-raised once the loop is done. An interrupted update never leaves a model half old,
+    half new.
     """
-    items = zip(values, data) if grads is None else zip(values, data, grads)
     interrupt: KeyboardInterrupt | None = None
     while True:
         try:
-            if grads is None:
-                for v, x in items:
-                    v.data = x
-            else:
-                for v, x, g in items:
-                    v.data = x
-                    v.grad = g
+            drain()
             break
         except KeyboardInterrupt as exc:  # a second Ctrl-C while finishing is caught as well
             interrupt = exc
     if interrupt is not None:
         raise interrupt
+
+
+def assign_all(values: Sequence[Value], data: Iterable[float],
+               grads: Iterable[float] | None = None) -> None:
+    """Set ``values[i].data = data[i]`` (and ``.grad = grads[i]``) for every i, all of them even
+    if Ctrl-C arrives midway (see :func:`_run_to_end`).
+
+    Used by the compiled trainer when it writes its flat parameters back.
+    """
+    if grads is None:
+        pairs = zip(values, data)
+
+        def drain() -> None:
+            for v, x in pairs:
+                v.data = x
+    else:
+        triples = zip(values, data, grads)
+
+        def drain() -> None:
+            for v, x, g in triples:
+                v.data = x
+                v.grad = g
+
+    _run_to_end(drain)
+
+
+def _descend(params: Sequence[Value], steps: Sequence[float], lr: float) -> None:
+    """p ← p − lr·step for every parameter, all of them even if Ctrl-C arrives midway."""
+    pairs = zip(params, steps)
+
+    def drain() -> None:
+        for p, step in pairs:
+            p.data -= lr * step
+
+    _run_to_end(drain)
 
 
 class SGD:
@@ -111,15 +137,12 @@ class SGD:
             if bad is not None:
                 raise ValueError(f"SGD.step: parameter {bad[0]} has gradient {bad[1]}; "
                                  "refusing to write nan/inf into the model")
-        lr = self._lr
         if self.momentum == 0.0:
-            assign_all(params, [p.data - lr * g for p, g in zip(params, grads)])
+            _descend(params, grads, self._lr)
             return
         mu = self.momentum
-        velocity = [mu * v + g for v, g in zip(self.velocity, grads)]
-        stepped = [p.data - lr * v for p, v in zip(params, velocity)]
-        self.velocity = velocity
-        assign_all(params, stepped)
+        self.velocity = [mu * v + g for v, g in zip(self.velocity, grads)]
+        _descend(params, self.velocity, self._lr)
 
     def zero_grad(self) -> None:
         """Set every parameter's ``.grad`` to 0 (call before each backward pass)."""
