@@ -240,6 +240,18 @@ def _unit_direction(n: int, rng: random.Random) -> list[float]:
 
 
 # ----------------------------------------------------------------------------- public checks
+def _check_arguments(who: str, f: Any, inputs: Any, eps: Any, atol: Any, rtol: Any,
+                     raise_exception: Any) -> tuple[list[float], float, float, float, bool]:
+    """The checked arguments shared by :func:`gradcheck` and :func:`gradcheck_directional`."""
+    if not callable(f):
+        raise TypeError(f"f must be callable, got {type(f).__name__}")
+    values = _input_floats(inputs)
+    eps, atol, rtol = _tolerances(eps, atol, rtol)
+    raise_exception = _flag(raise_exception, "raise_exception")
+    _require_grad_mode(who)
+    return values, eps, atol, rtol, raise_exception
+
+
 def gradcheck(
     f: Function,
     inputs: Sequence[float | Value],
@@ -281,12 +293,8 @@ def gradcheck(
         RuntimeError: called inside ``no_grad()``.
     """
     __tracebackhide__ = True
-    if not callable(f):
-        raise TypeError(f"f must be callable, got {type(f).__name__}")
-    values = _input_floats(inputs)
-    eps, atol, rtol = _tolerances(eps, atol, rtol)
-    raise_exception = _flag(raise_exception, "raise_exception")
-    _require_grad_mode("gradcheck")
+    values, eps, atol, rtol, raise_exception = _check_arguments(
+        "gradcheck", f, inputs, eps, atol, rtol, raise_exception)
 
     analytic = _analytic(f, values)
     mismatches = []
@@ -324,13 +332,9 @@ def gradcheck_directional(
             one each call.
     """
     __tracebackhide__ = True
-    if not callable(f):
-        raise TypeError(f"f must be callable, got {type(f).__name__}")
-    values = _input_floats(inputs)
-    eps, atol, rtol = _tolerances(eps, atol, rtol)
-    raise_exception = _flag(raise_exception, "raise_exception")
+    values, eps, atol, rtol, raise_exception = _check_arguments(
+        "gradcheck_directional", f, inputs, eps, atol, rtol, raise_exception)
     rng = make_rng(seed)
-    _require_grad_mode("gradcheck_directional")
 
     analytic = _analytic(f, values)
     v = _unit_direction(len(values), rng)
