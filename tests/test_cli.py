@@ -320,3 +320,80 @@ def test_python_dash_m_works():
     assert result.returncode == 1
     assert result.stderr.startswith("tinygrad-lite: error: ")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+# --------------------------------------------------------------------------- the output file
+def test_a_device_as_output_is_refused_before_training(capsys):
+    code, out, err = run(capsys, "train", "--epochs", "1", "--limit", "20", "--no-progress",
+                         "--output", "/dev/null")
+    assert code == 1
+    assert_one_error_line(err)
+    assert "/dev/null" in err and "it is a device" in err
+    assert "epoch" not in out  # refused before any training
+    assert os.path.exists("/dev/null") and not os.path.isfile("/dev/null")
+
+
+def test_a_folder_that_takes_no_new_files_is_refused_before_training(capsys, tmp_path):
+    if os.geteuid() == 0:  # root ignores permission bits; /sys refuses new files even to root
+        folder = "/sys"
+    else:
+        folder = str(tmp_path / "ro")
+        os.mkdir(folder, 0o555)
+    code, out, err = run(capsys, "train", "--epochs", "1", "--limit", "20", "--no-progress",
+                         "--output", os.path.join(folder, "m.json"))
+    assert code == 1
+    assert_one_error_line(err)
+    assert "does not take new files" in err and "epoch" not in out
+
+
+def test_a_failed_final_save_keeps_an_emergency_copy(capsys, tmp_path, monkeypatch):
+    train_module = sys.modules["tinygrad_lite.train"]
+    real_train = train_module.train
+    path = tmp_path / "m.json"
+
+    def train_then_block_the_output(*args, **kwargs):
+        history = real_train(*args, **kwargs)
+        os.mkfifo(path)  # the output became something that is never replaced
+        return history
+
+    monkeypatch.setattr(train_module, "train", train_then_block_the_output)
+    code, out, err = run(capsys, "train", "--epochs", "1", "--limit", "30", "--hidden", "8",
+                         "--no-progress", "--output", str(path))
+    assert code == 1
+    assert_one_error_line(err)
+    assert f"cannot save the model to {path}" in err and "saved in " in err
+    rescue = err.strip().rsplit("saved in ", 1)[1].split(" instead")[0]
+    try:
+        assert load_model(rescue).nouts == [8, 10]
+    finally:
+        os.unlink(rescue)
+
+
+def test_ctrl_c_before_the_first_step_never_overwrites_a_good_model(capsys, tmp_path,
+                                                                  monkeypatch):
+    train_module = sys.modules["tinygrad_lite.train"]
+    real_train = train_module.train
+
+    def stop_before_the_first_step(*args, **kwargs):
+        def step(*step_args):
+            raise KeyboardInterrupt
+
+        return real_train(*args, **kwargs, step_fn=step)
+
+    path = tmp_path / "m.json"
+    good = MLP(64, [16, 16, 10], seed=5)
+    save_model(good, path)
+    before = path.read_bytes()
+    monkeypatch.setattr(train_module, "train", stop_before_the_first_step)
+    code, out, _ = run(capsys, "train", "--epochs", "3", "--limit", "30", "--no-progress",
+                       "--output", str(path))
+    assert code == 130
+    assert path.read_bytes() == before
+    assert "not saving: the model was not trained at all" in out
+
+
+def test_a_network_too_large_to_build_is_one_line(capsys):
+    code, _, err = run(capsys, "train", "--hidden", "100000000", "--no-progress")
+    assert code == 1
+    assert_one_error_line(err)
+    assert "64 → 100,000,000 → 10" in err and "parameters" in err

@@ -659,3 +659,48 @@ def test_minibatches_reject_bad_arguments(n: object, batch_size: object, rng: ob
     # raised at the call, not lazily at the first next()
     with pytest.raises(exc, match=pattern):
         iterate_minibatches(n, batch_size, rng)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- bounded reads
+def test_a_gzip_bomb_is_refused_without_inflating_it(tmp_path: Path) -> None:
+    import tracemalloc
+
+    bomb = idx_bytes(ARR) + bytes(64 << 20)  # 64 MiB of trailing zeros, ~64 KB compressed
+    path = write(tmp_path / "bomb-idx3-ubyte.gz", bomb)
+    assert path.stat().st_size < 1 << 20
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=r"trailing bytes: header says 2×3×4 = 24 bytes of "
+                                             r"data, found more than") as info:
+            load_idx(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert str(info.value).startswith(str(path))
+    assert peak < 8 << 20  # a few chunks, not the 64 MiB
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_a_header_declaring_too_much_data_is_refused_before_reading(tmp_path: Path,
+                                                                    gz: bool) -> None:
+    from tinygrad_lite.data import MAX_IDX_BYTES
+
+    payload = b"\x00\x00\x08\x04" + b"".join(struct.pack(">I", d) for d in (60000, 28, 28, 28))
+    path = write(tmp_path / ("huge-idx4-ubyte" + (".gz" if gz else "")), payload + bytes(100))
+    with pytest.raises(ValueError, match=r"declares 60000×28×28×28 = 1,317,120,000 bytes of "
+                                         rf"data, more than the {MAX_IDX_BYTES:,}") as info:
+        load_idx(path)
+    assert str(info.value).startswith(str(path) + ": ")
+
+
+def test_a_header_with_too_many_dimensions_names_the_file(tmp_path: Path) -> None:
+    payload = b"\x00\x00\x08" + bytes([100]) + struct.pack(">I", 1) * 100 + b"\x07"
+    path = write(tmp_path / "deep-idx-ubyte", payload)
+    with pytest.raises(ValueError, match=r"declares 100 dimensions") as info:
+        load_idx(path)
+    assert str(info.value).startswith(str(path) + ": ")
+
+
+def test_a_negative_seed_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match=r"seed must be an int >= 0, got -1"):
+        load_digits(seed=-1)

@@ -196,3 +196,22 @@ def test_momentum_is_validated_when_changed_too():
         with pytest.raises(error, match="momentum"):
             opt.momentum = bad
     assert opt.momentum == 0.9
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_a_step_whose_new_values_overflow_is_refused_and_changes_nothing(momentum):
+    p, q = Value(1.0), Value(-2.0)
+    opt = SGD([p, q], lr=1e300, momentum=momentum)
+    p.grad, q.grad = 0.5, 1e10  # finite gradients, but -2 - 1e300 * 1e10 is -inf
+    with pytest.raises(ValueError, match=r"parameter 1 would become -inf .*lower the learning rate"):
+        opt.step()
+    assert (p.data, q.data) == (1.0, -2.0)
+    assert opt.velocity == [0.0, 0.0]
+
+
+def test_huge_but_finite_parameters_still_step():
+    p, q = Value(1.5e308), Value(1.5e308)  # their sum overflows, each stays finite
+    opt = SGD([p, q], lr=1.0)
+    p.grad, q.grad = 1.0, 2.0
+    opt.step()
+    assert (p.data, q.data) == (1.5e308 - 1.0, 1.5e308 - 2.0)

@@ -20,6 +20,7 @@ file, say), 130 after Ctrl-C outside training. Errors are one line on stderr
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any, Callable, NoReturn, Optional, Sequence
 
@@ -152,14 +153,14 @@ def _add_train_parser(sub: Any, handler: Callable[[argparse.Namespace], int]) ->
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from tinygrad_lite._files import check_target
+    from tinygrad_lite._files import check_writable
     from tinygrad_lite.data import load_dataset
     from tinygrad_lite.nn import MLP
-    from tinygrad_lite.serialize import save_model
     from tinygrad_lite.train import evaluate, subset, train
 
     if args.output is not None:
-        check_target(args.output, "model")  # before training, so no work is lost to a typo
+        # Before training, so that no work is lost to a typo or a read-only folder.
+        check_writable(args.output, "model")
     data = load_dataset(args.dataset)
     if args.limit is not None:
         data = subset(data, args.limit, args.limit)
@@ -168,6 +169,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         out_act = "linear" if args.cost == "cross-entropy" else args.activation
     model = MLP(data.train.n_inputs, args.hidden + [10], args.activation,
                 output_activation=out_act, seed=args.seed)
+    initial = [p.data for p in model.parameters()]
     say = (lambda *a: None) if args.quiet else print
     say(f"{model} on {data.train.name} ({len(data.train)} images) / {data.test.name} "
         f"({len(data.test)} images); cost {args.cost}, lr {args.lr:g}, batch size "
@@ -184,10 +186,42 @@ def _cmd_train(args: argparse.Namespace) -> int:
     epochs = f"{len(history)} epoch{'' if len(history) == 1 else 's'}"
     print(f"final test accuracy: {100 * test_acc:.1f}% ({status}{epochs}, "
           f"{history.seconds:.1f}s, {history.engine} engine)")
-    if args.output is not None:
-        save_model(model, args.output)
-        say(f"saved the model to {args.output}")
+    if args.output is None:
+        return 130 if history.interrupted else 0
+    if all(p.data == x for p, x in zip(model.parameters(), initial)):
+        print(f"not saving: the model was not trained at all (stopped before its first SGD step); "
+              f"{args.output} is left as it was")
+        return 130 if history.interrupted else 1
+    if not _save_or_rescue(model, args.output):
+        return 1
+    say(f"saved the model to {args.output}")
     return 130 if history.interrupted else 0
+
+
+def _save_or_rescue(model: Any, path: str) -> bool:
+    """Save the trained ``model`` to ``path``; if that fails, to a new file in the temporary
+    folder, and say where (one line on stderr). Returns whether ``path`` was written."""
+    import tempfile
+
+    from tinygrad_lite.serialize import save_model
+
+    try:
+        save_model(model, path)
+        return True
+    except OSError as exc:
+        problem = exc.strerror or str(exc)
+    fd, rescue = tempfile.mkstemp(prefix="tinygrad-lite-model-", suffix=".json")
+    os.close(fd)
+    try:
+        save_model(model, rescue)
+    except OSError as exc:
+        print(f"{PROG}: error: cannot save the model to {path} ({problem}), nor an emergency "
+              f"copy to {rescue} ({exc.strerror or exc}); the trained model is lost",
+              file=sys.stderr)
+        return False
+    print(f"{PROG}: error: cannot save the model to {path} ({problem}); the trained model is "
+          f"saved in {rescue} instead", file=sys.stderr)
+    return False
 
 
 # --------------------------------------------------------------------------- #
@@ -376,6 +410,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         # An OS error names the file; our own errors (a missing output folder) say it all.
         message = f"file not found: {exc.filename}" if exc.filename else str(exc)
         print(f"{PROG}: error: {message}", file=sys.stderr)
+        return 1
+    except MemoryError:
+        print(f"{PROG}: error: out of memory; try smaller layers (--hidden) or fewer images "
+              "(--limit)", file=sys.stderr)
         return 1
     except (OSError, ValueError, TypeError, ArithmeticError, RuntimeError) as exc:
         # RuntimeError covers GraphvizUnavailable, whose message says how to install Graphviz.

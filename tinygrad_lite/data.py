@@ -32,13 +32,15 @@ import hashlib
 import io
 import math
 import numbers
+import os
 import random
 import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from os import PathLike
 from pathlib import Path
-from typing import Iterator, Union
+from typing import BinaryIO, Iterator, Optional, Union
 
 import numpy as np
 
@@ -49,6 +51,8 @@ __all__ = [
     "DatasetSplit",
     "load_digits",
     "load_idx",
+    "MAX_IDX_BYTES",
+    "MAX_IDX_DIMENSIONS",
     "load_mnist",
     "load_dataset",
     "one_hot",
@@ -253,7 +257,7 @@ def load_digits(size: int = 8, test_fraction: float = 0.2, seed: int = 0) -> Dat
         raise TypeError(f"test_fraction must be a number, got {type(test_fraction).__name__}")
     if not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must be strictly between 0 and 1, got {test_fraction!r}")
-    integer(seed, "seed")
+    positive_int(seed, "seed", minimum=0)  # NumPy's generators take no negative seeds
 
     pixels, labels = _load_digits_raw(str(_DIGITS_PATH))
     images = pixels.astype(np.float64) / 16.0
@@ -273,28 +277,115 @@ def load_digits(size: int = 8, test_fraction: float = 0.2, seed: int = 0) -> Dat
 # --------------------------------------------------------------------------- #
 # MNIST IDX files
 # --------------------------------------------------------------------------- #
-def _read_maybe_gzip(path: Path) -> bytes:
-    """File bytes, gunzipped if they start with the gzip magic ``1f 8b``.
+#: The largest IDX data :func:`load_idx` reads (1 GiB; the 60,000 MNIST training images are
+#: 47 MB). A header that declares more is refused before anything is read or allocated.
+MAX_IDX_BYTES = 1 << 30
+#: The most dimensions an IDX header may declare (MNIST uses 1 for labels, 3 for images).
+MAX_IDX_DIMENSIONS = 8
+_CHUNK = 1 << 20
 
-    Detection is by content, not suffix: browsers sometimes unpack a
-    ``.gz`` download but keep its name.
+
+@contextmanager
+def _open_idx(path: Path) -> Iterator[tuple[BinaryIO, Optional[int]]]:
+    """``(stream, size)``: the file, or its gunzipped stream if it starts with the gzip magic
+    ``1f 8b``, and its size in bytes (None for gzip, whose size only reading tells).
+
+    Detection is by content, not suffix: browsers sometimes unpack a ``.gz`` download but keep
+    its name. Nothing is decompressed here: the caller reads as many bytes as it needs.
     """
-    data = path.read_bytes()
-    if data[:2] != _GZIP_MAGIC:
-        return data
-    try:
-        return gzip.decompress(data)
-    except (OSError, EOFError, zlib.error) as exc:
-        raise ValueError(f"{path}: corrupt gzip data ({exc})") from None
+    with open(path, "rb") as raw:
+        if raw.read(2) != _GZIP_MAGIC:
+            raw.seek(0)
+            yield raw, os.fstat(raw.fileno()).st_size
+            return
+        raw.seek(0)
+        with gzip.GzipFile(fileobj=raw) as stream:
+            yield stream, None  # type: ignore[misc]
+
+
+def _read_up_to(stream: BinaryIO, n: int) -> bytearray:
+    """Up to ``n`` bytes of ``stream`` (fewer only at its end), read in chunks so that what
+    is allocated grows with what is really there."""
+    data = bytearray()
+    while len(data) < n:
+        chunk = stream.read(min(_CHUNK, n - len(data)))
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def _idx_header(stream: BinaryIO, path: Path) -> tuple[int, ...]:
+    """Read and check the IDX header; return the sizes it declares."""
+    head = _read_up_to(stream, 4)
+    if len(head) < 4:
+        raise ValueError(f"{path}: truncated header: {len(head)} bytes, an IDX magic number needs 4")
+    magic = int.from_bytes(head, "big")
+    if head[0] != 0 or head[1] != 0:
+        raise ValueError(
+            f"{path}: bad magic number 0x{magic:08X}: IDX files start with two zero bytes "
+            "(is this an IDX file?)"
+        )
+    dtype_code, ndim = head[2], head[3]
+    if dtype_code != _IDX_UBYTE:
+        kind = _IDX_DTYPE_NAMES.get(dtype_code, "unknown")
+        raise ValueError(
+            f"{path}: unsupported dtype code 0x{dtype_code:02X} ({kind}) in magic 0x{magic:08X}; "
+            f"only 0x{_IDX_UBYTE:02X} (unsigned byte, as in MNIST) is supported"
+        )
+    if ndim == 0:
+        raise ValueError(f"{path}: bad magic number 0x{magic:08X}: number of dimensions is 0")
+    if ndim > MAX_IDX_DIMENSIONS:
+        raise ValueError(f"{path}: the header declares {ndim} dimensions; IDX files have at most "
+                         f"{MAX_IDX_DIMENSIONS} here (MNIST has 1 or 3): is this an IDX file?")
+    sizes = _read_up_to(stream, 4 * ndim)
+    if len(sizes) < 4 * ndim:
+        raise ValueError(
+            f"{path}: truncated header: {ndim} dimensions need {4 + 4 * ndim} header bytes, "
+            f"found {4 + len(sizes)}"
+        )
+    return tuple(int.from_bytes(sizes[4 * i : 4 * i + 4], "big") for i in range(ndim))
+
+
+def _size_mismatch(path: Path, dims: tuple[int, ...], expected: int, found: str,
+                   truncated: bool) -> ValueError:
+    problem = "truncated" if truncated else "trailing bytes"
+    shape = "×".join(map(str, dims))
+    return ValueError(f"{path}: {problem}: header says {shape} = {expected} bytes of data, "
+                      f"found {found}")
+
+
+def _idx_data(stream: BinaryIO, size: Optional[int], path: Path,
+              dims: tuple[int, ...]) -> bytearray:
+    """Exactly the data the header declares: no more is read, decompressed or allocated."""
+    expected = math.prod(dims)
+    if expected > MAX_IDX_BYTES:
+        raise ValueError(f"{path}: the header declares {'×'.join(map(str, dims))} = {expected:,} "
+                         f"bytes of data, more than the {MAX_IDX_BYTES:,} load_idx reads: "
+                         "is the file corrupt?")
+    if size is not None and size - 4 - 4 * len(dims) != expected:  # a plain file's size tells
+        found = size - 4 - 4 * len(dims)
+        raise _size_mismatch(path, dims, expected, str(found), found < expected)
+    data = _read_up_to(stream, expected)
+    if len(data) < expected:
+        raise _size_mismatch(path, dims, expected, str(len(data)), truncated=True)
+    extra = len(stream.read(_CHUNK))
+    if extra:
+        found = str(expected + extra) if extra < _CHUNK else f"more than {expected + extra:,}"
+        raise _size_mismatch(path, dims, expected, found, truncated=False)
+    return data
 
 
 def load_idx(path: StrPath) -> np.ndarray:
     """Read one IDX file (the MNIST format), plain or gzip-compressed.
 
     The header is two zero bytes, a dtype code (only ``0x08`` = unsigned byte
-    is supported, as in MNIST), the number of dimensions ``d``, then ``d``
-    big-endian uint32 sizes; the data follow and must fill exactly the
-    product of the sizes.
+    is supported, as in MNIST), the number of dimensions ``d`` (at most
+    :data:`MAX_IDX_DIMENSIONS`), then ``d`` big-endian uint32 sizes; the data
+    follow and must fill exactly the product of the sizes, at most
+    :data:`MAX_IDX_BYTES`. The header is checked first, and a gzip file is
+    decompressed only as far as the declared data (plus one chunk, to detect
+    trailing bytes), so a corrupt or hostile file costs neither time nor memory.
 
     Returns:
         A uint8 array shaped as the header says, e.g. ``(60000, 28, 28)`` for
@@ -306,40 +397,13 @@ def load_idx(path: StrPath) -> np.ndarray:
             the path and says what is wrong.
     """
     path = Path(path)
-    data = _read_maybe_gzip(path)
-    if len(data) < 4:
-        raise ValueError(f"{path}: truncated header: {len(data)} bytes, an IDX magic number needs 4")
-    magic = int.from_bytes(data[:4], "big")
-    if data[0] != 0 or data[1] != 0:
-        raise ValueError(
-            f"{path}: bad magic number 0x{magic:08X}: IDX files start with two zero bytes "
-            "(is this an IDX file?)"
-        )
-    dtype_code, ndim = data[2], data[3]
-    if dtype_code != _IDX_UBYTE:
-        kind = _IDX_DTYPE_NAMES.get(dtype_code, "unknown")
-        raise ValueError(
-            f"{path}: unsupported dtype code 0x{dtype_code:02X} ({kind}) in magic 0x{magic:08X}; "
-            f"only 0x{_IDX_UBYTE:02X} (unsigned byte, as in MNIST) is supported"
-        )
-    if ndim == 0:
-        raise ValueError(f"{path}: bad magic number 0x{magic:08X}: number of dimensions is 0")
-    header_len = 4 + 4 * ndim
-    if len(data) < header_len:
-        raise ValueError(
-            f"{path}: truncated header: {ndim} dimensions need {header_len} header bytes, "
-            f"found {len(data)}"
-        )
-    dims = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    expected = math.prod(dims)
-    found = len(data) - header_len
-    if found != expected:
-        problem = "truncated" if found < expected else "trailing bytes"
-        shape = "×".join(map(str, dims))
-        raise ValueError(
-            f"{path}: {problem}: header says {shape} = {expected} bytes of data, found {found}"
-        )
-    return np.frombuffer(data, dtype=np.uint8, offset=header_len).reshape(dims).copy()
+    try:
+        with _open_idx(path) as (stream, size):
+            dims = _idx_header(stream, path)
+            data = _idx_data(stream, size, path, dims)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise ValueError(f"{path}: corrupt gzip data ({exc})") from None
+    return np.frombuffer(data, dtype=np.uint8).reshape(dims)
 
 
 def _find_mnist_file(folder: Path, stem: str) -> Path | None:

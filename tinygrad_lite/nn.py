@@ -22,7 +22,11 @@ from tinygrad_lite._checks import positive_int
 from tinygrad_lite._checks import rng as make_rng
 from tinygrad_lite.engine import Value, zero_grad
 
-__all__ = ["ACTIVATIONS", "Neuron", "Layer", "MLP", "Seed"]
+__all__ = ["ACTIVATIONS", "MAX_PARAMETERS", "Neuron", "Layer", "MLP", "Seed"]
+
+#: The largest network :class:`MLP` builds: every parameter is a Python object (~150 bytes
+#: with its float), so 10 million of them take about 1.5 GB before any training.
+MAX_PARAMETERS = 10_000_000
 
 #: Valid activation names: the :class:`Value` method of the same name ("linear" = identity).
 ACTIVATIONS: tuple[str, ...] = ("sigmoid", "relu", "tanh", "linear")
@@ -70,6 +74,15 @@ def _as_list(x: _Input, nin: int, who: str) -> list:
     if len(x) != nin:
         raise ValueError(f"{who}: expected an input of length {nin}, got length {len(x)}")
     return x
+
+
+def _check_size(sizes: list[int]) -> None:
+    """ValueError naming the sizes if the network would have more than MAX_PARAMETERS."""
+    count = sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
+    if count > MAX_PARAMETERS:
+        arch = " → ".join(f"{n:,}" for n in sizes)
+        raise ValueError(f"MLP {arch} would have {count:,} parameters, more than the "
+                         f"{MAX_PARAMETERS:,} this library builds; use smaller layers")
 
 
 class Neuron:
@@ -201,6 +214,7 @@ class MLP:
         if len(nouts) == 0:
             raise ValueError("nouts must list at least one layer size, got an empty list")
         self.nouts = [positive_int(n, f"nouts[{i}]") for i, n in enumerate(nouts)]
+        _check_size([self.nin] + self.nouts)
         if isinstance(activation, str):
             activations = [activation] * len(self.nouts)
         elif isinstance(activation, Sequence):

@@ -63,15 +63,28 @@ def assign_all(values: Sequence[Value], data: Iterable[float],
     _run_to_end(drain)
 
 
-def _descend(params: Sequence[Value], steps: Sequence[float], lr: float) -> None:
-    """p ← p − lr·step for every parameter, all of them even if Ctrl-C arrives midway."""
-    pairs = zip(params, steps)
+def _assign(params: Sequence[Value], new_data: Sequence[float]) -> None:
+    """p.data ← new value for every parameter, all of them even if Ctrl-C arrives midway."""
+    pairs = zip(params, new_data)
 
     def drain() -> None:
-        for p, step in pairs:
-            p.data -= lr * step
+        for p, x in pairs:
+            p.data = x
 
     _run_to_end(drain)
+
+
+def _refuse_non_finite(params: Sequence[Value], steps: Sequence[float], new_data: Sequence[float],
+                       lr: float) -> None:
+    """ValueError naming the first parameter whose step or new value is nan/inf, if any."""
+    for i, (p, step, x) in enumerate(zip(params, steps, new_data)):
+        if not math.isfinite(p.grad):
+            raise ValueError(f"SGD.step: parameter {i} has gradient {p.grad}; refusing to "
+                             "write nan/inf into the model")
+        if not math.isfinite(x):
+            raise ValueError(f"SGD.step: parameter {i} would become {x} (data {p.data!r}, step "
+                             f"{step!r}, lr {lr:g}); refusing to write nan/inf into the model "
+                             "(lower the learning rate)")
 
 
 class SGD:
@@ -128,21 +141,24 @@ class SGD:
         has moved, so an interrupted training run keeps a consistent model.
 
         Raises:
-            ValueError: a gradient is not finite (nan or inf); no parameter is changed then.
+            ValueError: a gradient, or a parameter's new value, is not finite (nan or inf: a
+                learning rate too large for the gradient, say); no parameter (and no velocity)
+                is changed then.
         """
-        params = self.parameters
-        grads = [p.grad for p in params]
-        if not math.isfinite(sum(grads)):  # one fast check; find the culprit only if it fails
-            bad = next(((i, g) for i, g in enumerate(grads) if not math.isfinite(g)), None)
-            if bad is not None:
-                raise ValueError(f"SGD.step: parameter {bad[0]} has gradient {bad[1]}; "
-                                 "refusing to write nan/inf into the model")
+        params, lr = self.parameters, self._lr
         if self.momentum == 0.0:
-            _descend(params, grads, self._lr)
-            return
-        mu = self.momentum
-        self.velocity = [mu * v + g for v, g in zip(self.velocity, grads)]
-        _descend(params, self.velocity, self._lr)
+            velocity = None
+            new_data = [p.data - lr * p.grad for p in params]
+        else:
+            mu = self.momentum
+            velocity = [mu * v + p.grad for v, p in zip(self.velocity, params)]
+            new_data = [p.data - lr * v for p, v in zip(params, velocity)]
+        if not math.isfinite(sum(new_data)):  # one fast check; find the culprit only if it fails
+            steps = velocity if velocity is not None else [p.grad for p in params]
+            _refuse_non_finite(params, steps, new_data, lr)
+        if velocity is not None:
+            self.velocity = velocity
+        _assign(params, new_data)
 
     def zero_grad(self) -> None:
         """Set every parameter's ``.grad`` to 0 (call before each backward pass)."""
