@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -397,3 +398,60 @@ def test_a_network_too_large_to_build_is_one_line(capsys):
     assert code == 1
     assert_one_error_line(err)
     assert "64 → 100,000,000 → 10" in err and "parameters" in err
+# --------------------------------------------------------------------------- datasets
+def test_dataset_help_names_every_dataset(capsys):
+    for command in (["train"], ["predict"], ["graph", "network"]):
+        code, out, _ = run(capsys, *command, "--help")
+        assert code == 0
+        flat = " ".join(out.split())
+        for name in (r"\bmnist\b(?!:)", r"\bdigits\b", r"\bdigits28\b", r"\bmnist:FOLDER\b"):
+            assert re.search(name, flat), (command, name)
+
+
+@pytest.mark.parametrize("name", ["mnist:", "MNIST", "mnist5k"])
+def test_malformed_dataset_names_are_usage_errors(capsys, name):
+    code, out, err = run(capsys, "train", "--dataset", name)
+    assert code == 2 and out == ""
+    assert_one_error_line(err)
+    assert f"unknown dataset {name!r}; use mnist, digits, digits28 or mnist:FOLDER" in err
+
+
+def test_train_on_the_shipped_mnist_digits(capsys, tmp_path):
+    path = tmp_path / "m.json"
+    code, out, err = run(capsys, "train", "--dataset", "mnist", "--limit", "40", "--epochs", "1",
+                         "--no-progress", "--output", str(path))
+    assert code == 0, err
+    first = out.splitlines()[0]
+    assert first.startswith("MLP(784 → 16 → 16 → 10, sigmoid, 13,002 parameters)")
+    assert "on mnist:train[:40] (40 images) / mnist:test[:40] (40 images)" in first
+    assert "compiled engine)" in out.splitlines()[2]
+    assert load_model(path).nin == 784
+
+
+def test_a_784_input_model_is_tested_on_the_shipped_mnist_by_default(capsys, tmp_path):
+    from tinygrad_lite.data import load_mnist
+    from tinygrad_lite.train import accuracy
+
+    path = tmp_path / "m784.json"
+    model = MLP(784, [10], seed=0)
+    save_model(model, path)
+    code, out, _ = run(capsys, "predict", str(path))
+    test = load_mnist().test
+    assert code == 0
+    assert out == (f"test accuracy on mnist:test: {100 * accuracy(model, test):.1f}% "
+                   "(1000 images)\n")
+    code, out, _ = run(capsys, "predict", str(path), "--index", "3")
+    assert code == 0 and out.startswith(f"mnist:test[3]: predicted ")
+    assert f"label {test.labels[3]}" in out
+    code, out, _ = run(capsys, "predict", str(path), "--dataset", "digits28")
+    assert code == 0 and "on digits28:test" in out  # the resized 8×8 digits, one option away
+
+
+def test_missing_mnist_files_name_each_file_once_on_the_command_line(capsys, tmp_path):
+    code, _, err = run(capsys, "train", "--dataset", f"mnist:{tmp_path}", "--quiet")
+    assert code == 1
+    assert_one_error_line(err)
+    for stem in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                 "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        assert err.count(stem) == 1
+    assert "--dataset mnist on the command line" in err

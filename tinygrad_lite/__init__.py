@@ -24,6 +24,7 @@ from tinygrad_lite.data import (
     load_idx,
     load_mnist,
     one_hot,
+    shifted_copies,
 )
 from tinygrad_lite.engine import Value, is_grad_enabled, no_grad, zero_grad
 from tinygrad_lite.gradcheck import (
@@ -67,6 +68,7 @@ __all__ = [
     "Value", "no_grad", "is_grad_enabled", "zero_grad",
     "Dataset", "DatasetSplit", "load_digits", "load_idx", "load_mnist", "load_dataset", "one_hot",
     "iterate_minibatches",
+    "shifted_copies",
     "MLP", "Layer", "Neuron", "ACTIVATIONS",
     "quadratic_cost", "cross_entropy_cost", "batch_cost", "get_cost", "COSTS",
     "SGD", "train", "History", "EpochStats", "evaluate", "accuracy", "predict", "subset",

