@@ -625,8 +625,12 @@ class Value:
             for node in group:
                 node._fresh = None
 
-    def backward(self) -> None:
+    def backward(self, create_graph: bool = False) -> None:
         """Add ∂self/∂node to ``node.grad`` for this value and every value it depends on.
+
+        ``.grad`` holds floats, so ``create_graph=True`` (PyTorch's way to get gradients as
+        graphs) is refused with a pointer to :func:`tinygrad_lite.autodiff.grad`, which returns
+        derivatives as ``Value`` graphs without touching ``.grad``.
 
         Seeds this value's gradient with 1, then walks the graph in reverse topological order
         applying the chain rule. Gradients accumulate across calls (see the module docstring);
@@ -635,6 +639,12 @@ class Value:
         gradients before the next one. Not thread-safe: do not run two ``backward()`` calls
         on one graph at the same time.
         """
+        if create_graph is not False:
+            raise ValueError(
+                "backward(create_graph=True) is not supported: .grad holds floats. For "
+                "derivatives as graphs use tinygrad_lite.grad(output, inputs, "
+                "create_graph=True), which returns them as Values"
+            )
         if not self._prev:
             self.grad += 1.0
             return
