@@ -194,3 +194,21 @@ def test_bad_arguments_are_named():
         hessian(lambda v: 1.0, [1.0])
     with no_grad(), pytest.raises(RuntimeError, match="no_grad"):
         grad(x * 2, [x], create_graph=True)
+
+
+def test_draw_graph_of_a_gradient_shows_its_computation():
+    from tinygrad_lite import draw_graph
+
+    w, a, b, y = (Value(v, label=k) for k, v in
+                  (("w", 0.8), ("a", 0.6), ("b", -0.2), ("y", 1.0)))
+    s = (w * a + b).sigmoid()
+    s.label = "s"
+    cost = (s - y) ** 2
+    cost.label = "C"
+    (dw,) = grad(cost, [w], create_graph=True)
+    source = draw_graph(dw).source
+    assert "∂C/∂w" in source and "∂C/∂s" in source  # the gradient nodes are named
+    one_minus_s = [v for v in topological_order(dw) if v.op == "-" and v.parents[1] is s]
+    assert one_minus_s and one_minus_s[0].parents[0].data == 1.0  # the (1 − s) of s·(1 − s)
+    assert dw.data == pytest.approx(0.6 * s.data * (1 - s.data) * 2 * (s.data - 1.0))
+    assert s.label == "s" and w.label == "w"  # the original graph keeps its labels

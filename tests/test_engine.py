@@ -772,3 +772,32 @@ def test_backward_create_graph_points_to_grad():
     assert x.grad == 0.0  # nothing half-done
     y.backward(create_graph=False)
     assert x.grad == 4.0
+
+
+def test_derivatives_equal_backward_without_touching_grad():
+    a, b, unused = Value(1.5), Value(-0.5), Value(9.0)
+    t = (a * b).tanh()
+    out = t * a + b.exp()
+    d = out.derivatives([a, b, unused, t, out])
+    assert all(v.grad == 0.0 for v in (a, b, unused, t, out))
+    out.backward()
+    assert d == [a.grad, b.grad, 0.0, t.grad, 1.0]
+    assert d[0] == pytest.approx(central_difference(
+        lambda x, y: math.tanh(x * y) * x + math.exp(y), [1.5, -0.5], 0), rel=1e-6)
+    out.backward()  # the scratch was cleared: a second pass adds the same again
+    assert a.grad == 2 * d[0]
+    assert Value(2.0).derivatives([a]) == [0.0]
+    with pytest.raises(TypeError, match="input 0 must be a Value"):
+        out.derivatives([1.0])
+
+
+def test_topological_order_lists_parents_first_in_depth_first_order():
+    x, y = Value(1.0, label="x"), Value(2.0, label="y")
+    s = x * y
+    out = (s + x).tanh() * s
+    order = [v.label or v.op for v in topological_order(out)]
+    assert order == ["x", "y", "*", "+", "tanh", "*"]
+    chain = Value(0.5)
+    for _ in range(100_000):  # deep graphs need no recursion
+        chain = chain * 1.0
+    assert len(topological_order(chain)) == 200_001

@@ -57,7 +57,9 @@ def _floats(items: Any, what: str) -> list[float]:
         raise TypeError(f"{what} must be a sequence of numbers, got {type(items).__name__}")
     out = []
     for i, x in enumerate(items):
-        if isinstance(x, Value):
+        if type(x) is float and x - x == 0.0:  # the usual case: a finite float
+            out.append(x)
+        elif isinstance(x, Value):
             out.append(x.data)
         elif isinstance(x, numbers.Real):
             out.append(Value(x).data)  # the engine's conversion and finiteness check
@@ -97,18 +99,6 @@ def _relevant(order: list[Value], inputs: list[Value]) -> set[int]:
         if id(node) in wanted or any(id(p) in relevant for p in node.parents):
             relevant.add(id(node))
     return relevant
-
-
-def _float_pass(output: Value, order: list[Value], relevant: set[int]) -> dict[int, float]:
-    grads: dict[int, float] = {id(output): 1.0}
-    for node in reversed(order):
-        g = grads.get(id(node))
-        if g is None or g == 0.0:
-            continue
-        for parent, local in zip(node.parents, node.local_grads):
-            if id(parent) in relevant:
-                grads[id(parent)] = grads.get(id(parent), 0.0) + local * g
-    return grads
 
 
 def _times(local: Gradient, g: Gradient) -> Gradient:
@@ -152,14 +142,24 @@ def _value_derivatives(node: Value) -> Sequence[Gradient]:
     return record.value_derivatives(node)
 
 
+def _name_new(g: Gradient, node: Value, output: Value, original: set[int]) -> None:
+    """Label a gradient Value made by this pass "∂C/∂s" after the labels of ``output`` and
+    ``node``, so that drawings of derivative graphs read as backpropagation. Values of the
+    original graph (∂(x·y)/∂x is y itself) keep their own labels."""
+    if isinstance(g, Value) and node.label and not g.label and id(g) not in original:
+        g.label = f"∂{output.label or 'out'}/∂{node.label}"
+
+
 def _graph_pass(output: Value, order: list[Value], relevant: set[int]) -> dict[int, Gradient]:
     terms: dict[int, list[Gradient]] = {id(output): [1.0]}
     grads: dict[int, Gradient] = {}
+    original = {id(v) for v in order}
     for node in reversed(order):
         pending = terms.pop(id(node), None)
         if pending is None:
             continue
         g = grads[id(node)] = _total(pending)
+        _name_new(g, node, output, original)
         if not node.parents or (isinstance(g, float) and g == 0.0):
             continue
         locals_ = _value_derivatives(node)
@@ -181,7 +181,8 @@ def grad(output: Value, inputs: Sequence[Value], create_graph: bool = False) -> 
         create_graph: ``False``: floats, from the float local derivatives ``backward()`` uses.
             ``True``: Values whose graphs compute the derivatives from the op table's
             ``Value``-expression local derivatives, so they can be differentiated again
-            (an input's derivative that is a constant is a leaf ``Value``).
+            (an input's derivative that is a constant is a leaf ``Value``). New gradient
+            nodes of labelled values get labels like ``"∂C/∂s"``, so drawings read well.
 
     Returns:
         One float (or Value) per input, in order.
@@ -198,12 +199,10 @@ def grad(output: Value, inputs: Sequence[Value], create_graph: bool = False) -> 
     if _flag(create_graph, "create_graph") and not is_grad_enabled():
         raise RuntimeError("grad(..., create_graph=True) builds graphs, which no_grad() does "
                            "not record: call it outside no_grad()")
-    order = topological_order(output)
-    relevant = _relevant(order, inputs)
     if not create_graph:
-        floats = _float_pass(output, order, relevant)
-        return [floats.get(id(x), 0.0) for x in inputs]
-    graphs = _graph_pass(output, order, relevant)
+        return output.derivatives(inputs)  # backward()'s own pass, read out
+    order = topological_order(output)
+    graphs = _graph_pass(output, order, _relevant(order, inputs))
     found = [graphs.get(id(x), 0.0) for x in inputs]
     return [g if isinstance(g, Value) else Value(g) for g in found]
 
@@ -269,16 +268,19 @@ def jvp_graph(outputs: Union[Value, Sequence[Value]], inputs: Sequence[Value],
     if len(direction) != len(inputs):
         raise ValueError(f"jvp_graph: {len(direction)} tangents for {len(inputs)} inputs")
     tangent: dict[int, float] = {}
+    seeded = {id(x) for x in inputs}  # an input's tangent is its own, not computed
     for x, d in zip(inputs, direction):
-        tangent[id(x)] = tangent.get(id(x), 0.0) + d
-    seeded = set(tangent)
+        if d:
+            tangent[id(x)] = tangent.get(id(x), 0.0) + d
+    get = tangent.get
     for node in topological_order(outs):
-        if id(node) in seeded or not node.parents:
+        parents = node.parents
+        if not parents or id(node) in seeded:
             continue
         total = 0.0
-        for parent, local in zip(node.parents, node.local_grads):
-            t = tangent.get(id(parent))
-            if t is not None:
+        for parent, local in zip(parents, node.local_grads):
+            t = get(id(parent))
+            if t:  # None (no tangent reaches it) and 0.0 add nothing
                 total += local * t
         tangent[id(node)] = total
     found = [tangent.get(id(o), 0.0) for o in outs]

@@ -653,17 +653,7 @@ class Value:
         leaves: list[Value] = []  # in the order they first receive a gradient
         completed = False
         try:
-            self._mark_interior(interior, marked)
-            self._fresh = 1.0
-            for node in reversed(interior):
-                g = node._fresh
-                for parent, local in zip(node._prev, node._local):
-                    fresh = parent._fresh
-                    if fresh is None:  # a leaf, reached for the first time in this call
-                        leaves.append(parent)
-                        parent._fresh = local * g
-                    else:
-                        parent._fresh = fresh + local * g
+            self._propagate(interior, marked, leaves)
             # Add this call's gradient in one step per node, so that repeated calls add
             # exactly the same amount every time.
             for group in (interior, leaves):
@@ -674,6 +664,46 @@ class Value:
         finally:
             if not completed:  # interrupted: leave no node marked as visited
                 self._unmark(marked, leaves)
+
+    def _propagate(self, interior: list["Value"], marked: list["Value"],
+                   leaves: list["Value"]) -> None:
+        """The chain rule into every node's ``_fresh`` scratch (the caller unmarks them)."""
+        self._mark_interior(interior, marked)
+        self._fresh = 1.0
+        for node in reversed(interior):
+            g = node._fresh
+            for parent, local in zip(node._prev, node._local):
+                fresh = parent._fresh
+                if fresh is None:  # a leaf, reached for the first time in this call
+                    leaves.append(parent)
+                    parent._fresh = local * g
+                else:
+                    parent._fresh = fresh + local * g
+
+    def derivatives(self, inputs: Sequence["Value"]) -> list[float]:
+        """∂self/∂x for each Value x of ``inputs``, as floats, without touching any ``.grad``.
+
+        The same pass as :meth:`backward` (and as fast), read out instead of accumulated; an
+        input this value does not depend on gets 0. :func:`tinygrad_lite.autodiff.grad`
+        returns these (and, with ``create_graph=True``, derivatives as graphs). Not
+        thread-safe on one graph, like ``backward()``.
+
+        Raises:
+            TypeError: an input is not a Value.
+        """
+        for i, x in enumerate(inputs):
+            if type(x) is not Value:
+                raise TypeError(f"derivatives: input {i} must be a Value, got {type(x).__name__}")
+        if not self._prev:
+            return [1.0 if x is self else 0.0 for x in inputs]
+        interior: list[Value] = []
+        marked: list[Value] = []
+        leaves: list[Value] = []
+        try:
+            self._propagate(interior, marked, leaves)
+            return [0.0 if x._fresh is None else x._fresh for x in inputs]
+        finally:
+            self._unmark(marked, leaves)
 
     def zero_grad(self) -> None:
         """Set ``.grad`` to 0 on this value and every value it depends on."""
@@ -712,15 +742,25 @@ def topological_order(roots: Union[Value, Iterable[Value]]) -> list[Value]:
         if not isinstance(root, Value):
             raise TypeError(f"topological_order: root {i} must be a Value, got "
                             f"{type(root).__name__}")
-        stack: list[tuple[Value, bool]] = [(root, False)]
+        if id(root) in seen:
+            continue
+        seen.add(id(root))
+        # Depth-first with one iterator over the parents per open node; a leaf is listed as
+        # soon as it is met (it has no parents to wait for), without a trip through the stack.
+        stack: list[tuple[Value, Any]] = [(root, iter(root._prev))]
         while stack:
-            node, expanded = stack.pop()
-            if expanded:
+            node, parents = stack[-1]
+            for p in parents:
+                key = id(p)
+                if key not in seen:
+                    seen.add(key)
+                    if p._prev:
+                        stack.append((p, iter(p._prev)))
+                        break
+                    order.append(p)
+            else:
+                stack.pop()
                 order.append(node)
-            elif id(node) not in seen:
-                seen.add(id(node))
-                stack.append((node, True))
-                stack.extend((p, False) for p in reversed(node._prev) if id(p) not in seen)
     return order
 
 
