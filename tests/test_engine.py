@@ -684,3 +684,120 @@ def test_topological_order_of_a_deep_chain_needs_no_recursion():
 def test_topological_order_rejects_a_non_value_root():
     with pytest.raises(TypeError, match="root 1 must be a Value, got float"):
         topological_order([Value(1.0), 2.0])
+
+
+# ----------------------------------------------------------------------------- issue 11
+def test_grad_mode_is_per_thread():
+    import threading
+
+    inside, done = threading.Event(), threading.Event()
+    seen: dict[str, object] = {}
+
+    def evaluator() -> None:  # sits inside no_grad while the main thread trains
+        with no_grad():
+            inside.set()
+            done.wait(10)
+            seen["evaluator"] = is_grad_enabled()
+
+    def fresh_thread() -> None:
+        seen["fresh"] = is_grad_enabled()
+
+    t = threading.Thread(target=evaluator)
+    t.start()
+    inside.wait(10)
+    try:
+        x = Value(3.0)
+        y = x * x
+        y.backward()
+        assert is_grad_enabled() and x.grad == 6.0  # not silently 0
+        with no_grad():  # a thread started inside no_grad still records
+            u = threading.Thread(target=fresh_thread)
+            u.start()
+            u.join(10)
+    finally:
+        done.set()
+        t.join(10)
+    assert seen == {"evaluator": False, "fresh": True}
+    assert is_grad_enabled()
+
+
+def test_numpy_scalars_enter_affine_as_python_floats():
+    w, b = Value(0.5), Value(0.25)
+    pixels = list(np.array([0.1, 0.7], dtype=np.float16))
+    z = Value.affine([w, Value(2.0)], pixels, b)
+    expected = 0.5 * float(pixels[0]) + 2.0 * float(pixels[1]) + 0.25  # float64 arithmetic
+    assert type(z.data) is float and z.data == expected
+    assert all(type(g) is float for g in z.local_grads)
+    (layer_z,) = Value.affine_layer([[w, Value(2.0)]], pixels, [b])
+    assert type(layer_z.data) is float and layer_z.data == expected
+    assert all(type(g) is float for g in layer_z.local_grads)
+    layer_z.backward()
+    assert type(w.grad) is float
+    assert all(type(c) is float for c in layer_z.ctx[1])  # the wiring holds floats
+
+
+def test_an_integer_too_large_for_a_float_is_named_in_affine():
+    v = Value(1.0)
+    with pytest.raises(ValueError, match="affine: input 0 must be finite.*too large"):
+        Value.affine([v], [10 ** 400])
+    with pytest.raises(ValueError, match="affine: weight 1 must be finite"):
+        Value.affine([v, 10 ** 400], [1.0, 2.0])
+    with pytest.raises(ValueError, match="affine: input 0 must be finite"):
+        Value.affine_layer([[v, v, v]], [10 ** 400, 0, 0], [Value(0.0)])
+
+
+def test_tiny_power_of_tiny_has_no_false_overflow():
+    x, p = Value(1e-320), Value(1e-320)
+    y = x ** p
+    assert y.data == pytest.approx(1.0)
+    dx, dp = y.local_grads
+    assert dx == pytest.approx(1.0, rel=1e-6) and dp == pytest.approx(math.log(1e-320))
+    with pytest.raises(OverflowError, match="result too large"):
+        Value(10.0) ** Value(400.0)  # a result that really overflows still says so
+    with pytest.raises(OverflowError, match="derivative"):
+        Value(1e-320) ** -0.5  # the result fits, its derivative does not
+
+
+@pytest.mark.parametrize("name", sorted(BUILTIN_OP_NAMES))
+def test_from_op_refuses_builtin_op_names(name):
+    with pytest.raises(ValueError, match="reserved for the engine's built-in op"):
+        Value.from_op(0.0, (Value(-1.0),), (0.1,), name)
+
+
+def test_backward_create_graph_points_to_grad():
+    x = Value(2.0)
+    y = x * x
+    with pytest.raises(ValueError, match="create_graph=True.*grad\\(output, inputs"):
+        y.backward(create_graph=True)
+    assert x.grad == 0.0  # nothing half-done
+    y.backward(create_graph=False)
+    assert x.grad == 4.0
+
+
+def test_derivatives_equal_backward_without_touching_grad():
+    a, b, unused = Value(1.5), Value(-0.5), Value(9.0)
+    t = (a * b).tanh()
+    out = t * a + b.exp()
+    d = out.derivatives([a, b, unused, t, out])
+    assert all(v.grad == 0.0 for v in (a, b, unused, t, out))
+    out.backward()
+    assert d == [a.grad, b.grad, 0.0, t.grad, 1.0]
+    assert d[0] == pytest.approx(central_difference(
+        lambda x, y: math.tanh(x * y) * x + math.exp(y), [1.5, -0.5], 0), rel=1e-6)
+    out.backward()  # the scratch was cleared: a second pass adds the same again
+    assert a.grad == 2 * d[0]
+    assert Value(2.0).derivatives([a]) == [0.0]
+    with pytest.raises(TypeError, match="input 0 must be a Value"):
+        out.derivatives([1.0])
+
+
+def test_topological_order_lists_parents_first_in_depth_first_order():
+    x, y = Value(1.0, label="x"), Value(2.0, label="y")
+    s = x * y
+    out = (s + x).tanh() * s
+    order = [v.label or v.op for v in topological_order(out)]
+    assert order == ["x", "y", "*", "+", "tanh", "*"]
+    chain = Value(0.5)
+    for _ in range(100_000):  # deep graphs need no recursion
+        chain = chain * 1.0
+    assert len(topological_order(chain)) == 200_001

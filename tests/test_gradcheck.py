@@ -443,3 +443,56 @@ def test_model_without_parameters_is_a_value_error():
 def test_model_check_refuses_no_grad(net):
     with no_grad(), pytest.raises(RuntimeError, match="no_grad"):
         gradcheck_model(net, [0.1, 0.2, 0.3], [0.0, 1.0])
+
+
+# ----------------------------------------------------------------------------- gradgradcheck
+from tinygrad_lite.gradcheck import gradgradcheck  # noqa: E402
+
+
+def _cube_with_derivative(second: float):
+    """x³ whose first derivative is right (3x²) but whose Value derivative is ``second``·x²
+    (so its second derivative is wrong unless second == 3)."""
+    def derivative(x, out):
+        return 3 * x * x if isinstance(x, float) else second * x * x
+    return custom_op(f"cube_{second:g}".replace(".", "_"), lambda x: x ** 3, derivative)
+
+
+@given(st.floats(0.2, 3.0), st.floats(-2.0, 2.0))
+def test_gradgradcheck_passes_on_smooth_functions(a, b):
+    def f(x):
+        return (x[0] * x[1]).sigmoid() + x[0].log() * x[1] ** 3 + (x[1] / x[0]).tanh()
+
+    assert gradgradcheck(f, [a, b])
+
+
+def test_gradgradcheck_names_the_wrong_second_derivative():
+    cube = _cube_with_derivative(2.0)
+    assert gradcheck(lambda x: cube(x[0]) * x[1], [0.7, 1.2])  # first order is right
+    with pytest.raises(GradcheckError) as info:
+        gradgradcheck(lambda x: cube(x[0]) * x[1], [0.7, 1.2])
+    message = str(info.value)
+    assert "gradgradcheck failed: 2 of 4 second derivative(s)" in message
+    assert "Jacobian mismatch for ∂f/∂x0 with respect to input 0 (x0 = 0.7)" in message
+    first = info.value.mismatches[0]
+    assert first.output == "∂f/∂x0" and first.index == 0
+    assert first.numerical == pytest.approx(6 * 0.7 * 1.2, rel=1e-6)  # ∂²(x0³x1)/∂x0² = 6x0x1
+    assert first.analytical == pytest.approx(4 * 0.7 * 1.2)
+    assert gradgradcheck(lambda x: cube(x[0]), [0.7], raise_exception=False) is False
+    assert gradgradcheck(lambda x: _cube_with_derivative(3.0)(x[0]) * x[1], [0.7, 1.2])
+
+
+def test_gradgradcheck_says_when_an_op_is_first_order_only():
+    floaty = custom_op("floaty_for_gradgrad", math.exp, lambda x, out: math.exp(x))
+    with pytest.raises(TypeError, match="floats only"):
+        gradgradcheck(lambda x: floaty(x[0]), [0.3])
+
+
+def test_gradgradcheck_checks_its_arguments_like_gradcheck():
+    with pytest.raises(ValueError, match="eps must be > 0"):
+        gradgradcheck(lambda x: x[0] * x[0], [1.0], eps=0.0)
+    with pytest.raises(ValueError, match="inputs is empty"):
+        gradgradcheck(lambda x: x[0], [])
+    with no_grad(), pytest.raises(RuntimeError, match="gradgradcheck needs backward"):
+        gradgradcheck(lambda x: x[0] * x[0], [1.0])
+    with pytest.raises(ValueError, match="shifted by -eps along input 0"):
+        gradgradcheck(lambda x: x[0].log(), [1e-7], eps=1e-6)

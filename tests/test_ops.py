@@ -147,3 +147,38 @@ def test_custom_op_call_errors_name_the_op_and_inputs(forward, derivative, args,
     f = custom_op("f", forward, derivative)
     with pytest.raises(error, match=re.escape(pattern)):
         f(*args)
+
+
+# ----------------------------------------------------------------------------- the op table
+def test_a_custom_op_is_registered_in_the_op_table():
+    from tinygrad_lite.optable import OPS
+
+    square = custom_op("square_in_table", lambda x: x * x, lambda x, out: 2 * x)
+    record = OPS["square_in_table"]
+    assert record is square.record and record.apply is square and not record.builtin
+    y = square(Value(3.0))
+    assert y.ctx is square  # its nodes know which op made them
+    assert record.value_derivatives(y)[0].data == 6.0
+
+
+def test_custom_op_second_derivative_needs_value_ops():
+    from tinygrad_lite.autodiff import grad
+
+    smooth = custom_op("smooth_sq", lambda x: x * x, lambda x, out: 2 * x)
+    floaty = custom_op("floaty_exp", math.exp, lambda x, out: math.exp(x))
+    x = Value(0.5)
+    (d1,) = grad(smooth(x), [x], create_graph=True)
+    assert grad(d1, [x]) == [2.0]
+    with pytest.raises(TypeError, match="'floaty_exp'.*floats only.*not twice"):
+        grad(floaty(x), [x], create_graph=True)
+    assert grad(floaty(x), [x]) == [pytest.approx(math.exp(0.5))]  # first order works
+
+
+def test_a_from_op_node_named_like_a_custom_op_is_not_taken_for_it():
+    from tinygrad_lite.autodiff import grad
+
+    custom_op("shared_name", lambda x: x * x, lambda x, out: 2 * x)
+    x = Value(2.0)
+    y = Value.from_op(4.0, [x], [4.0], "shared_name")  # not made by the custom op
+    with pytest.raises(TypeError, match="made with Value.from_op"):
+        grad(y, [x], create_graph=True)

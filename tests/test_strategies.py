@@ -38,6 +38,8 @@ from tinygrad_lite.testing import (
     Step,
     expressions,
     gradcheck_property,
+    gradgradcheck,
+    gradgradcheck_property,
     mlps,
 )
 
@@ -438,3 +440,36 @@ def test_property_tests_respect_the_active_profile():
     test = gradcheck_property("exp")
     assert getattr(test, "_hypothesis_internal_use_settings", settings()).max_examples == \
         settings().max_examples
+
+
+# ----------------------------------------------------------------------------- second order
+@pytest.mark.parametrize("op", BUILTIN_OPS)
+@given(data=st.data())
+def test_every_engine_op_passes_gradgradcheck(op, data):
+    expr = data.draw(expressions(ops=[op], require=op, max_steps=1), label="expr")
+    assert gradgradcheck(expr.build, expr.inputs)
+
+
+# Random graphs over every op and every combination the strategies make, to second order.
+test_random_graphs_pass_gradgradcheck = gradgradcheck_property(max_steps=6)
+
+cube = custom_op("cube_strategies", lambda x: x ** 3, lambda x, out: 3 * x * x)
+test_a_custom_op_with_a_value_derivative_passes_gradgradcheck = gradgradcheck_property(cube)
+
+
+def test_gradgradcheck_property_catches_a_wrong_second_derivative():
+    # Right as floats (3x²), wrong as a graph (2x², so its derivative is 4x instead of 6x).
+    wrong = custom_op("cube_wrong_curvature", lambda x: x ** 3,
+                      lambda x, out: 3 * x * x if isinstance(x, float) else 2 * x * x)
+    gradcheck_property(wrong, settings=FAST_FAILURE)()  # first order is right
+    with pytest.raises(GradcheckError, match="Jacobian mismatch for ∂f/∂x"):
+        gradgradcheck_property(wrong, settings=FAST_FAILURE)()
+
+
+def test_gradgradcheck_property_says_a_float_only_op_is_first_order_only():
+    with pytest.raises(TypeError, match="'softplus'.*floats only"):
+        gradgradcheck_property(softplus, settings=FAST_FAILURE)()
+
+
+def test_gradgradcheck_property_is_named_after_its_op():
+    assert gradgradcheck_property(cube).__name__ == "test_gradgradcheck_cube_strategies"

@@ -27,11 +27,13 @@ from tinygrad_lite.data import (
     shifted_copies,
 )
 from tinygrad_lite.engine import Value, is_grad_enabled, no_grad, zero_grad
+from tinygrad_lite.autodiff import grad, hessian, hvp, jvp, jvp_graph
 from tinygrad_lite.gradcheck import (
     GradcheckError,
     gradcheck,
     gradcheck_directional,
     gradcheck_model,
+    gradgradcheck,
 )
 from tinygrad_lite.losses import COSTS, batch_cost, cross_entropy_cost, get_cost, quadratic_cost
 from tinygrad_lite.nn import ACTIVATIONS, MLP, Layer, Neuron
@@ -79,5 +81,6 @@ __all__ = [
     "CompiledTrainer", "Program", "TraceError", "UnsupportedOpError", "compile_cost",
     "compile_model", "compile_function", "compile_graph",
     "gradcheck", "gradcheck_directional", "gradcheck_model", "GradcheckError", "custom_op",
+    "grad", "hessian", "hvp", "jvp", "jvp_graph", "gradgradcheck",
     "__version__",
 ]

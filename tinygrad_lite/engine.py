@@ -18,6 +18,18 @@ Gradient semantics (the same as PyTorch's for leaves):
   ``.grad``, so repeated calls add, they do not compound.
 * A value used in several places receives the sum of the gradients along all its paths.
 
+Grad mode is per thread, as in PyTorch: :class:`no_grad` turns recording off in the thread
+that enters it only, and every thread starts with recording on. A ``backward()`` in one
+thread is never affected by a ``no_grad`` block in another.
+
+Every plain number entering the engine (``Value(x)``, the constants of ``x + 2``, ``x ** p``,
+``Value.sum`` and ``Value.affine``) is converted once to a Python ``float`` (float64): a
+NumPy ``float16`` input computes in float64 like any other.
+
+Each op is defined once in :mod:`tinygrad_lite.optable`: its ``Value`` method here is the fast
+float path, and the table adds its symbol, formula, ``Value``-expression derivatives (for
+:func:`tinygrad_lite.autodiff.grad` with ``create_graph=True``) and NumPy kernels.
+
 Overflow policy: ``exp()`` (and ``**``) of a number whose result does not fit in a float raise
 :class:`OverflowError` with a message naming the op and the input, instead of returning ``inf``
 that would silently turn into ``nan`` later. ``sigmoid()`` and ``tanh()`` never overflow.
@@ -28,6 +40,7 @@ from __future__ import annotations
 import math
 import numbers
 import operator
+import threading
 from contextlib import ContextDecorator
 from typing import Any, Iterable, Sequence, Union
 
@@ -39,20 +52,20 @@ __all__ = [
 Number = Union[int, float]
 ValueLike = Union["Value", int, float]
 
-#: Every ``.op`` name the engine's own ops give their results; the one list of them. Ops made
-#: with :meth:`Value.from_op` by other code (``tinygrad_lite.ops.custom_op``) must use another
-#: name, and the compiler and the graph views know exactly these.
-BUILTIN_OP_NAMES: frozenset[str] = frozenset(
-    {"+", "-", "*", "/", "neg", "**", "exp", "log", "tanh", "sigmoid", "relu", "abs", "sum",
-     "affine"}
-)
 
-_grad_enabled = True
+
+class _GradMode(threading.local):
+    """Whether ops record a graph, per thread; a new thread starts with the class default."""
+
+    enabled = True
+
+
+_mode = _GradMode()
 
 
 def is_grad_enabled() -> bool:
-    """Return ``True`` unless inside a :class:`no_grad` block."""
-    return _grad_enabled
+    """Return ``True`` unless this thread is inside a :class:`no_grad` block."""
+    return _mode.enabled
 
 
 def _finite_real(x: Any, what: str) -> float:
@@ -66,6 +79,8 @@ def _finite_real(x: Any, what: str) -> float:
 class no_grad(ContextDecorator):
     """Context manager (and decorator) under which ops compute values but record no graph.
 
+    It affects the thread that enters it only (grad mode is per thread).
+
     Use it for evaluation: results are plain leaves, so nothing is kept alive and
     ``backward()`` cannot reach through them::
 
@@ -78,14 +93,12 @@ class no_grad(ContextDecorator):
         self._previous: list[bool] = []
 
     def __enter__(self) -> "no_grad":
-        global _grad_enabled
-        self._previous.append(_grad_enabled)
-        _grad_enabled = False
+        self._previous.append(_mode.enabled)
+        _mode.enabled = False
         return self
 
     def __exit__(self, *exc: object) -> None:
-        global _grad_enabled
-        _grad_enabled = self._previous.pop()
+        _mode.enabled = self._previous.pop()
 
 
 def _real(x: Any, what: str) -> float:
@@ -115,6 +128,59 @@ def _finite(x: float, op: str, operands: Sequence[Any]) -> float:
     if math.isnan(x):
         raise ValueError(f"{op}: result is nan for operands ({shown})")
     raise OverflowError(f"{op}: result too large for a float for operands ({shown})")
+
+
+def _number(x: Any) -> float:
+    """A plain real number as a finite float; raises (without naming it) for anything else."""
+    return _finite_real(x, "number")
+
+
+def _data_floats(items: Sequence[Any], what: str) -> list[float]:
+    """``.data`` of the Values and ``float(x)`` of the numbers of ``items``.
+
+    The fast path converts only entries that are not already a Value or a float; on a bad
+    entry, a second pass names it ("affine: input 3 must be a real number ...").
+    """
+    try:
+        return [x.data if type(x) is Value else x if type(x) is float else _number(x)
+                for x in items]
+    except (TypeError, ValueError):
+        return _named_floats(items, what)
+
+
+def _named_floats(items: Sequence[Any], what: str) -> list[float]:
+    """``_data_floats`` that checks every number (nan and inf too), naming a bad one."""
+    return [x.data if type(x) is Value else _finite_real(x, f"affine: {what} {i}")
+            for i, x in enumerate(items)]
+
+
+def _wiring(items: Sequence[Any], floats: list[float], is_value: list[bool]) -> tuple[Any, ...]:
+    """``items`` with each plain number replaced by its float (the affine ctx)."""
+    if all(is_value):
+        return tuple(items)
+    return tuple(x if keep else d for x, d, keep in zip(items, floats, is_value))
+
+
+def _power_slope(x: float, p: float, out: float) -> float:
+    """d/dx x**p = p·x^(p−1), for x ≠ 0, with ``out`` = x**p.
+
+    x^(p−1) alone can overflow where the slope does not (x = p = 1e-320: x^(p−1) = 1e320 but
+    p·x^(p−1) = 1), so on overflow the slope is computed as p·out/x instead; only a slope
+    that really exceeds a float is an OverflowError.
+    """
+    try:
+        slope = p * x ** (p - 1.0)
+    except OverflowError:
+        slope = math.inf
+    if math.isfinite(slope):
+        return slope
+    slope = p * (out / x)
+    if not math.isfinite(slope):
+        slope = (p / x) * out
+    if not math.isfinite(slope):
+        raise OverflowError(f"pow: the derivative p·x^(p−1) is too large for a float "
+                            f"({x!r} ** {p!r})")
+    return slope
 
 
 class Value:
@@ -187,11 +253,17 @@ class Value:
 
         Raises:
             TypeError: a parent is not a Value, or ``data``/a local gradient is not a number.
-            ValueError: lengths differ, or ``data`` is nan.
+            ValueError: lengths differ, ``data`` is nan, or ``op`` is a built-in op's name
+                (:data:`BUILTIN_OP_NAMES`, reserved for the engine's own ops).
             OverflowError: ``data`` is infinite.
         """
         if not isinstance(op, str) or not op:
             raise TypeError(f"from_op: op must be a non-empty str, got {op!r}")
+        if op in BUILTIN_OP_NAMES:
+            raise ValueError(
+                f"from_op: op name {op!r} is reserved for the engine's built-in op (the "
+                "compiler and the graph views would take the node for it); choose another name"
+            )
         x = _real(data, f"op {op!r}: data")
         parents = tuple(parents)
         local = tuple(local_grads)
@@ -218,7 +290,7 @@ class Value:
         out.grad = 0.0
         out.label = ""
         out._fresh = None
-        if _grad_enabled:
+        if _mode.enabled:
             out._prev = tuple(parents)
             out._local = tuple(local_grads)
             out._op = op
@@ -332,15 +404,15 @@ class Value:
             )
         try:
             out = x**p
-            if p == 0.0:
-                local = 0.0
-            elif x == 0.0 and p < 1.0:
-                local = math.inf  # d/dx x**p is unbounded at 0 for 0 < p < 1
-            else:
-                local = p * x ** (p - 1.0)
         except OverflowError:
             raise OverflowError(f"pow: result too large for a float ({x!r} ** {p!r})") from None
-        return Value._make(out, (self,), (local,), "**", ctx=p)
+        if p == 0.0:
+            local = 0.0
+        elif x == 0.0 and p < 1.0:
+            local = math.inf  # d/dx x**p is unbounded at 0 for 0 < p < 1
+        else:
+            local = _power_slope(x, p, out)
+        return Value._make(_finite(out, "**", (self, p)), (self,), (local,), "**", ctx=p)
 
     def _pow_value(self, exponent: "Value") -> "Value":
         x, p = self.data, exponent.data
@@ -350,10 +422,13 @@ class Value:
             )
         try:
             out = x**p
-            locals_ = (p * x ** (p - 1.0), out * math.log(x))
         except OverflowError:
             raise OverflowError(f"pow: result too large for a float ({x!r} ** {p!r})") from None
-        return Value._make(out, (self, exponent), locals_, "**")
+        locals_ = (_power_slope(x, p, out), out * math.log(x))
+        if not math.isfinite(locals_[1]):
+            raise OverflowError(f"pow: the derivative x^y·ln(x) is too large for a float "
+                                f"({x!r} ** {p!r})")
+        return Value._make(_finite(out, "**", (self, exponent)), (self, exponent), locals_, "**")
 
     def __rpow__(self, base: Number) -> "Value":
         return Value._lift(base, "**")._pow_value(self)
@@ -433,30 +508,27 @@ class Value:
         need no ``Value`` (a network's input pixels, say). Forward and backward are tight loops
         over floats, so a 784-input neuron costs one node instead of 1,568.
 
+        Plain-number entries are converted to ``float`` (a NumPy ``float16`` pixel computes in
+        float64); ``ctx`` records the wiring with those floats.
+
         Raises:
-            ValueError: ``ws`` and ``xs`` differ in length.
+            ValueError: ``ws`` and ``xs`` differ in length; an entry is nan, infinite or an
+                integer too large for a float (the message names it: "affine: input 0 ...").
             TypeError: an entry is neither a ``Value`` nor a real number.
         """
         n = len(ws)
         if len(xs) != n:
             raise ValueError(f"affine: {n} weights but {len(xs)} inputs; they must match")
-        wd = [w.data if type(w) is Value else w for w in ws]
-        xd = [x.data if type(x) is Value else x for x in xs]
-        b_is_value = isinstance(b, Value)
-        bd = b.data if b_is_value else b
-        try:
-            z = float(sum(map(operator.mul, wd, xd), bd))
-        except TypeError:
-            z = math.nan
-        if not math.isfinite(z):
-            # Slow path, only to name the offending entry or report an overflow.
-            wd = [w.data if isinstance(w, Value) else _finite_real(w, f"affine: weight {i}")
-                  for i, w in enumerate(ws)]
-            xd = [x.data if isinstance(x, Value) else _finite_real(x, f"affine: input {i}")
-                  for i, x in enumerate(xs)]
-            bd = b.data if b_is_value else _finite_real(b, "affine: bias")
-            z = _finite(float(sum(map(operator.mul, wd, xd), bd)), "affine", [*ws, *xs, b])
-        if not _grad_enabled:
+        wd = _data_floats(ws, "weight")
+        xd = _data_floats(xs, "input")
+        b_is_value = type(b) is Value
+        bd = b.data if b_is_value else _finite_real(b, "affine: bias")
+        z = float(sum(map(operator.mul, wd, xd), bd))
+        if not math.isfinite(z):  # name a nan/inf entry, else report the overflow
+            _named_floats(ws, "weight")
+            _named_floats(xs, "input")
+            z = _finite(z, "affine", [*ws, *xs, b])
+        if not _mode.enabled:
             return Value._make(z, (), (), "affine")
         parents: list[Value] = []
         local: list[float] = []
@@ -475,7 +547,7 @@ class Value:
             parents.append(b)
             local.append(1.0)
         # ctx keeps the wiring (which inputs were constants) for tools that re-run the graph.
-        ctx = (tuple(ws), tuple(xs), b)
+        ctx = (_wiring(ws, wd, w_is_value), _wiring(xs, xd, x_is_value), b if b_is_value else bd)
         return Value._make(z, parents, local, "affine", ctx=ctx)
 
     @staticmethod
@@ -497,10 +569,10 @@ class Value:
                 f"affine_layer: {len(weights)} weight rows but {len(biases)} biases; they must match"
             )
         n = len(xs)
-        xd = [x.data if type(x) is Value else x for x in xs]
+        xd = _data_floats(xs, "input")
         value_idx = [i for i, x in enumerate(xs) if type(x) is Value]
         value_xs = [xs[i] for i in value_idx]
-        ctx_xs = tuple(xs)
+        ctx_xs = _wiring(xs, xd, [type(x) is Value for x in xs])
         out: list[Value] = []
         for ws, b in zip(weights, biases):
             # Fast path: Value weights and bias, number inputs. Anything else (a plain-number
@@ -515,7 +587,7 @@ class Value:
             except (TypeError, AttributeError):
                 out.append(Value.affine(ws, xs, b))
                 continue
-            if not _grad_enabled:
+            if not _mode.enabled:
                 out.append(Value._make(z, (), (), "affine"))
                 continue
             parents = [*ws, *value_xs, b]
@@ -553,8 +625,12 @@ class Value:
             for node in group:
                 node._fresh = None
 
-    def backward(self) -> None:
+    def backward(self, create_graph: bool = False) -> None:
         """Add ∂self/∂node to ``node.grad`` for this value and every value it depends on.
+
+        ``.grad`` holds floats, so ``create_graph=True`` (PyTorch's way to get gradients as
+        graphs) is refused with a pointer to :func:`tinygrad_lite.autodiff.grad`, which returns
+        derivatives as ``Value`` graphs without touching ``.grad``.
 
         Seeds this value's gradient with 1, then walks the graph in reverse topological order
         applying the chain rule. Gradients accumulate across calls (see the module docstring);
@@ -563,6 +639,12 @@ class Value:
         gradients before the next one. Not thread-safe: do not run two ``backward()`` calls
         on one graph at the same time.
         """
+        if create_graph is not False:
+            raise ValueError(
+                "backward(create_graph=True) is not supported: .grad holds floats. For "
+                "derivatives as graphs use tinygrad_lite.grad(output, inputs, "
+                "create_graph=True), which returns them as Values"
+            )
         if not self._prev:
             self.grad += 1.0
             return
@@ -571,17 +653,7 @@ class Value:
         leaves: list[Value] = []  # in the order they first receive a gradient
         completed = False
         try:
-            self._mark_interior(interior, marked)
-            self._fresh = 1.0
-            for node in reversed(interior):
-                g = node._fresh
-                for parent, local in zip(node._prev, node._local):
-                    fresh = parent._fresh
-                    if fresh is None:  # a leaf, reached for the first time in this call
-                        leaves.append(parent)
-                        parent._fresh = local * g
-                    else:
-                        parent._fresh = fresh + local * g
+            self._propagate(interior, marked, leaves)
             # Add this call's gradient in one step per node, so that repeated calls add
             # exactly the same amount every time.
             for group in (interior, leaves):
@@ -592,6 +664,46 @@ class Value:
         finally:
             if not completed:  # interrupted: leave no node marked as visited
                 self._unmark(marked, leaves)
+
+    def _propagate(self, interior: list["Value"], marked: list["Value"],
+                   leaves: list["Value"]) -> None:
+        """The chain rule into every node's ``_fresh`` scratch (the caller unmarks them)."""
+        self._mark_interior(interior, marked)
+        self._fresh = 1.0
+        for node in reversed(interior):
+            g = node._fresh
+            for parent, local in zip(node._prev, node._local):
+                fresh = parent._fresh
+                if fresh is None:  # a leaf, reached for the first time in this call
+                    leaves.append(parent)
+                    parent._fresh = local * g
+                else:
+                    parent._fresh = fresh + local * g
+
+    def derivatives(self, inputs: Sequence["Value"]) -> list[float]:
+        """∂self/∂x for each Value x of ``inputs``, as floats, without touching any ``.grad``.
+
+        The same pass as :meth:`backward` (and as fast), read out instead of accumulated; an
+        input this value does not depend on gets 0. :func:`tinygrad_lite.autodiff.grad`
+        returns these (and, with ``create_graph=True``, derivatives as graphs). Not
+        thread-safe on one graph, like ``backward()``.
+
+        Raises:
+            TypeError: an input is not a Value.
+        """
+        for i, x in enumerate(inputs):
+            if type(x) is not Value:
+                raise TypeError(f"derivatives: input {i} must be a Value, got {type(x).__name__}")
+        if not self._prev:
+            return [1.0 if x is self else 0.0 for x in inputs]
+        interior: list[Value] = []
+        marked: list[Value] = []
+        leaves: list[Value] = []
+        try:
+            self._propagate(interior, marked, leaves)
+            return [0.0 if x._fresh is None else x._fresh for x in inputs]
+        finally:
+            self._unmark(marked, leaves)
 
     def zero_grad(self) -> None:
         """Set ``.grad`` to 0 on this value and every value it depends on."""
@@ -630,13 +742,28 @@ def topological_order(roots: Union[Value, Iterable[Value]]) -> list[Value]:
         if not isinstance(root, Value):
             raise TypeError(f"topological_order: root {i} must be a Value, got "
                             f"{type(root).__name__}")
-        stack: list[tuple[Value, bool]] = [(root, False)]
+        if id(root) in seen:
+            continue
+        seen.add(id(root))
+        # Depth-first with one iterator over the parents per open node; a leaf is listed as
+        # soon as it is met (it has no parents to wait for), without a trip through the stack.
+        stack: list[tuple[Value, Any]] = [(root, iter(root._prev))]
         while stack:
-            node, expanded = stack.pop()
-            if expanded:
+            node, parents = stack[-1]
+            for p in parents:
+                key = id(p)
+                if key not in seen:
+                    seen.add(key)
+                    if p._prev:
+                        stack.append((p, iter(p._prev)))
+                        break
+                    order.append(p)
+            else:
+                stack.pop()
                 order.append(node)
-            elif id(node) not in seen:
-                seen.add(id(node))
-                stack.append((node, True))
-                stack.extend((p, False) for p in reversed(node._prev) if id(p) not in seen)
     return order
+
+
+# The op table points at Value's methods, so it is built once they exist; BUILTIN_OP_NAMES (the
+# compiler imports it from here) is the table's list of built-in names.
+from tinygrad_lite.optable import BUILTIN_OP_NAMES  # noqa: E402

@@ -9,7 +9,10 @@ analytic partial derivative that :meth:`Value.backward` produced. A pair *matche
 * :func:`gradcheck` checks every partial derivative of ``f`` (2 evaluations per input);
 * :func:`gradcheck_directional` checks one random directional derivative ∇f·v (2 evaluations in
   all, the check JAX's ``check_grads`` does), for functions of many inputs;
-* :func:`gradcheck_model` checks a network's parameters against its cost on one example.
+* :func:`gradcheck_model` checks a network's parameters against its cost on one example;
+* :func:`gradgradcheck` checks every second derivative (the Hessian from
+  :func:`tinygrad_lite.autodiff.grad` with ``create_graph=True``) against central differences
+  of the analytic first derivatives (2 gradient evaluations per input).
 
 On a mismatch they raise :class:`GradcheckError`, an ``AssertionError``, so a failed check
 fails a test by itself; with ``raise_exception=False`` they return ``False`` instead.
@@ -28,6 +31,7 @@ from typing import Any, Callable, Sequence
 
 from tinygrad_lite._checks import finite_number, positive_int
 from tinygrad_lite._checks import rng as make_rng
+from tinygrad_lite.autodiff import grad
 from tinygrad_lite.engine import Value, is_grad_enabled, no_grad
 
 __all__ = [
@@ -36,6 +40,7 @@ __all__ = [
     "gradcheck",
     "gradcheck_directional",
     "gradcheck_model",
+    "gradgradcheck",
 ]
 
 Function = Callable[[list[Value]], Value]
@@ -54,6 +59,8 @@ class GradMismatch:
         numerical: the central finite difference.
         analytical: the value ``backward()`` produced.
         tolerance: ``atol + rtol * |numerical|``.
+        output: what was differentiated: "output 0" (f itself), or "∂f/∂x1" for a second
+            derivative found by :func:`gradgradcheck`.
     """
 
     what: str
@@ -61,6 +68,7 @@ class GradMismatch:
     numerical: float
     analytical: float
     tolerance: float
+    output: str = "output 0"
 
 
 class GradcheckError(AssertionError):
@@ -183,18 +191,21 @@ def _central_difference(
 
 
 def _compare(
-    what: str, index: int | None, numerical: float, analytical: float, atol: float, rtol: float
+    what: str, index: int | None, numerical: float, analytical: float, atol: float, rtol: float,
+    output: str = "output 0",
 ) -> GradMismatch | None:
     tolerance = atol + rtol * abs(numerical)
     # `not <=` so that a nan on either side counts as a mismatch.
     if not abs(analytical - numerical) <= tolerance:
-        return GradMismatch(what, index, numerical, analytical, tolerance)
+        return GradMismatch(what, index, numerical, analytical, tolerance, output)
     return None
 
 
 def _fail(
     mismatches: list[GradMismatch], total: int, eps: float, atol: float, rtol: float,
     raise_exception: bool, footer: str,
+    title: str = "gradcheck failed: {n} of {total} derivative(s) differ from central finite "
+                 "differences",
 ) -> bool:
     __tracebackhide__ = True  # pytest then shows the caller's line, not this one
     if not mismatches:
@@ -202,12 +213,12 @@ def _fail(
     if not raise_exception:
         return False
     lines = [
-        f"gradcheck failed: {len(mismatches)} of {total} derivative(s) differ from central "
-        f"finite differences (eps={eps:g}, atol={atol:g}, rtol={rtol:g})."
+        f"{title.format(n=len(mismatches), total=total)} "
+        f"(eps={eps:g}, atol={atol:g}, rtol={rtol:g})."
     ]
     for m in mismatches:
-        heading = ("Jacobian mismatch for output 0 with respect to" if m.index is not None
-                   else "Directional derivative mismatch for output 0 along")
+        heading = (f"Jacobian mismatch for {m.output} with respect to" if m.index is not None
+                   else f"Directional derivative mismatch for {m.output} along")
         lines.append(
             f"{heading} {m.what},\n"
             f"    numerical: {m.numerical:.10g}, analytical: {m.analytical:.10g}, "
@@ -348,6 +359,80 @@ def gradcheck_directional(
         f"Run gradcheck(f, inputs) to find which input's derivative is wrong. {_HINT}"
     )
     return _fail([found] if found else [], 1, eps, atol, rtol, raise_exception, footer)
+
+
+def _gradient_at(f: Function, values: Sequence[float], where: str, eps: float) -> list[float]:
+    """The analytic gradient of ``f`` at ``values`` (a point shifted by ``where``)."""
+    leaves = [Value(v, label=f"x{i}") for i, v in enumerate(values)]
+    try:
+        out = _check_result(f(list(leaves)), "f")
+        return grad(out, leaves)
+    except (ValueError, ArithmeticError) as error:
+        raise ValueError(
+            f"f failed at the point shifted by {where} ({type(error).__name__}: {error}); "
+            f"the point is within eps={eps:g} of the edge of a domain (or of overflow): move "
+            "it away from there or use a smaller eps"
+        ) from error
+
+
+def _analytic_hessian(f: Function, values: Sequence[float]) -> list[list[float]]:
+    """H[j][i] = ∂(∂f/∂xⱼ)/∂xᵢ from the graphs of the first derivatives."""
+    leaves = [Value(v, label=f"x{i}") for i, v in enumerate(values)]
+    out = _check_result(f(list(leaves)), "f")
+    return [grad(g, leaves) for g in grad(out, leaves, create_graph=True)]
+
+
+def gradgradcheck(
+    f: Function,
+    inputs: Sequence[float | Value],
+    *,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+) -> bool:
+    """Check every second derivative ∂²f/∂xᵢ∂xⱼ of ``f`` against finite differences.
+
+    The analytic second derivatives come from the graphs of the first derivatives
+    (:func:`tinygrad_lite.autodiff.grad` with ``create_graph=True``, built from the op table's
+    ``Value`` derivatives); the numerical ones are central differences of the analytic first
+    derivatives, ``(∂f/∂xⱼ(x + eps·eᵢ) − ∂f/∂xⱼ(x − eps·eᵢ)) / 2eps``. Arguments, tolerances
+    and errors are those of :func:`gradcheck`; a mismatch names the first derivative and the
+    input: "Jacobian mismatch for ∂f/∂x1 with respect to input 0 (x0 = 0.5), numerical: ...".
+
+    >>> gradgradcheck(lambda x: (x[0] * x[1]).sigmoid() + x[1].log() * x[0], [0.5, 2.0])
+    True
+
+    Raises:
+        GradcheckError: a second derivative differs.
+        TypeError: as :func:`gradcheck`, and an op of ``f`` whose derivative is known only as
+            floats (it cannot be differentiated twice).
+        ValueError, RuntimeError: as :func:`gradcheck`.
+    """
+    __tracebackhide__ = True
+    values, eps, atol, rtol, raise_exception = _check_arguments(
+        "gradgradcheck", f, inputs, eps, atol, rtol, raise_exception)
+    analytic = _analytic_hessian(f, values)
+    mismatches = []
+    for i, x in enumerate(values):
+        up = _gradient_at(f, [v + eps if k == i else v for k, v in enumerate(values)],
+                          f"+eps along input {i}", eps)
+        down = _gradient_at(f, [v - eps if k == i else v for k, v in enumerate(values)],
+                            f"-eps along input {i}", eps)
+        for j in range(len(values)):
+            numerical = (up[j] - down[j]) / (2.0 * eps)
+            found = _compare(f"input {i} (x{i} = {x:.6g})", i, numerical, analytic[j][i],
+                             atol, rtol, output=f"∂f/∂x{j}")
+            if found:
+                mismatches.append(found)
+    n = len(values)
+    return _fail(mismatches, n * n, eps, atol, rtol, raise_exception,
+                 "A wrong Value-expression derivative (in the op table, or a custom op's "
+                 "derivative written with Value ops) is the usual cause; finite differences are "
+                 "also unreliable within eps of a kink (relu/abs at 0) or of the edge of a "
+                 "domain.",
+                 "gradgradcheck failed: {n} of {total} second derivative(s) differ from central "
+                 "finite differences of the first derivatives")
 
 
 def _parameter_names(model: Any) -> dict[int, str]:

@@ -21,6 +21,14 @@ differences. :func:`custom_op` (or the :func:`op` decorator) does the bookkeepin
 ``derivative(x1, ..., xn, out) -> float`` for one input, or a sequence of n floats
 (∂out/∂x1, ..., ∂out/∂xn) for several; ``out`` is the forward result, handy when the
 derivative is expressed through it (σ' = out·(1 − out)).
+
+Every custom op is registered in the op table (:data:`tinygrad_lite.optable.OPS`), beside the
+built-in ops, whose names it may not take. Higher derivatives
+(:func:`tinygrad_lite.autodiff.grad` with ``create_graph=True``, ``hessian``, ``hvp``,
+``gradgradcheck``) call the same ``derivative`` with ``Value`` s instead of floats: one written
+with arithmetic and ``Value`` methods (``lambda x, out: 3 * x * x``, ``out * (1 - out)``) works
+at every order; one that needs floats (``math.exp``, ``math.expm1``...) is first order only, and
+asking for a second derivative raises a ``TypeError`` that says so.
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ from typing import Any, Callable, Sequence
 # BUILTIN_OP_NAMES: the ``.op`` names the engine itself uses; custom ops must pick another name.
 from tinygrad_lite._checks import finite_number
 from tinygrad_lite.engine import BUILTIN_OP_NAMES, Value, is_grad_enabled
+from tinygrad_lite.optable import OpRecord, register
 
 __all__ = ["CustomOp", "custom_op", "op", "BUILTIN_OP_NAMES"]
 
@@ -94,6 +103,41 @@ class CustomOp:
         self.__qualname__ = getattr(forward, "__qualname__", self.__name__)
         self.__doc__ = forward.__doc__ or f"The custom op {name!r} ({arity} input(s))."
         self.__wrapped__ = forward
+        self.record = register(OpRecord(
+            name, (arity,), name, f"{name}({', '.join(_argument_names(arity))})",
+            tuple(f"∂{name}/∂{x}" for x in _argument_names(arity)), self,
+            self._value_derivatives,
+        ))
+
+    def _value_derivatives(self, node: Value) -> tuple[Value | float, ...]:
+        """The local derivatives of ``node`` as Values: ``derivative`` called on Values.
+
+        Raises:
+            TypeError: ``node`` was not made by this op, or ``derivative`` works on floats only.
+        """
+        if node.ctx is not self:
+            raise TypeError(
+                f"the node of op {self.name!r} was made with Value.from_op, not by this custom "
+                "op, so only its float local derivatives are known: it can be differentiated "
+                "once, not twice"
+            )
+        try:
+            raw = self.derivative(*node.parents, node)
+        except (TypeError, AttributeError) as error:
+            raise TypeError(
+                f"custom op {self.name!r}: its derivative works on plain floats only "
+                f"({type(error).__name__}: {error}), so {self.name!r} can be differentiated "
+                "once (backward(), grad()) but not twice: a second derivative (grad with "
+                "create_graph=True, hessian, hvp, gradgradcheck) needs the derivative written "
+                "with Value arithmetic and methods, e.g. lambda x, out: out * (1 - out) or "
+                "x.exp() instead of math.exp(x)"
+            ) from error
+        grads = (raw,) if self.arity == 1 and not isinstance(raw, (tuple, list)) else tuple(raw)
+        if len(grads) != self.arity or not all(isinstance(g, (Value, numbers.Real))
+                                                 for g in grads):
+            raise TypeError(f"custom op {self.name!r}: derivative called on Values returned "
+                            f"{raw!r:.80}; expected {self.arity} Value(s) or number(s)")
+        return tuple(g if isinstance(g, Value) else float(g) for g in grads)
 
     def __repr__(self) -> str:
         return f"<custom op {self.name!r} of {self.arity} input(s)>"
@@ -140,7 +184,7 @@ class CustomOp:
                 f"{self.arity} input(s); return one local derivative per input"
             )
         local = tuple(self._float(g, xs, f"derivative {i}") for i, g in enumerate(raw_grads))
-        return Value.from_op(out, parents, local, self.name)
+        return Value.from_op(out, parents, local, self.name, ctx=self)
 
     def _at(self, xs: Sequence[float], what: str) -> str:
         """``"name(x0, x1): what"``, for error messages (built only when one is raised)."""
@@ -153,6 +197,10 @@ class CustomOp:
             raise TypeError(self._at(xs, f"{what} is a Value; forward and derivative work on "
                                          "plain floats"))
         return finite_number(x, self._at(xs, what))
+
+
+def _argument_names(arity: int) -> list[str]:
+    return ["x"] if arity == 1 else [f"x{i}" for i in range(1, arity + 1)]
 
 
 def custom_op(
@@ -179,7 +227,8 @@ def custom_op(
         arity: n; by default the number of required positional parameters of ``forward``.
 
     Returns:
-        A :class:`CustomOp`: call it on Values (or numbers) to get a Value.
+        A :class:`CustomOp`: call it on Values (or numbers) to get a Value. It is registered
+        in :data:`tinygrad_lite.optable.OPS` (a later op of the same name replaces it there).
 
     Raises:
         TypeError: ``name`` is not a str, ``forward``/``derivative`` not callable, or

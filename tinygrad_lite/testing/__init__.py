@@ -7,6 +7,8 @@ Three lines check a custom op over random graphs (pytest collects the ``test_`` 
     test_softplus_gradient = gradcheck_property(softplus)
 
 and one line a network on one example: ``assert gradcheck_model(model, x, one_hot(3))``.
+Second derivatives likewise: ``test_softplus_curvature = gradgradcheck_property(softplus)``
+(for an op whose derivative is written with Value ops).
 
 The gradient checks (:func:`gradcheck`, :func:`gradcheck_directional`, :func:`gradcheck_model`)
 need nothing beyond tinygrad_lite. The hypothesis strategies (:func:`expressions`,
@@ -25,17 +27,20 @@ from tinygrad_lite.gradcheck import (
     gradcheck,
     gradcheck_directional,
     gradcheck_model,
+    gradgradcheck,
 )
 from tinygrad_lite.testing._graphs import BUILTIN_OPS, GeneratedExpression, OpSpec, Step
 
 _STRATEGY_NAMES = frozenset(
-    {"expressions", "mlps", "gradcheck_property", "GeneratedNetwork", "ACTIVATIONS", "COSTS"}
+    {"expressions", "mlps", "gradcheck_property", "gradgradcheck_property", "GeneratedNetwork",
+     "ACTIVATIONS", "COSTS"}
 )
 
 __all__ = [
     "gradcheck",
     "gradcheck_directional",
     "gradcheck_model",
+    "gradgradcheck",
     "GradcheckError",
     "GradMismatch",
     "GeneratedExpression",

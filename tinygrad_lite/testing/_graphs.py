@@ -16,7 +16,10 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence, Union
 
+import numpy as np
+
 from tinygrad_lite.engine import Value, no_grad
+from tinygrad_lite.optable import OPS
 
 __all__ = ["BUILTIN_OPS", "OpSpec", "Step", "GeneratedExpression"]
 
@@ -117,80 +120,57 @@ def _is_ref(a: Operand) -> bool:
 
 
 # ----------------------------------------------------------------------------- float math
-def _sigmoid(x: float) -> float:
-    if x >= 0.0:
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)
-    return e / (1.0 + e)
+#: The op-table record behind each strategy op name.
+TABLE_OPS: dict[str, str] = {
+    "add": "+", "sub": "-", "mul": "*", "div": "/", "neg": "neg", "pow": "**", "vpow": "**",
+    "exp": "exp", "log": "log", "tanh": "tanh", "sigmoid": "sigmoid", "relu": "relu",
+    "abs": "abs", "sum": "sum", "affine": "affine",
+}
+_PARENT = Value(0.0)  # in an affine wiring: "this entry is an operand" (see optable)
+
+
+def _check_domain(op: str, vals: Sequence[float], param: Any) -> None:
+    """Raise Invalid unless every operand is inside ``op``'s safe region."""
+    a = vals[0]
+    if op == "div" and abs(vals[1]) < DIV_MARGIN:
+        raise Invalid
+    if (op == "vpow" or op == "log") and a < POS_MARGIN:
+        raise Invalid
+    if op == "exp" and a > math.log(VALUE_BOUND):
+        raise Invalid
+    if op in ("relu", "abs") and abs(a) < KINK_MARGIN:
+        raise Invalid
+    if op == "pow":
+        p = param
+        if (not float(p).is_integer() and a < POS_MARGIN) or (p < 0 and abs(a) < DIV_MARGIN):
+            raise Invalid
+
+
+def _table_ctx(op: str, vals: Sequence[float], param: Any) -> Any:
+    """The ``ctx`` a node of ``op`` has when every operand is one of its parents."""
+    if op == "pow":
+        return float(param)
+    if op == "sum":
+        return 0.0
+    if op == "affine":
+        n = param
+        return ((_PARENT,) * n, (_PARENT,) * n, _PARENT if len(vals) > 2 * n else 0.0)
+    return None
 
 
 def _builtin(op: str, vals: Sequence[float], param: Any) -> tuple[float, list[float]]:
-    """(value, ∂value/∂operand for each operand) by plain float math, or raise Invalid."""
-    if op in BINARY:
-        a, b = vals
-        if op == "add":
-            return a + b, [1.0, 1.0]
-        if op == "sub":
-            return a - b, [1.0, -1.0]
-        if op == "mul":
-            return a * b, [b, a]
-        if op == "div":
-            if abs(b) < DIV_MARGIN:
-                raise Invalid
-            return a / b, [1.0 / b, -a / (b * b)]
-        if a < POS_MARGIN:  # vpow
-            raise Invalid
-        out = _pow(a, b)
-        return out, [b * _pow(a, b - 1.0), out * math.log(a)]
-    if op in UNARY:
-        (a,) = vals
-        if op == "neg":
-            return -a, [-1.0]
-        if op == "exp":
-            if a > math.log(VALUE_BOUND):
-                raise Invalid
-            e = math.exp(a)
-            return e, [e]
-        if op == "log":
-            if a < POS_MARGIN:
-                raise Invalid
-            return math.log(a), [1.0 / a]
-        if op == "tanh":
-            t = math.tanh(a)
-            return t, [1.0 - t * t]
-        if op == "sigmoid":
-            s = _sigmoid(a)
-            return s, [s * (1.0 - s)]
-        if op in ("relu", "abs"):
-            if abs(a) < KINK_MARGIN:
-                raise Invalid
-            if op == "relu":
-                return max(a, 0.0), [1.0 if a > 0 else 0.0]
-            return abs(a), [1.0 if a > 0 else -1.0]
-        p = param  # pow with a number exponent
-        if (not float(p).is_integer() and a < POS_MARGIN) or (p < 0 and abs(a) < DIV_MARGIN):
-            raise Invalid
-        if p == 0.0:
-            return 1.0, [0.0]
-        return _pow(a, p), [p * _pow(a, p - 1.0)]
-    if op == "sum":
-        return math.fsum(vals), [1.0] * len(vals)
-    if op == "affine":
-        n = param
-        ws, xs, rest = vals[:n], vals[n:2 * n], vals[2 * n:]
-        z = math.fsum([w * x for w, x in zip(ws, xs)] + list(rest))
-        return z, [*xs, *ws, *([1.0] * len(rest))]
-    raise ValueError(f"unknown op {op!r}; the built-in ops are {', '.join(BUILTIN_OPS)}")
-
-
-def _pow(a: float, p: float) -> float:
-    try:
-        out = a**p
-    except (OverflowError, ZeroDivisionError):
-        raise Invalid from None
-    if isinstance(out, complex):
-        raise Invalid
-    return out
+    """(value, ∂value/∂operand for each operand) from the op table's NumPy kernels (a code
+    path of their own, not the engine's float path under test), or raise Invalid."""
+    if op not in TABLE_OPS:
+        raise ValueError(f"unknown op {op!r}; the built-in ops are {', '.join(BUILTIN_OPS)}")
+    _check_domain(op, vals, param)
+    record = OPS[TABLE_OPS[op]]
+    arrays = [np.array(float(v)) for v in vals]
+    ctx = _table_ctx(op, vals, param)
+    with np.errstate(all="ignore"):
+        out = record.numpy_forward(arrays, ctx)
+        partials = record.numpy_derivatives(arrays, np.asarray(out), ctx)
+    return float(out), [float(d) for d in partials]
 
 
 def _apply_custom(spec: OpSpec, operands: Sequence[Value | float]) -> Value:

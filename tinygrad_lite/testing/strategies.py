@@ -5,7 +5,8 @@
   domain, away from kinks and overflow;
 * :func:`mlps` draws a small random ``MLP`` with an input, a target and a cost;
 * :func:`gradcheck_property` is a ready test: "for every generated graph using my op,
-  ``gradcheck`` passes". In a test module::
+  ``gradcheck`` passes"; :func:`gradgradcheck_property` the same for second derivatives
+  (``gradgradcheck``). In a test module::
 
       from tinygrad_lite.testing import gradcheck_property
       from mypackage import softplus
@@ -32,7 +33,7 @@ except ImportError as error:  # pragma: no cover - exercised in a subprocess by 
 
 from tinygrad_lite._checks import positive_int
 from tinygrad_lite.engine import Value
-from tinygrad_lite.gradcheck import gradcheck, gradcheck_directional
+from tinygrad_lite.gradcheck import gradcheck, gradcheck_directional, gradgradcheck
 from tinygrad_lite.nn import ACTIVATIONS  # the activations an MLP accepts (re-exported)
 from tinygrad_lite.testing._graphs import (
     BINARY,
@@ -48,6 +49,7 @@ __all__ = [
     "expressions",
     "mlps",
     "gradcheck_property",
+    "gradgradcheck_property",
     "GeneratedNetwork",
     "ACTIVATIONS",
     "COSTS",
@@ -332,6 +334,18 @@ def gradcheck_property(
         eps, atol, rtol: passed to the check.
         settings: hypothesis ``settings`` for this test (default: the active profile).
     """
+    check = gradcheck_directional if directional else gradcheck
+    return _check_property(check, "gradcheck", op, arity, domain, max_inputs, max_steps, inputs,
+                           eps, atol, rtol, settings)
+
+
+def _check_property(
+    check: Callable[..., bool], what: str, op: Any, arity: int | None,
+    domain: Callable[..., bool] | None, max_inputs: int, max_steps: int,
+    inputs: st.SearchStrategy[float] | None, eps: float, atol: float, rtol: float,
+    settings: Settings | None,
+) -> Callable[[], None]:
+    """The hypothesis test "``check`` passes on every generated graph using ``op``"."""
     if op is None:
         strategy = expressions(max_inputs=max_inputs, max_steps=max_steps, inputs=inputs)
         label = "builtin_ops"
@@ -341,17 +355,44 @@ def gradcheck_property(
             require=spec, max_inputs=max_inputs, max_steps=max_steps, inputs=inputs
         )
         label = spec if isinstance(spec, str) else spec.name
-    check = gradcheck_directional if directional else gradcheck
 
     def test(expr: GeneratedExpression) -> None:
         __tracebackhide__ = True
         check(expr.build, expr.inputs, eps=eps, atol=atol, rtol=rtol)
 
     safe = "".join(c if c.isalnum() else "_" for c in label)
-    test.__name__ = test.__qualname__ = f"test_gradcheck_{safe}"
-    test.__doc__ = f"For every generated graph using {label}, gradcheck passes."
+    test.__name__ = test.__qualname__ = f"test_{what}_{safe}"
+    test.__doc__ = f"For every generated graph using {label}, {what} passes."
     wrapped = given(strategy)(test)
     return settings(wrapped) if settings is not None else wrapped
+
+
+def gradgradcheck_property(
+    op: str | OpSpec | Callable[..., Value] | None = None,
+    *,
+    arity: int | None = None,
+    domain: Callable[..., bool] | None = None,
+    max_inputs: int = 3,
+    max_steps: int = 4,
+    inputs: st.SearchStrategy[float] | None = None,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    settings: Settings | None = None,
+) -> Callable[[], None]:
+    """A ready hypothesis test: for every generated graph using ``op``, ``gradgradcheck`` passes.
+
+    The second-order twin of :func:`gradcheck_property`: every second derivative of every drawn
+    graph (from the op table's ``Value`` derivatives and, for a custom op, its derivative
+    called on Values) must match central differences of the first derivatives::
+
+        test_cube_curvature = gradgradcheck_property(cube)
+
+    An op whose derivative works on floats only fails with the ``TypeError`` that says it is
+    first order only. Arguments as for :func:`gradcheck_property`.
+    """
+    return _check_property(gradgradcheck, "gradgradcheck", op, arity, domain, max_inputs,
+                           max_steps, inputs, eps, atol, rtol, settings)
 
 
 # ----------------------------------------------------------------------------- networks

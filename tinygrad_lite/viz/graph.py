@@ -11,6 +11,7 @@ from typing import Any, Iterable, Optional
 
 from tinygrad_lite._checks import positive_int
 from tinygrad_lite.engine import Value, topological_order
+from tinygrad_lite.optable import OPS, op_record
 from tinygrad_lite.viz._text import dot_text, dot_tooltip, fmt, sub
 from tinygrad_lite.viz.rendering import GraphView
 
@@ -19,12 +20,9 @@ __all__ = ["draw_graph", "OP_SYMBOLS", "DEFAULT_MAX_NODES"]
 #: The default ``max_nodes`` of :func:`draw_graph` and :func:`draw_collapsed`.
 DEFAULT_MAX_NODES = 500
 
-#: The symbol drawn in the small op node of each engine op (other ops show their name).
-OP_SYMBOLS: dict[str, str] = {
-    "+": "+", "-": "−", "*": "×", "/": "÷", "neg": "−x", "exp": "exp", "log": "log",
-    "tanh": "tanh", "sigmoid": "σ", "relu": "ReLU", "abs": "|x|", "sum": "Σ",
-    "affine": "Σwx+b",
-}
+#: The symbol drawn in the small op node of each engine op, read from the op table (custom
+#: ops show their name; ``x ** p`` shows its exponent: x², x³...).
+OP_SYMBOLS: dict[str, str] = {name: r.symbol for name, r in OPS.items() if r.builtin}
 
 _RANKDIRS = ("LR", "RL", "TB", "BT")
 
@@ -101,7 +99,8 @@ def op_symbol(v: Value) -> str:
             return "xʸ"
         p = v.ctx
         return {2.0: "x²", 3.0: "x³", -1.0: "1/x", 0.5: "√x"}.get(p, f"x^{fmt(p)}")
-    return OP_SYMBOLS.get(v.op, v.op)
+    record = op_record(v.op)
+    return record.symbol if record is not None else v.op
 
 
 def _parent_names(v: Value, names: dict[int, str]) -> list[str]:
@@ -130,36 +129,23 @@ def formula(v: Value, names: dict[int, str]) -> tuple[str, list[str]]:
     ls = [fmt(g) for g in v.local_grads]
     op = v.op
     d = [f"∂{o}/∂{p}" for p in ps]
-    if op in ("+", "-", "*", "/") and len(ps) == 2:
-        a, b = ps
-        sym = {"+": "+", "-": "−", "*": "·", "/": "/"}[op]
-        rules = {"+": ("1", "1"), "-": ("1", "−1"), "*": (b, a), "/": (f"1/{b}", f"−{a}/{b}²")}
-        ra, rb = rules[op]
-        return f"{o} = {a} {sym} {b}", [_rule(d[0], ra, ls[0]), _rule(d[1], rb, ls[1])]
-    unary = {
-        "neg": ("−{x}", "−1"), "exp": ("exp({x})", "exp({x})"), "log": ("ln({x})", "1/{x}"),
-        "tanh": ("tanh({x})", "1 − tanh²({x})"), "sigmoid": ("σ({x})", "σ({x})(1 − σ({x}))"),
-        "relu": ("ReLU({x}) = max(0, {x})", "1 if {x} > 0 else 0"),
-        "abs": ("|{x}|", "sign({x})"),
-    }
-    if op in unary and len(ps) == 1:
-        f, rule = (s.format(x=ps[0]) for s in unary[op])
-        return f"{o} = {f}", [_rule(d[0], rule, ls[0])]
-    if op == "**" and len(ps) == 1:
-        p = fmt(v.ctx)
-        return f"{o} = {ps[0]}^{p}", [f"{d[0]} = {p}·{ps[0]}^({p}−1) = {ls[0]}"]
-    if op == "**" and len(ps) == 2:
-        x, e = ps
-        return f"{o} = {x}^{e}", [f"{d[0]} = {e}·{x}^({e}−1) = {ls[0]}",
-                                  f"{d[1]} = {x}^{e}·ln({x}) = {ls[1]}"]
+    record = op_record(op)
+    if record is None or not record.builtin or (record.arity and len(ps) not in record.arity):
+        return f"{o} = {op}({', '.join(ps)})", _listed(d, ls)
+    if record.arity:  # the table's templates: {x} for one operand, {a} and {b} for two
+        exponent = fmt(v.ctx) if isinstance(v.ctx, float) else ""  # of x ** p
+        fields = {"x": ps[0], "a": ps[0], "b": ps[1] if len(ps) > 1 else exponent}
+        rules = [t.format(**fields) for t in record.derivative_formulas]
+        return (f"{o} = {record.formula.format(**fields)}",
+                [_rule(di, rule, li) for di, rule, li in zip(d, rules, ls)])
     if op == "sum":
         extra = f" + {fmt(v.ctx)}" if isinstance(v.ctx, float) and v.ctx != 0.0 else ""
         lines = [f"∂{o}/∂xᵢ = 1 for each of the {len(ps)} terms"]
-        return f"{o} = Σᵢ xᵢ{extra} ({len(ps)} terms)", lines
+        return f"{o} = {record.formula}{extra} ({len(ps)} terms)", lines
     if op == "affine":
         ws, xs, b = v.ctx
         constants = sum(not isinstance(t, Value) for t in (*ws, *xs))
-        head = f"{o} = Σᵢ wᵢ·xᵢ + b ({len(ws)} terms"
+        head = f"{o} = {record.formula} ({len(ws)} terms"
         head += f", {constants} of the wᵢ/xᵢ constant numbers)" if constants else ")"
         return head, ["∂/∂wᵢ = xᵢ, ∂/∂xᵢ = wᵢ, ∂/∂b = 1:"] + _listed(d, ls)
     return f"{o} = {op}({', '.join(ps)})", _listed(d, ls)
