@@ -373,7 +373,7 @@ def test_labels_read_back_to_their_indices(layer, j, k):
 def test_bad_positions_are_refused():
     with pytest.raises(ValueError, match="layer"):
         Neuron(2, layer=0)
-    with pytest.raises(ValueError, match="index must be 0 or more"):
+    with pytest.raises(ValueError, match="index must be an int >= 0"):
         Neuron(2, index=-1)
     with pytest.raises(TypeError, match="index must be an int"):
         Neuron(2, index=1.5)

@@ -398,7 +398,8 @@ def test_backends_agree_on_episode4_and_network_views():
     g, _ = episode4_chain(2, [2, 3, 2])
     nodes, edges = _same_structure(g)
     assert len(nodes) == len(dot_parts(g)[0])
-    net = draw_network(MLP(5, [4, 3], seed=1), [0.1, 0.2, 0.3, 0.4, 0.5])
+    net = draw_network(MLP(5, [4, 3], seed=1), [0.1, 0.2, 0.3, 0.4, 0.5], top_k=None,
+                       legend=False)
     nodes, edges = _same_structure(net)
     assert len(nodes) == 5 + 4 + 3 + 3 and sum(edges.values()) == 20 + 12
     # graphviz's own engine for it, neato, draws the same picture as our nop layout.
@@ -670,7 +671,7 @@ def _edge_weights(model):
 
 def test_network_view_nodes_edges_and_colours_by_sign():
     model = MLP(4, [3, 2], seed=1)
-    g = draw_network(model)
+    g = draw_network(model, top_k=None, legend=False)
     nodes, edges = dot_parts(g)
     assert g.engine == "neato" and g.layout_engine == "nop"
     assert len(nodes) == 4 + 3 + 2 + 2  # inputs, neurons, output digit labels
@@ -696,7 +697,7 @@ def test_network_view_nodes_edges_and_colours_by_sign():
 def test_network_top_k_keeps_the_strongest_edges():
     model = MLP(6, [4, 3], seed=2)
     weights = _edge_weights(model)
-    _, edges = dot_parts(draw_network(model, top_k=2))
+    _, edges = dot_parts(draw_network(model, top_k=2, legend=False))
     assert len(edges) == 4 * 2 + 3 * 2
     for head in {h for _, h, _ in edges}:
         kept = {t for t, h, _ in edges if h == head}
@@ -766,22 +767,92 @@ def test_network_784_inputs_are_a_pixel_grid():
     x[28 * 3 + 5] = 1.0
     g = draw_network(model, x)
     nodes, edges = dot_parts(g)
-    pixels = {k: v for k, v in nodes.items() if k.startswith("in")}
+    pixels = {k: v for k, v in nodes.items() if re.fullmatch(r"in\d+", k)}
     assert len(pixels) == 784
     # The pixels' shared attributes are set once, at the top of their subgraph.
     body = "".join(g.body)
     defaults = re.search(r"subgraph inputs \{\s*node \[([^\]]*)\]", body)
     assert defaults and "shape=square" in defaults.group(1)
-    assert body.index("subgraph inputs") < body.index("-> n0_0")  # declared before use
     pos = {k: tuple(map(float, v["pos"].rstrip("!").split(","))) for k, v in pixels.items()}
     assert len({p[0] for p in pos.values()}) == 28 and len({p[1] for p in pos.values()}) == 28
     assert pos["in89"][0] == pos["in5"][0] and pos["in89"][1] < pos["in5"][1]  # row 3 below row 0
     assert pixels["in89"]["fillcolor"] == "#000000"
-    first = [e for e in edges if e[0].startswith("in")]
-    assert len(first) == 16 * 8  # the 8 strongest per first-layer neuron
-    assert len(edges) - len(first) == 16 * 16 + 16 * 10
-    _, edges = dot_parts(draw_network(model, top_k=3))
-    assert len(edges) == 16 * 3 + 16 * 3 + 10 * 3
+    assert not any(t.startswith("in") for t, _, _ in edges)  # no edge runs over the image
+    assert sorted(h for t, h, _ in edges if t == "bundle") == sorted(f"tile{j}" for j in range(16))
+    between = [e for e in edges if e[1].startswith("n")]
+    assert len(between) == 16 * 3 + 10 * 3  # the 3 strongest per neuron, by default
+    assert "3 strongest inputs of each neuron by |w·a|" in g.graph_attr["label"]
+
+
+def test_network_bundle_edges_carry_the_weighted_sum_of_the_pixels():
+    model = MLP(16, [3, 2], seed=1)
+    x = [i / 15 for i in range(16)]
+    _, edges = dot_parts(draw_network(model, x, compact_inputs=True, weight_tiles=False))
+    bundle = {h: a for t, h, a in edges if t == "bundle"}
+    assert set(bundle) == {"n0_0", "n0_1", "n0_2"}
+    for j, neuron in enumerate(model.layers[0].neurons):
+        total = math.fsum(w.data * xi for w, xi in zip(neuron.w, x))
+        assert bundle[f"n0_{j}"]["color"] == (POSITIVE if total > 0 else NEGATIVE)
+        assert f"= {fmt(total)} over all 16 pixels" in bundle[f"n0_{j}"]["tooltip"]
+
+
+def test_network_weight_tiles_show_each_first_layer_neurons_weights():
+    model = MLP(64, [2, 2], seed=0)
+    neuron = model.layers[0].neurons[1]
+    for k, w in enumerate(neuron.w):  # positive on the left half, negative on the right
+        w.data = 1.0 if k % 8 < 4 else -0.5
+    nodes, _ = dot_parts(draw_network(model, legend=False))
+    cells = {k: v for k, v in nodes.items() if k.startswith("t1_")}
+    assert len(cells) == 64  # an 8×8 image: one cell per weight
+    assert cells["t1_0"]["fillcolor"] == POSITIVE.lower()  # the largest |w|: the full colour
+    assert cells["t1_7"]["fillcolor"] not in (POSITIVE, "#ffffff")
+    assert nodes["tile1"]["shape"] == "box"
+    assert "what neuron 1 looks for" in nodes["tile1"]["tooltip"]
+    # 784 inputs: 2×2 pixels per cell, so at most 14×14 cells a tile.
+    nodes, _ = dot_parts(draw_network(MLP(784, [3, 2], seed=0), legend=False))
+    assert 0 < sum(k.startswith("t0_") for k in nodes) <= 14 * 14
+    nodes, _ = dot_parts(draw_network(MLP(784, [3, 2], seed=0), weight_tiles=False))
+    assert not any(k.startswith("t") for k in nodes)
+
+
+def test_network_top_k_picks_by_contribution_for_this_input():
+    model = MLP(3, [1, 1], seed=0)
+    neuron = model.layers[0].neurons[0]
+    neuron.w[0].data, neuron.w[1].data, neuron.w[2].data = 5.0, 1.0, -2.0
+    # The biggest weight reads a zero input: it contributes nothing, so it is left out.
+    _, edges = dot_parts(draw_network(model, [0.0, 1.0, 1.0], top_k=2, legend=False))
+    assert {t for t, h, _ in edges if h == "n0_0"} == {"in1", "in2"}
+    # Without an input, the rule is |w|.
+    _, edges = dot_parts(draw_network(model, top_k=2, legend=False))
+    assert {t for t, h, _ in edges if h == "n0_0"} == {"in0", "in2"}
+
+
+def test_network_legend_explains_shading_edges_and_the_ring():
+    nodes, _ = dot_parts(draw_network(MLP(4, [3, 2], seed=0), [0.1, 0.2, 0.3, 0.4]))
+    texts = " ".join(v.get("label", "") for k, v in nodes.items() if k.startswith("legend"))
+    assert "white = 0" in texts and "black = 1" in texts
+    assert "blue w·a > 0" in texts and "red w·a < 0" in texts
+    assert "the network's answer, its most active output" in texts
+    assert nodes["legend_shade0"]["fillcolor"] == "#ffffff"
+    assert nodes["legend_shade4"]["fillcolor"] == "#000000"
+    # One sigmoid output: the ring means "above 0.5", and is drawn only then.
+    model = MLP(2, [2, 1], seed=0)
+    with no_grad():
+        out = model([1.0, 0.0])[0].data
+    nodes, _ = dot_parts(draw_network(model, [1.0, 0.0]))
+    assert "above 0.5, the network says yes (1)" in nodes["legend_ring_text"]["label"]
+    assert (nodes["n1_0"].get("penwidth") == "3") == (out > 0.5)
+    nodes, _ = dot_parts(draw_network(model, [1.0, 0.0], legend=False))
+    assert not any(k.startswith("legend") for k in nodes)
+
+
+def test_network_784_svg_is_under_a_megabyte_with_both_backends():
+    from tinygrad_lite import load_digits
+
+    model = MLP(784, [16, 16, 10], seed=0)
+    view = draw_network(model, load_digits(size=28).train.images[0])
+    for backend in available_backends():
+        assert len(to_svg(view, backend).encode("utf-8")) < 1_000_000, backend
 
 
 def test_network_rejects_bad_input():
@@ -831,7 +902,8 @@ def test_network_svg_from_a_saved_model(tmp_path):
     save_model(model, tmp_path / "m.json")
     out = network_svg(tmp_path / "m.json", tmp_path / "net.svg", [0.5] * 8, backend="wasm")
     nodes, edges = svg_structure(out.read_text(encoding="utf-8"))
-    assert len(nodes) == 8 + 3 + 2 + 2 and sum(edges.values()) == 8 * 3 + 3 * 2
+    assert len({n for n in nodes if not n.startswith("legend")}) == 8 + 3 + 2 + 2
+    assert sum(n for e, n in edges.items() if "legend" not in e) == 3 * 3 + 2 * 3
 
 
 # --------------------------------------------------------------------------- draw_collapsed
@@ -974,7 +1046,9 @@ def test_cli_graph_episode4_and_network(tmp_path, capsys, monkeypatch):
     assert main(["graph", "network", str(tmp_path / "m.json"), "-o", str(net),
                  "--input-index", "2", "--top-k", "3", "--backend", "wasm"]) == 0
     nodes, edges = svg_structure(net.read_text(encoding="utf-8"))
-    assert len(nodes) == 64 + 5 + 10 + 10 and sum(edges.values()) == 5 * 3 + 10 * 3
+    assert len({n for n in nodes if re.fullmatch(r"in\d+|n\d+_\d+|out\d+", n)}) == 64 + 5 + 10 + 10
+    assert sum(n for e, n in edges.items() if e.startswith("n")) == 10 * 3
+    assert sum(n for e, n in edges.items() if e.startswith("bundle")) == 5
     # Errors are one line and exit status 1.
     assert main(["graph", "network", str(tmp_path / "m.json"), "-o", str(net),
                  "--input-index", "100000"]) == 1

@@ -81,15 +81,6 @@ def _check_activation(name: Any) -> str:
     return name
 
 
-def _index(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{what} must be an int (a neuron's position, from 0), "
-                        f"got {type(value).__name__}")
-    if value < 0:
-        raise ValueError(f"{what} must be 0 or more (a neuron's position), got {value}")
-    return value
-
-
 def _as_list(x: _Input, nin: int, who: str) -> list:
     """``x`` as a list of length ``nin`` (a NumPy array via ``tolist()``, which is fast)."""
     if type(x) is not list:
@@ -141,7 +132,7 @@ class Neuron:
         if layer is not None:
             layer = positive_int(layer, "layer")
         if index is not None:
-            index = _index(index, "index")
+            index = positive_int(index, "index", minimum=0)
         rng = make_rng(seed)
         std = 1.0 / math.sqrt(self.nin)
         self.w = [Value(rng.gauss(0.0, std), weight_label(layer, index, k))
