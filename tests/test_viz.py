@@ -40,8 +40,9 @@ from tinygrad_lite.viz import (
     save_graph,
     to_svg,
 )
-from tinygrad_lite.viz._text import clean_text, dot_text, dot_tooltip, fmt
+from tinygrad_lite.viz._text import MAX_LABEL_LENGTH, clean_text, dot_text, dot_tooltip, fmt
 from tinygrad_lite.viz.network import NEGATIVE, POSITIVE
+from tinygrad_lite.viz.style import STYLES
 
 SVG = "{http://www.w3.org/2000/svg}"
 XLINK_TITLE = "{http://www.w3.org/1999/xlink}title"
@@ -157,8 +158,8 @@ def test_clean_text_makes_control_characters_visible():
 def test_fmt_significant_digits():
     assert fmt(0.0) == "0" and fmt(-0.0) == "0"
     assert fmt(sigmoid(2.0)) == "0.8808"
-    assert fmt(1.23456e-5) == "1.235e-05"
-    assert fmt(-0.104993585, 3) == "-0.105"
+    assert fmt(1.23456e-5) == "1.235e−05"
+    assert fmt(-0.104993585, 3) == "−0.105"  # the minus sign of the formulas, not a hyphen
 
 
 _SPECIAL = st.sampled_from(['"', "<", ">", "{", "}", "|", "\\", "\n", "&", "&amp;", "&#60;",
@@ -230,7 +231,7 @@ def test_draw_graph_tells_parameters_inputs_constants_and_root_apart():
         kind[first] = (attr.get("shape"), attr.get("fillcolor"))
     assert kind["w"] == kind["b"] == ("box", "#cfe2ff")  # w…/b… labels: parameters
     assert kind["a"] == ("parallelogram", "#d3f0d3")  # other labelled leaves: inputs
-    assert kind["1"] == ("plaintext", None)  # the engine's constant
+    assert kind["1"] == ("box", STYLES["const"]["fillcolor"])  # the engine's constant
     # params= decides: now only b is a parameter, w becomes an input.
     nodes, _ = dot_parts(draw_graph(cost, params=[b]))
     shapes = {v["label"].split("\\n")[0]: v.get("shape") for v in nodes.values()}
@@ -247,6 +248,48 @@ def test_draw_graph_legend_is_an_optional_cluster():
     assert "subgraph cluster_legend" in src
     for name in ("legend_root", "legend_param", "legend_input", "legend_const", "legend_op"):
         assert name in src
+
+
+def test_draw_graph_legend_speaks_a_learners_words():
+    *_, cost = neuron_chain()
+    nodes, _ = dot_parts(draw_graph(cost, legend=True))
+    words = {nodes[k]["label"] for k in nodes if k.startswith("legend_")}
+    assert {"weight or bias", "input", "computed value", "constant"} <= words
+    assert not any("params=" in w or "label" in w for w in words)  # no API keywords
+
+
+def test_a_constant_sits_beside_the_op_it_feeds():
+    *_, cost = neuron_chain()  # C = (σ(z) − 1)²
+    g = draw_graph(cost)
+    nodes, _ = dot_parts(g)
+    one = next(k for k, v in nodes.items() if k.startswith("v") and v["label"] == "1")
+    minus = next(k for k, v in nodes.items() if k.startswith("op") and v["label"] == "−")
+    same = re.findall(r"\{\s*rank=same\s*([^}]*)\}", "".join(g.body))
+    assert any(set(block.split()) == {one, minus} for block in same), same
+
+
+def test_operand_order_of_minus_divide_and_power_is_marked():
+    x, y = Value(3.0, label="x"), Value(2.0, label="y")
+    for expr in (x - y, x / y, x**y):
+        _, edges = dot_parts(draw_graph(expr))
+        marks = {t: a.get("headlabel") for t, h, a in edges if h.startswith("op")}
+        assert marks == {"v0": "a", "v1": "b"}, expr.op
+    _, edges = dot_parts(draw_graph(x + y))  # order does not matter: no marks
+    assert not any("headlabel" in a for _, _, a in edges)
+
+
+def test_long_labels_are_shortened_the_same_for_both_backends():
+    label = "x" * 20_000  # longer than the 16,384 characters dot accepts in a string
+    v = Value(1.0, label=label).exp()
+    g = draw_graph(v)
+    nodes, _ = dot_parts(g)
+    box = next(a for a in nodes.values() if a["label"].startswith("x"))
+    assert box["label"].split("\\n")[0] == "x" * (MAX_LABEL_LENGTH - 1) + "…"
+    assert "more characters" in box["tooltip"]  # the label, as far as a tooltip holds it
+    backends = available_backends()
+    svgs = [to_svg(g, backend) for backend in backends]
+    texts = [sorted(svg_texts(svg)) for svg in svgs]
+    assert all(t == texts[0] for t in texts)
 
 
 def test_sigmoid_tooltip_gives_formula_and_local_derivative():
@@ -303,14 +346,14 @@ def test_tooltips_name_unlabelled_values_and_state_constant_derivatives_once():
     # The + op's derivatives are the number 1: shown once, not "= 1 = 1".
     assert f"∂{s_name}/∂a = 1\\n" in plus and "= 1 = 1" not in plus
     minus = next(t for t in tips.values() if t.startswith(f"{d_name} = {p_name} − a"))
-    assert f"∂{d_name}/∂a = -1\\n" in minus and "= −1 =" not in minus
+    assert f"∂{d_name}/∂a = −1\\n" in minus and "= −1 =" not in minus
     times = next(t for t in tips.values() if t.startswith(f"{p_name} = {s_name} · c"))
-    assert f"∂{p_name}/∂{s_name} = c = -1" in times  # a rule in symbols keeps its value
+    assert f"∂{p_name}/∂{s_name} = c = −1" in times  # a rule in symbols keeps its value
     assert f"grad = ∂out/∂{s_name} = " in plus
     # Edge tooltips use the same names.
     edge_tips = {e[2]["tooltip"] for e in edges if "tooltip" in e[2]}
     slope = sigmoid(-7.0) * (1 - sigmoid(-7.0))
-    assert f"∂{p_name}/∂{s_name} = -1" in edge_tips
+    assert f"∂{p_name}/∂{s_name} = −1" in edge_tips
     assert f"∂out/∂{d_name} = {fmt(slope)}" in edge_tips
     # Constants multiplying a value: "∂/∂x = 3", once.
     x = Value(0.5, label="x")
@@ -391,7 +434,7 @@ def test_backends_agree_on_a_computation_graph():
     nodes, edges = _same_structure(g)
     dot_nodes, dot_edges = dot_parts(g)
     assert nodes == set(dot_nodes)
-    assert edges == Counter(f"{t}->{h}" for t, h, _ in dot_edges)
+    assert edges == Counter(f"{t}->{h}" for t, h, a in dot_edges if a.get("style") != "invis")
 
 
 def test_backends_agree_on_episode4_and_network_views():
@@ -731,11 +774,11 @@ def _linear_net(values):
     return model
 
 
-NETWORK_LABELS = [(0.0, "0"), (1.0, "1.00"), (-2.0, "-2.00"), (0.73219, "0.73"), (0.00015, "0.00"),
+NETWORK_LABELS = [(0.0, "0"), (1.0, "1.00"), (-2.0, "−2.00"), (0.73219, "0.73"), (0.00015, "0.00"),
                   (3.4e-07, "0.00"), (-3e-07, "0.00"), (0.004999, "0.00"), (0.0051, "0.01"),
-                  (0.99999, "1.00"), (0.9949, "0.99"), (-0.5, "-0.50"), (-0.123, "-0.12"),
+                  (0.99999, "1.00"), (0.9949, "0.99"), (-0.5, "−0.50"), (-0.123, "−0.12"),
                   (2.5, "2.50"), (9.999, "10.0"), (12.345, "12.3"), (123.4, "123"),
-                  (999.7, "1.0k"), (98765.0, "99k"), (1.5e6, "1.5M"), (-4.2e12, "-4.2T"),
+                  (999.7, "1.0k"), (98765.0, "99k"), (1.5e6, "1.5M"), (-4.2e12, "−4.2T"),
                   (3e15, "3e15")]
 
 
@@ -745,7 +788,7 @@ def test_network_labels_fit_the_circles():
     for j, (value, label) in enumerate(NETWORK_LABELS):
         node = nodes[f"n0_{j}"]
         assert node["label"] == label, (value, node["label"])
-        assert len(node["label"].lstrip("-")) <= 4
+        assert len(node["label"].lstrip("−")) <= 4
         assert f"= {fmt(value)}\\n" in node["tooltip"]  # the exact value on hover
     # A trained-looking sigmoid layer: tiny and saturated activations.
     model = MLP(4, [6, 3], seed=3)
@@ -754,7 +797,7 @@ def test_network_labels_fit_the_circles():
             w.data *= 40
     nodes, _ = dot_parts(draw_network(model, [0.9, 0.1, 0.8, 0.3]))
     labels = [n["label"] for k, n in nodes.items() if k.startswith(("n", "in"))]
-    assert all(len(t.lstrip("-")) <= 4 and "e-" not in t for t in labels), labels
+    assert all(len(t.lstrip("−")) <= 4 and "e-" not in t for t in labels), labels
     # Inputs drawn as circles follow the same rule.
     nodes, _ = dot_parts(draw_network(MLP(3, [2], seed=0), [0.00015, 1.0, 0.25]))
     assert [nodes[f"in{i}"]["label"] for i in range(3)] == ["0.00", "1.00", "0.25"]
