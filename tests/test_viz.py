@@ -613,6 +613,18 @@ def test_episode4_numbers_match_the_closed_forms():
     assert f"a⁽ᴸ⁾ = σ(z⁽ᴸ⁾) = {fmt(s)}" in sig_tip
 
 
+def test_episode4_defaults_are_the_numbers_used_everywhere():
+    g, named = episode4_chain()
+    assert [named[k].data for k in ("w(L)", "a(L-1)", "b(L)", "y")] == [0.8, 0.6, -0.2, 1.0]
+    assert episode4_chain(seed=5)[1]["w(L)"].data == 0.8  # the seed only fills in the others
+    _, deeper = episode4_chain(2)
+    assert [deeper[k].data for k in ("a(L-2)", "w(L-1)", "b(L-1)")] == [0.9, 0.5, 0.1]
+    # Negative numbers use the formulas' minus sign, nowhere a hyphen before a digit.
+    labels = " ".join(a.get("label", "") for a in dot_parts(g)[0].values())
+    assert "b⁽ᴸ⁾ = −0.2" in labels and not re.search(r"(?<![A-Za-z(])-\d", labels)
+    assert not re.search(r"(?<![A-Za-z(])-\d", g.graph_attr["label"])
+
+
 def test_episode4_wide_layers_add_up_the_paths():
     g, v = episode4_chain(1, [3, 2], seed=3)
     nk, nj = 3, 2

@@ -13,11 +13,9 @@ from typing import Any, Iterable, Optional, Sequence, Union
 
 from tinygrad_lite._checks import positive_int
 from tinygrad_lite.engine import Value, is_grad_enabled, topological_order
-from tinygrad_lite.viz._text import dot_text, dot_tooltip, fmt, sup
+from tinygrad_lite.viz._text import dot_text, dot_tooltip, fmt, shorten, sup
 from tinygrad_lite.viz.graph import (
     DEFAULT_MAX_NODES,
-    FONT,
-    STYLES,
     check_rankdir,
     formula,
     leaf_kind,
@@ -26,6 +24,7 @@ from tinygrad_lite.viz.graph import (
     value_set,
 )
 from tinygrad_lite.viz.rendering import GraphView
+from tinygrad_lite.viz.style import FONT, STYLES
 
 __all__ = ["draw_collapsed"]
 
@@ -275,7 +274,7 @@ def draw_collapsed(
                   edge_attr={"fontname": FONT, "fontsize": "9", "arrowsize": "0.6"})
     root_ids = set(map(id, roots))
     node_of: dict[int, str] = {}
-    label_names = {id(v): v.label or fmt(v.data) for v in order
+    label_names = {id(v): shorten(v.label) or fmt(v.data) for v in order
                    if v.label or (not v.parents and drawn_leaves.get(id(v), "const") == "const")}
     for i, grp in enumerate(groups):
         node = f"g{i}"
@@ -289,7 +288,7 @@ def draw_collapsed(
         node = f"leaf{i}"
         node_of[id(v)] = node
         kind = drawn_leaves[id(v)]
-        text = fmt(v.data) if kind == "const" else f"{v.label}\ndata {fmt(v.data)}"
+        text = fmt(v.data) if kind == "const" else f"{shorten(v.label)}\ndata {fmt(v.data)}"
         g.node(node, dot_text(text), tooltip=dot_tooltip(f"{v.label or 'constant'} = "
                                                          f"{fmt(v.data)} ({kind})"),
                **STYLES[kind])
@@ -325,7 +324,7 @@ def _describe(grp: _Group, name: str, names: dict[int, str]) -> tuple[str, str, 
         else:
             n_in = sum(m.op == "*" for m in grp.members)
         body = f"{act}(Σ w·x + b)" if act else "Σ w·x + b"
-        title = name or v.label or "neuron"
+        title = name or shorten(v.label) or "neuron"
         lines = [title, f"{body}, {n_in} inputs", *value_lines]
         tip = [f"{title}: a = {body} = {fmt(v.data)}",
                f"{n_in} inputs; {len(grp.hidden)} parameters and constants inside the box",
@@ -333,10 +332,10 @@ def _describe(grp: _Group, name: str, names: dict[int, str]) -> tuple[str, str, 
         return "\n".join(lines), "\n".join(tip), _NEURON_STYLE
     if grp.kind == "cost" and _is_quadratic(grp):
         body = f"Σⱼ (aⱼ − yⱼ)² over {len(v.parents)} outputs"
-        title = v.label or "C₀"
+        title = shorten(v.label) or "C₀"
     else:
         body = _expression(v, {id(m) for m in grp.members}, names)
-        title = v.label
+        title = shorten(v.label)
     lines = ([title] if title else []) + [body, *value_lines]
     tip = [f"{title or 'out'} = {body} = {fmt(v.data)}"]
     if grp.kind == "op":

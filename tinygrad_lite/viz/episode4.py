@@ -19,17 +19,24 @@ from typing import Any, Mapping, Optional, Sequence, Union
 from tinygrad_lite._checks import positive_int
 from tinygrad_lite.engine import Value
 from tinygrad_lite.viz._text import dot_text, dot_tooltip, fmt, sub, sup
-from tinygrad_lite.viz.graph import FONT, STYLES, check_rankdir, formula
+from tinygrad_lite.viz.graph import check_rankdir, formula
+from tinygrad_lite.viz.style import FONT, RING, STYLES
 from tinygrad_lite.viz.rendering import GraphView, save_graph
 
-__all__ = ["episode4_chain", "episode4_svg", "MAX_DEPTH", "MAX_WIDTH"]
+__all__ = ["episode4_chain", "episode4_svg", "MAX_DEPTH", "MAX_WIDTH", "EPISODE4_VALUES"]
 
 #: The deepest chain :func:`episode4_chain` draws (the video goes two layers back).
 MAX_DEPTH = 4
 #: The most neurons per layer :func:`episode4_chain` draws.
 MAX_WIDTH = 6
 
-_W_PATH = "#e8590c"  # orange: the path of ∂C₀/∂w⁽ᴸ⁾
+#: The numbers of the chain unless a user gives others: the same in the CLI, the demo, the
+#: docs and the README (w⁽ᴸ⁾ = 0.8, a⁽ᴸ⁻¹⁾ = 0.6, b⁽ᴸ⁾ = −0.2, y = 1), and for ``depth=2`` the
+#: layer before (a⁽ᴸ⁻²⁾ = 0.9, w⁽ᴸ⁻¹⁾ = 0.5, b⁽ᴸ⁻¹⁾ = 0.1). Other leaves come from ``seed``.
+EPISODE4_VALUES: dict[str, float] = {"w(L)": 0.8, "a(L-1)": 0.6, "b(L)": -0.2, "y": 1.0,
+                                     "w(L-1)": 0.5, "b(L-1)": 0.1, "a(L-2)": 0.9}
+
+_W_PATH = RING  # orange: the path of ∂C₀/∂w⁽ᴸ⁾
 _A_PATHS = "#7048e8"  # purple: the paths that add up to ∂C₀/∂a₀⁽ᴸ⁻¹⁾
 _DEEP_PATH = "#0c8599"  # teal: one layer further back
 _TARGET = {"shape": "box", "style": "rounded,dashed", "color": "#777777", "fontcolor": "#444444"}
@@ -104,7 +111,7 @@ class _Chain:
     def leaf(self, key_pretty: tuple[str, str], default: float, kind: str) -> Value:
         key, pretty = key_pretty
         self.leaf_keys.append(key)
-        number = self.values.pop(key, default)
+        number = self.values.pop(key, EPISODE4_VALUES.get(key, default))
         try:
             v = Value(number, label=pretty)
         except (TypeError, ValueError) as exc:
@@ -298,10 +305,12 @@ def episode4_chain(
             (``depth + 1`` ints, each 1 to :data:`MAX_WIDTH`); default all 1.
         values: numbers for some leaves by ASCII name, e.g. ``{"w(L)": 0.8, "a(L-1)": 0.6,
             "b(L)": -0.2, "y": 1.0}``; with widths above 1 the names carry indices:
-            ``"w(L)[j,k]"``, ``"a(L-1)[k]"``, ``"b(L)[j]"``, ``"y[j]"``. The others are drawn
-            from ``seed`` (weights in [−1.5, 1.5], biases in [−1, 1], activations in [0.1, 0.9],
-            rounded to 2 decimals) and y is 1 for neuron 0, 0 for the others.
-        seed: seed of those default numbers.
+            ``"w(L)[j,k]"``, ``"a(L-1)[k]"``, ``"b(L)[j]"``, ``"y[j]"``. Leaves not given take
+            :data:`EPISODE4_VALUES` (w⁽ᴸ⁾ = 0.8, a⁽ᴸ⁻¹⁾ = 0.6, b⁽ᴸ⁾ = −0.2, y = 1...); the
+            others are drawn from ``seed`` (weights in [−1.5, 1.5], biases in [−1, 1],
+            activations in [0.1, 0.9], rounded to 2 decimals) and y is 1 for neuron 0, 0 for
+            the others.
+        seed: seed of the numbers not in :data:`EPISODE4_VALUES`.
         rankdir: "LR" (default), "RL", "TB" or "BT".
 
     Returns:
