@@ -1114,3 +1114,40 @@ def test_cli_graph_episode4_and_network(tmp_path, capsys, monkeypatch):
     assert err.count("\n") == 1 and "apt-get install graphviz" in err
     assert main(["graph", "episode4", "-o", str(out), "--widths", "2"]) == 1
     assert "widths must give 2 layer sizes" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- views
+def test_every_way_out_of_a_view_uses_the_same_backend_choice(monkeypatch, tmp_path):
+    require_wasm()
+    *_, cost = neuron_chain()
+    g = draw_graph(cost)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no dot: everything goes through wasm
+    assert available_backends() == ["wasm"]
+    path = g.render(tmp_path / "y", format="svg")
+    assert path == str(tmp_path / "y.svg") and (tmp_path / "y").read_text() == g.source
+    assert ET.fromstring((tmp_path / "y.svg").read_text(encoding="utf-8")).tag == SVG + "svg"
+    assert g.render(outfile=tmp_path / "z.svg") == str(tmp_path / "z.svg")
+    assert g.pipe("svg", encoding="utf-8") == g._repr_svg_() == g.to_svg()
+    opened = []
+    monkeypatch.setattr(graphviz, "view", lambda path, quiet=False: opened.append(path))
+    g.format = "svg"
+    assert g.view(tmp_path / "v") == str(tmp_path / "v.svg") and opened == [tmp_path / "v.svg"]
+    with pytest.raises(GraphvizUnavailable, match="SVG only"):
+        g._repr_image_png()
+    with pytest.raises(ValueError, match="renderer"):
+        g.pipe("svg", renderer="cairo")
+    g.backend = "dot"  # a view can be told to use one backend for all of them
+    with pytest.raises(GraphvizUnavailable, match="'dot' program"):
+        g.pipe("svg")
+
+
+def test_repr_says_what_a_view_shows():
+    *_, cost = neuron_chain()
+    nodes, edges = dot_parts(draw_graph(cost))
+    assert repr(draw_graph(cost)) == (
+        f"<GraphView: computation graph, {len(nodes)} nodes, {len(edges)} edges>")
+    net = draw_network(MLP(4, [3, 2], seed=0), legend=False, top_k=None)
+    assert repr(net) == "<GraphView: network picture, 11 nodes, 18 edges>"
+    assert repr(episode4_chain()[0]).startswith("<GraphView: episode-4 chain, 7 nodes")
+    assert repr(draw_collapsed(MLP(2, [2, 1], seed=0))).startswith(
+        "<GraphView: collapsed graph (a box per neuron), ")
