@@ -298,7 +298,8 @@ def _neuron_tooltip(numbers_: _Numbers, l: int, j: int) -> str:
     b_name = bias_label(l + 1, j)
     head = f"{_role(numbers_, l)}, neuron {j}"
     if numbers_.activations is None:
-        return f"{head}: {b_name} = {fmt(numbers_.biases[l][j])}, {len(numbers_.weights[l][j])} weights"
+        return (f"{head}: {b_name} = {fmt(numbers_.biases[l][j])}, "
+                f"{len(numbers_.weights[l][j])} weights")
     a_prev = "x" if l == 0 else f"a{sup(f'({l})')}"
     lines = [f"{head}: a = {numbers_.acts[l]}(z) = {fmt(numbers_.activations[l][j])}",
              f"z = Σₖ w{sup(f'({l + 1})')}{sub(str(j))},ₖ·{a_prev}ₖ + {b_name} = "
@@ -327,8 +328,8 @@ def _emit_layer(g: GraphView, numbers_: _Numbers, layout: _Layout, l: int, preci
                 text = short(numbers_.activations[l][j], precision)
             if j == answer:
                 attrs.update(color=RING, penwidth="3")
-            c.node(f"n{l}_{j}", dot_text(text), tooltip=dot_tooltip(_neuron_tooltip(numbers_, l, j)),
-                   **attrs)
+            tip = dot_tooltip(_neuron_tooltip(numbers_, l, j))
+            c.node(f"n{l}_{j}", dot_text(text), tooltip=tip, **attrs)
             if l == len(numbers_.weights) - 1:
                 c.node(f"out{j}", dot_text(str(j)), shape="plaintext", fontsize="12",
                        width="0.3", pos=_pos(x + 0.5, y))
@@ -376,7 +377,8 @@ def _emit_bundle(g: GraphView, numbers_: _Numbers, layout: _Layout, input_top_k:
                    f"{numbers_.labels[0][j][k]}·x{sub(str(k))} = {fmt(contrib[k], 3)}"
                    for k in best)]
         g.edge("bundle", head, color=_edge_colour(totals[j]),
-               penwidth=f"{0.3 + 2.7 * abs(totals[j]) / top:.2f}", tooltip=dot_tooltip("\n".join(tip)))
+               penwidth=f"{0.3 + 2.7 * abs(totals[j]) / top:.2f}",
+               tooltip=dot_tooltip("\n".join(tip)))
 
 
 def _pooled(row: list[float], rows: int, cols: int) -> tuple[int, int, list[float]]:
@@ -447,8 +449,8 @@ def _emit_legend(g: GraphView, numbers_: _Numbers, layout: _Layout) -> None:
             g.node(node, "", shape="point", width="0.01", color="white",
                    pos=_pos(x0 + 0.62 * i + dx, y))
         g.edge(left, right, color=colour, penwidth=width)
-    _text_node(g, "legend_edge_text", "edge: blue w·a > 0 pushes z up, red w·a < 0 pulls it down, grey "
-               "w·a = 0; thicker = larger |w·a| (input a times weight w)", x0 + 1.5, y)
+    _text_node(g, "legend_edge_text", "edge: blue w·a > 0 pushes z up, red w·a < 0 pulls it "
+               "down, grey w·a = 0; thicker = larger |w·a| (input a times weight w)", x0 + 1.5, y)
     y -= 0.4
     g.node("legend_ring", "", shape="circle", width="0.22", style="filled", fillcolor="white",
            color=RING, penwidth="3", pos=_pos(x0 + 0.11, y))

@@ -304,13 +304,13 @@ class GraphView(graphviz.Digraph):
         """Save the DOT source and the picture, like ``graphviz``'s ``render``; returns the
         picture's path (``NAME.gv.svg``, or ``outfile``, whose suffix gives the format)."""
         if outfile is not None:
-            target = Path(outfile)
-            format = format or target.suffix.lstrip(".").lower().replace("jpg", "jpeg")
+            format = format or Path(outfile).suffix.lstrip(".").lower().replace("jpg", "jpeg")
+        format = format or self.format
         source_path = Path(self.save(filename, directory=directory))
-        target = Path(outfile) if outfile is not None else Path(f"{source_path}.{format or self.format}")
+        target = Path(outfile) if outfile is not None else Path(f"{source_path}.{format}")
         if raise_if_result_exists and target.exists():
             raise FileExistsError(f"output file exists: {target}")
-        data = self.pipe(format or self.format, renderer, formatter, neato_no_op, engine=engine)
+        data = self.pipe(format, renderer, formatter, neato_no_op, engine=engine)
         atomic_write(target, data)
         if cleanup:
             source_path.unlink()
