@@ -34,6 +34,7 @@ from tinygrad_lite.gradcheck import (
 )
 from tinygrad_lite.losses import COSTS, batch_cost, cross_entropy_cost, get_cost, quadratic_cost
 from tinygrad_lite.nn import ACTIVATIONS, MLP, Layer, Neuron
+from tinygrad_lite.nn import bias_label, weight_label
 from tinygrad_lite.ops import custom_op
 from tinygrad_lite.optim import SGD
 from tinygrad_lite.serialize import from_arrays, load_model, save_model, to_arrays
@@ -78,4 +79,5 @@ __all__ = [
     "compile_model", "compile_function", "compile_graph",
     "gradcheck", "gradcheck_directional", "gradcheck_model", "GradcheckError", "custom_op",
     "__version__",
+    "weight_label", "bias_label",
 ]

@@ -287,6 +287,8 @@ def draw_graph(
             _emit_op(g, i, v, ids, names, tooltip, edge_labels)
             attached = [ids[id(p)] for p in v.parents
                         if kinds[id(p)] == "const" and uses[id(p)] == 1]
+            if v.op == "affine" and _affine_constants(v):
+                attached.append(f"k{i}")  # the note of its constant numbers
             if attached:  # a constant sits beside the op it feeds, not off in a corner
                 with g.subgraph() as same:
                     same.attr(rank="same")
