@@ -9,7 +9,9 @@ hidden layer a⁽¹⁾ = σ(W a⁽⁰⁾ + b) with the engine and again with Num
 * ``episode1_neuron_graph.svg`` — one neuron a = σ(w·x + b) and its cost as a computation
   graph with the legend of node shapes (draw_graph);
 * ``episode1_network.svg`` (and ``.png`` when Graphviz ``dot`` is installed) — the untrained
-  network lit up by one digit (draw_network); the neuron graph gets a ``.png`` likewise.
+  network lit up by one digit (draw_network); the neuron graph gets a ``.png`` likewise;
+* ``episode1_network_8x8.svg`` (and ``.png``) — the same picture for an 8×8 digit, the
+  64 → 16 → 16 → 10 network the 8×8 digits train.
 
 Run:  python demos/episode1_neurons.py [--out DIR]
 """
@@ -34,7 +36,7 @@ import _common  # noqa: E402  (the demos' shared plumbing: options, output folde
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = _common.argument_parser(
         "Episode 1: neurons, layers, sigmoid vs ReLU and the 784-16-16-10 network's 13,002 "
-        "parameters. Writes four pictures.", out="out/episode1")
+        "parameters. Writes five pictures.", out="out/episode1")
     parser.add_argument("--seed", type=int, default=0, help="seed of the network's weights")
     parser.add_argument("--quick", action="store_true",
                         help="accepted for symmetry with the other demos (this one takes a "
@@ -102,6 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     written += save_figure(plot_activations(("sigmoid", "relu")), out / "episode1_activations")
     written += _common.save_graph_files(neuron_graph, out / "episode1_neuron_graph")
     written += _common.save_graph_files(draw_network(net, image), out / "episode1_network")
+    small = load_digits(size=8).train
+    net8 = MLP(64, [16, 16, 10], seed=args.seed)
+    written += _common.save_graph_files(draw_network(net8, small.images[0]),
+                                        out / "episode1_network_8x8")
     _common.report_written(written, out, start)
     return 0
 

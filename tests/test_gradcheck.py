@@ -332,9 +332,9 @@ def test_model_mismatch_names_the_parameter_by_index_layer_neuron_and_weight(net
     with pytest.raises(GradcheckError) as info:
         gradcheck_model(net, [0.5, -0.3, 0.9], [0.2, 0.8], wrong_cost)
     message = str(info.value)
-    assert "with respect to parameter 0 (layer 0, neuron 0, weight 0; data = " in message
-    assert "with respect to parameter 15 (layer 0, neuron 3, bias; data = " in message
-    assert "with respect to parameter 16 (layer 1, neuron 0, weight 0; data = " in message
+    assert "with respect to parameter 0 (w⁽¹⁾₀,₀: layer 1, neuron 0, weight 0; data = " in message
+    assert "with respect to parameter 15 (b⁽¹⁾₃: layer 1, neuron 3, bias; data = " in message
+    assert "with respect to parameter 16 (w⁽²⁾₀,₀: layer 2, neuron 0, weight 0; data = " in message
     assert len(info.value.mismatches) == len(net.parameters())
     assert snapshot(net) == before
 

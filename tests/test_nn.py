@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tinygrad_lite.engine import Value, no_grad
-from tinygrad_lite.nn import ACTIVATIONS, MLP, Layer, Neuron
+from tinygrad_lite.nn import ACTIVATIONS, MLP, Layer, Neuron, bias_label, weight_label
 
 ACT_FUNCS = {
     "sigmoid": lambda z: 1.0 / (1.0 + math.exp(-z)),
@@ -335,3 +335,45 @@ def test_bad_seed_is_rejected():
         MLP(2, [2], seed="0")  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="seed"):
         MLP(2, [2], seed=1.5)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- names
+def test_parameters_are_named_as_the_videos_name_them():
+    net = MLP(784, [16, 16, 10], seed=0)
+    assert net.layers[1].neurons[3].w[5].label == "w⁽²⁾₃,₅"  # layer 2, neuron 3, input 5
+    assert net.layers[0].neurons[15].w[783].label == "w⁽¹⁾₁₅,₇₈₃"
+    assert net.layers[2].neurons[9].b.label == "b⁽³⁾₉"
+    assert "label='w⁽²⁾₃,₅'" in repr(net.layers[1].neurons[3].w[5])
+
+
+def test_no_two_parameters_of_a_network_share_a_name():
+    net = MLP(12, [11, 10, 3], seed=0)
+    labels = [p.label for p in net.parameters()]
+    assert len(set(labels)) == len(labels) == net.num_parameters()
+
+
+def test_a_lone_layer_and_a_lone_neuron_name_what_they_know():
+    layer = Layer(3, 2, seed=0)
+    assert [w.label for w in layer.neurons[1].w] == ["w₁,₀", "w₁,₁", "w₁,₂"]
+    assert [n.b.label for n in layer.neurons] == ["b₀", "b₁"]
+    assert Layer(3, 2, layer=4, seed=0).neurons[1].w[0].label == "w⁽⁴⁾₁,₀"
+    neuron = Neuron(3, seed=0)
+    assert [w.label for w in neuron.w] + [neuron.b.label] == ["w₀", "w₁", "w₂", "b"]
+    assert Neuron(2, layer=2, index=7, seed=0).b.label == "b⁽²⁾₇"
+
+
+@given(st.one_of(st.none(), st.integers(1, 99)), st.integers(0, 999), st.integers(0, 999))
+def test_labels_read_back_to_their_indices(layer, j, k):
+    digits = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹₀₁₂₃₄₅₆₇₈₉⁽⁾", "0123456789" * 2 + "()")
+    text = weight_label(layer, j, k).translate(digits)
+    assert text == (f"w({layer}){j},{k}" if layer else f"w{j},{k}")
+    assert bias_label(layer, j).translate(digits) == (f"b({layer}){j}" if layer else f"b{j}")
+
+
+def test_bad_positions_are_refused():
+    with pytest.raises(ValueError, match="layer"):
+        Neuron(2, layer=0)
+    with pytest.raises(ValueError, match="index must be an int >= 0"):
+        Neuron(2, index=-1)
+    with pytest.raises(TypeError, match="index must be an int"):
+        Neuron(2, index=1.5)

@@ -37,6 +37,7 @@ from tinygrad_lite.gradcheck import (
 )
 from tinygrad_lite.losses import COSTS, batch_cost, cross_entropy_cost, get_cost, quadratic_cost
 from tinygrad_lite.nn import ACTIVATIONS, MLP, Layer, Neuron
+from tinygrad_lite.nn import bias_label, weight_label
 from tinygrad_lite.ops import custom_op
 from tinygrad_lite.optim import SGD
 from tinygrad_lite.serialize import from_arrays, load_model, save_model, to_arrays
@@ -83,4 +84,5 @@ __all__ = [
     "gradcheck", "gradcheck_directional", "gradcheck_model", "GradcheckError", "custom_op",
     "grad", "hessian", "hvp", "jvp", "jvp_graph", "gradgradcheck",
     "__version__",
+    "weight_label", "bias_label",
 ]

@@ -33,6 +33,7 @@ from tinygrad_lite._checks import finite_number, positive_int
 from tinygrad_lite._checks import rng as make_rng
 from tinygrad_lite.autodiff import grad
 from tinygrad_lite.engine import Value, is_grad_enabled, no_grad
+from tinygrad_lite.nn import bias_label, weight_label
 
 __all__ = [
     "GradcheckError",
@@ -436,30 +437,36 @@ def gradgradcheck(
 
 
 def _parameter_names(model: Any) -> dict[int, str]:
-    """id(parameter) → "layer 1, neuron 0, weight 2" for MLP / Layer / Neuron-shaped models."""
+    """id(parameter) → "w⁽¹⁾₀,₂: layer 1, neuron 0, weight 2" for MLP / Layer / Neuron models.
+
+    The symbol is the parameter's name in the videos (:func:`~tinygrad_lite.nn.weight_label`,
+    layers from 1); the words say the same for a reader who does not know the notation.
+    """
     names: dict[int, str] = {}
 
-    def neuron(n: Any, prefix: str) -> None:
+    def neuron(n: Any, layer: int | None, j: int | None) -> None:
+        where = "".join([f"layer {layer}, " if layer else "",
+                         f"neuron {j}, " if j is not None else ""])
         ws = getattr(n, "w", None)
-        for j, w in enumerate(ws if isinstance(ws, (list, tuple)) else ()):
-            names.setdefault(id(w), f"{prefix}weight {j}")
+        for k, w in enumerate(ws if isinstance(ws, (list, tuple)) else ()):
+            names.setdefault(id(w), f"{weight_label(layer, j, k)}: {where}weight {k}")
         b = getattr(n, "b", None)
         if isinstance(b, Value):
-            names.setdefault(id(b), f"{prefix}bias")
+            names.setdefault(id(b), f"{bias_label(layer, j)}: {where}bias")
 
-    def layer(layer_: Any, prefix: str) -> None:
-        neurons = getattr(layer_, "neurons", None)
-        for k, n in enumerate(neurons if isinstance(neurons, (list, tuple)) else ()):
-            neuron(n, f"{prefix}neuron {k}, ")
+    def layer_(lay: Any, number: int | None) -> None:
+        neurons = getattr(lay, "neurons", None)
+        for j, n in enumerate(neurons if isinstance(neurons, (list, tuple)) else ()):
+            neuron(n, number, j)
 
     layers = getattr(model, "layers", None)
     if isinstance(layers, (list, tuple)):
-        for i, layer_ in enumerate(layers):
-            layer(layer_, f"layer {i}, ")
+        for number, lay in enumerate(layers, start=1):
+            layer_(lay, number)
     elif hasattr(model, "neurons"):
-        layer(model, "")
+        layer_(model, None)
     else:
-        neuron(model, "")
+        neuron(model, None, None)
     return names
 
 

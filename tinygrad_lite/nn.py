@@ -22,7 +22,8 @@ from tinygrad_lite._checks import positive_int
 from tinygrad_lite._checks import rng as make_rng
 from tinygrad_lite.engine import Value, zero_grad
 
-__all__ = ["ACTIVATIONS", "MAX_PARAMETERS", "Neuron", "Layer", "MLP", "Seed"]
+__all__ = ["ACTIVATIONS", "MAX_PARAMETERS", "Neuron", "Layer", "MLP", "Seed", "weight_label",
+           "bias_label"]
 
 #: The largest network :class:`MLP` builds: every parameter is a Python object (~150 bytes
 #: with its float), so 10 million of them take about 1.5 GB before any training.
@@ -47,6 +48,33 @@ _ACTIVATION_FUNCTIONS: dict[str, Callable[[Value], Value]] = {
     "tanh": Value.tanh,
     "linear": _identity,
 }
+
+
+_SUPERSCRIPT = str.maketrans("0123456789()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾")
+_SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def _indexed(letter: str, layer: int | None, indices: Sequence[int | None]) -> str:
+    upper = f"({layer})".translate(_SUPERSCRIPT) if layer is not None else ""
+    lower = ",".join(str(i).translate(_SUBSCRIPT) for i in indices if i is not None)
+    return f"{letter}{upper}{lower}"
+
+
+def weight_label(layer: int | None, j: int | None, k: int) -> str:
+    """The name of weight w^(l)_{j,k} as the videos and Nielsen write it: ``w⁽²⁾₃,₅``.
+
+    Layer ``l`` counts from 1 (the first hidden layer; the input is layer 0), neuron ``j``
+    and input ``k`` from 0: the weight from neuron k of layer l − 1 to neuron j of layer l. A
+    part that is not known is left out: ``weight_label(None, 3, 5) == "w₃,₅"`` (a
+    :class:`Layer` on its own), ``weight_label(None, None, 5) == "w₅"`` (a lone
+    :class:`Neuron`).
+    """
+    return _indexed("w", layer, (j, k))
+
+
+def bias_label(layer: int | None, j: int | None) -> str:
+    """The name of bias b^(l)_j: ``b⁽²⁾₃``; ``b₃`` without a layer, ``b`` for a lone neuron."""
+    return _indexed("b", layer, (j,))
 
 
 def _check_activation(name: Any) -> str:
@@ -97,24 +125,33 @@ class Neuron:
         nin: number of inputs (a positive int).
         activation: one of :data:`ACTIVATIONS`.
         seed: ``None``, an int or a :class:`random.Random` to draw the initial weights from.
+        layer, index: where the neuron sits (layer l from 1, neuron j from 0), for the
+            labels only; :class:`Layer` and :class:`MLP` pass them.
 
     Attributes:
-        w: the ``nin`` weights (leaf Values labelled ``"w0"``, ``"w1"``, ...).
-        b: the bias (a leaf Value labelled ``"b"``).
+        w: the ``nin`` weights, leaf Values labelled by :func:`weight_label`: ``w⁽ˡ⁾ⱼ,ₖ``
+            (``w⁽²⁾₃,₅``) in an MLP, ``wⱼ,ₖ`` in a lone Layer, ``w₀``, ``w₁``... alone.
+        b: the bias, labelled by :func:`bias_label`: ``b⁽²⁾₃``, ``b₃`` or ``b``.
         activation: the activation name.
         nin: the number of inputs.
     """
 
     __slots__ = ("w", "b", "activation", "nin", "_act")
 
-    def __init__(self, nin: int, activation: str = "sigmoid", *, seed: Seed = None) -> None:
+    def __init__(self, nin: int, activation: str = "sigmoid", *, seed: Seed = None,
+                 layer: int | None = None, index: int | None = None) -> None:
         self.nin = positive_int(nin, "nin")
         self.activation = _check_activation(activation)
         self._act = _ACTIVATION_FUNCTIONS[activation]
+        if layer is not None:
+            layer = positive_int(layer, "layer")
+        if index is not None:
+            index = positive_int(index, "index", minimum=0)
         rng = make_rng(seed)
         std = 1.0 / math.sqrt(self.nin)
-        self.w = [Value(rng.gauss(0.0, std), f"w{i}") for i in range(self.nin)]
-        self.b = Value(rng.gauss(0.0, std), "b")
+        self.w = [Value(rng.gauss(0.0, std), weight_label(layer, index, k))
+                  for k in range(self.nin)]
+        self.b = Value(rng.gauss(0.0, std), bias_label(layer, index))
 
     def __call__(self, x: _Input) -> Value:
         """The neuron's activation for input ``x`` (``nin`` numbers or Values)."""
@@ -141,18 +178,21 @@ class Layer:
         nin: inputs per neuron; nout: number of neurons (positive ints).
         activation: one of :data:`ACTIVATIONS`.
         seed: ``None``, an int or a :class:`random.Random` (shared by the neurons, in order).
+        layer: the layer's number l (from 1) in its network, for the parameter labels
+            (``w⁽ˡ⁾ⱼ,ₖ``, ``b⁽ˡ⁾ⱼ``); :class:`MLP` passes it. Without it: ``wⱼ,ₖ``, ``bⱼ``.
     """
 
     __slots__ = ("neurons", "nin", "nout", "activation", "_act")
 
     def __init__(self, nin: int, nout: int, activation: str = "sigmoid", *,
-                 seed: Seed = None) -> None:
+                 seed: Seed = None, layer: int | None = None) -> None:
         self.nin = positive_int(nin, "nin")
         self.nout = positive_int(nout, "nout")
         self.activation = _check_activation(activation)
         self._act = _ACTIVATION_FUNCTIONS[activation]
         rng = make_rng(seed)
-        self.neurons = [Neuron(self.nin, activation, seed=rng) for _ in range(self.nout)]
+        self.neurons = [Neuron(self.nin, activation, seed=rng, layer=layer, index=j)
+                        for j in range(self.nout)]
 
     def __call__(self, x: _Input) -> list[Value]:
         """The ``nout`` activations for input ``x`` (``nin`` numbers or Values).
@@ -197,7 +237,8 @@ class MLP:
 
     Attributes:
         layers: the :class:`Layer`\\ s; nin: inputs; nouts: layer sizes;
-        activations: one activation name per layer.
+        activations: one activation name per layer. Parameters are labelled as in the
+        videos: ``w⁽ˡ⁾ⱼ,ₖ`` (layer l from 1, neuron j, input k from 0) and ``b⁽ˡ⁾ⱼ``.
 
     Raises:
         TypeError / ValueError: a size that is not a positive int, an empty ``nouts``, an
@@ -230,7 +271,7 @@ class MLP:
         self.activations = [_check_activation(a) for a in activations]
         rng = make_rng(seed)
         sizes = [self.nin] + self.nouts
-        self.layers = [Layer(sizes[i], sizes[i + 1], self.activations[i], seed=rng)
+        self.layers = [Layer(sizes[i], sizes[i + 1], self.activations[i], seed=rng, layer=i + 1)
                        for i in range(len(self.nouts))]
 
     def __call__(self, x: _Input) -> list[Value]:

