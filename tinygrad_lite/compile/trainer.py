@@ -253,13 +253,7 @@ class CompiledTrainer:
         # Without momentum the step −lr·∇C is the gradient of −lr·C: seeding the backward pass
         # with −lr/b gives the step itself, saving a pass over θ.
         cost, G = self._gradient(step, X, Y, -lr / b if mu == 0.0 else 1.0 / b)
-        if mu == 0.0:
-            self._G_scale, delta = -lr, G
-        else:
-            self._G_scale, delta = 1.0, self._delta
-            np.multiply(self.velocity, mu, out=self._velocity_next)
-            np.add(self._velocity_next, G, out=self._velocity_next)
-            np.multiply(self._velocity_next, -lr, out=delta)
+        delta = G if mu == 0.0 else self._momentum_step(G, mu, lr)
         if not (math.isfinite(cost) and _surely_finite(delta)):
             self._check_step(step, X, Y, cost, delta, what)
         # First: a Ctrl-C arriving after θ has moved must not leave the trainer "in sync".
@@ -269,6 +263,15 @@ class CompiledTrainer:
         np.add(self.theta, delta, out=self.theta)
         self.steps += 1
         return cost
+
+    def _momentum_step(self, G: np.ndarray, mu: float, lr: float) -> np.ndarray:
+        """The step −lr·v for the new velocity v = μv + G (kept aside until the step is taken)."""
+        v, delta = self._velocity_next, self._delta
+        with np.errstate(all="ignore"):  # an overflow is an inf that the caller refuses
+            np.multiply(self.velocity, mu, out=v)
+            np.add(v, G, out=v)
+            np.multiply(v, -lr, out=delta)
+        return delta
 
     def _gradient(self, step: Stepper, X: np.ndarray, Y: np.ndarray,
                   scale: float) -> tuple[float, np.ndarray]:
