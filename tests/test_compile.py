@@ -24,6 +24,7 @@ from tinygrad_lite import Value, no_grad
 from tinygrad_lite.compile import (
     SUPPORTED_OPS,
     CompiledTrainer,
+    Program,
     TraceError,
     UnsupportedOpError,
     cache_info,
@@ -585,6 +586,81 @@ def test_bad_inputs_are_rejected_with_clear_errors():
         program.gradients(X, Y, reduction="max")
 
 
+NOT_REAL = [
+    (np.array([[1 + 2j, 0, 0]]), "complex128"),
+    (np.array([["1", "2", "3"]]), "<U1"),
+    (np.array([["2020-01-01"] * 3], dtype="datetime64[D]"), "datetime64"),
+    (np.array([[0.5, 1, object()]], dtype=object), "object"),
+    ([[1j, 0.0, 0.0]], "complex128"),
+]
+
+
+@pytest.mark.parametrize("bad, dtype", NOT_REAL, ids=["complex", "str", "datetime", "object",
+                                                      "complex-list"])
+def test_inputs_and_targets_that_are_not_real_numbers_are_a_type_error_naming_the_dtype(
+        bad, dtype):
+    program = compile_cost(MLP(3, [3], seed=0))
+    Y = np.zeros((1, 3))
+    with pytest.raises(TypeError, match=dtype):
+        program.forward(bad, Y)
+    with pytest.raises(TypeError, match=dtype):
+        program.gradients(Y, bad)
+    with pytest.raises(TypeError, match=dtype):
+        program.gradients(Y, Y, grad_output=np.asarray(bad)[:, 0])
+    trainer = CompiledTrainer(MLP(3, [3], seed=0), lr=0.1)
+    theta = trainer.theta.copy()
+    for call in (lambda: trainer.train_batch(bad, [0]), lambda: trainer.train_batch(Y, bad),
+                 lambda: trainer.train_epoch(bad, [0], 1, 0), lambda: trainer.evaluate(bad),
+                 lambda: trainer.cost_and_predictions(Y, bad)):
+        with pytest.raises(TypeError, match=dtype):
+            call()
+    assert np.array_equal(trainer.theta, theta) and trainer.steps == 0
+
+
+@pytest.mark.parametrize("dtype", [bool, np.int8, np.uint16, np.int64, np.float16, np.float32])
+def test_every_real_dtype_is_accepted_and_computed_in_float64(dtype):
+    X = np.array([[1, 0, 1], [0, 1, 1]]).astype(dtype)
+    Y = np.array([[1, 0], [0, 1]]).astype(dtype)
+    program = compile_cost(MLP(3, [2], seed=1))
+    expected = program.gradients(X.astype(np.float64), Y.astype(np.float64))
+    got = program.gradients(X, Y)
+    assert got[0].dtype == got[1].dtype == np.float64
+    assert_close(got[0], expected[0])
+    assert_close(got[1], expected[1])
+    trainer = CompiledTrainer(MLP(3, [2], seed=1), lr=0.1)
+    assert_close(trainer.train_batch(X, Y), expected[0].mean())
+
+
+def test_a_parameter_vector_that_is_not_real_is_a_type_error():
+    program = compile_model(MLP(2, [1], seed=0))
+    with pytest.raises(TypeError, match="complex128"):
+        program.forward(np.ones((1, 2)), params=np.ones(3) * 1j)
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.5])
+def test_a_step_that_would_make_a_parameter_infinite_is_refused(momentum):
+    # The gradient is finite (about 1e10) but lr · gradient is not: the updated values are
+    # what must be checked, and nothing may change.
+    def model():
+        m = MLP(1, [1], "linear", seed=0)
+        for p, t in zip(m.parameters(), [1.0, 0.0]):
+            p.data = t
+        return m
+
+    X, Y = np.full((1, 1), 1e5), np.zeros((1, 1))
+    trainer = CompiledTrainer(model(), lr=1e300, momentum=momentum)
+    _, grad = trainer.gradients(X, Y)
+    assert np.isfinite(grad).all() and abs(grad[0]) > 1e9
+    for call in (lambda: trainer.train_batch(X, Y),
+                 lambda: trainer.train_epoch(X, Y, 1, random.Random(0))):
+        with pytest.raises(ValueError, match="refusing to write nan/inf") as error:
+            call()
+        assert "parameter 0 would become -inf" in str(error.value)
+        assert trainer.steps == 0 and trainer.theta.tolist() == [1.0, 0.0]
+        assert trainer.in_sync and not trainer.velocity.any()
+    assert [p.data for p in trainer.params] == [1.0, 0.0]
+
+
 # --------------------------------------------------------------------------- training
 def scalar_training(model, X, labels, batch_size, rng, lr, momentum, epochs=1, cost="quadratic"):
     opt = SGD(model.parameters(), lr=lr, momentum=momentum)
@@ -916,16 +992,16 @@ def test_cost_and_predictions_come_from_one_forward_pass(monkeypatch):
     labels = np.arange(9) % 3
     expected = (trainer.cost(X, labels), trainer.predict(X))
     passes = []
-    forward = program_module.Program._forward
+    evaluate = Program.evaluate
 
-    def counting(self, arrays):
-        if arrays[0].shape[0] == len(X):
-            passes.append(1)
-        return forward(self, arrays)
+    def counting(self, batch):  # the public Program.evaluate, counted (not compiling's check)
+        if batch.size == len(X):
+            passes.append(batch.size)
+        return evaluate(self, batch)
 
-    monkeypatch.setattr(program_module.Program, "_forward", counting)
+    monkeypatch.setattr(Program, "evaluate", counting)
     cost, predictions = trainer.cost_and_predictions(X, labels)
-    assert passes == [1]
+    assert passes == [len(X)]
     assert_close(cost, expected[0])
     assert np.array_equal(predictions, expected[1]) and predictions.dtype == np.int64
     trainer.train_batch(X, labels)  # the current parameters, synced or not

@@ -218,17 +218,17 @@ def test_a_compiled_epoch_evaluates_each_set_in_one_pass_checked_once(small, mon
     sizes = {"train": len(small.train), "test": len(small.test)}
     assert sizes["train"] != sizes["test"]
     passes, checks = [], []
-    forward, check = program_module.Program._forward, trainer_module.check_finite
+    forward, check = program_module.Program.evaluate, trainer_module.check_finite
 
-    def counting_forward(self, arrays):
-        passes.append(arrays[0].shape[0])
-        return forward(self, arrays)
+    def counting_forward(self, batch):
+        passes.append(batch.size)
+        return forward(self, batch)
 
     def counting_check(arr, what):
         checks.append(arr.shape[0])
         return check(arr, what)
 
-    monkeypatch.setattr(program_module.Program, "_forward", counting_forward)
+    monkeypatch.setattr(program_module.Program, "evaluate", counting_forward)
     monkeypatch.setattr(trainer_module, "check_finite", counting_check)
     history = train(MLP(64, [16, 10], seed=0), small, epochs=3, progress=False, verbose=False,
                     engine="compiled")

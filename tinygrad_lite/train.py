@@ -365,7 +365,7 @@ def train(
                 _, test_acc = evaluate(model, data.test, cost_fn)
             else:
                 if epoch == 1:  # checked once: the data sets do not change between epochs
-                    compiled_sets = [(trainer._evaluation_arrays(ds.images, ds.labels), ds)
+                    compiled_sets = [(trainer.prepare(ds.images, ds.labels), ds)
                                      for ds in (data.train, data.test)]
                 # train_epoch writes the parameters back into the Values when it ends.
                 trainer.train_epoch(data.train.images, data.train.labels, batch_size, rng,
@@ -433,5 +433,5 @@ def _compiled_trainer(engine: str, model: MLP, cost_fn: CostFunction, optimizer:
 def _compiled_accuracy(trainer: Any, arrays: tuple[np.ndarray, np.ndarray],
                        dataset: Dataset) -> tuple[float, float]:
     """``(mean cost, accuracy)`` on ``dataset`` (checked into ``arrays``) from one forward pass."""
-    cost, predictions = trainer._cost_and_predictions(*arrays)
+    cost, predictions = trainer.cost_and_predictions(arrays)
     return cost, float(np.mean(predictions == dataset.labels))

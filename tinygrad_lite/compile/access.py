@@ -1,12 +1,12 @@
 """Operands of a vectorised instruction: where its m values live, how to read them, and where
 their gradients go.
 
-A value lives in one of four places ("kinds"):
+A value lives in one of four places (:class:`Kind`), and :class:`Loc` says where:
 
-* ``V``: a row of the workspace ``V`` (an op node's value, one column per example);
-* ``B``: a column of an input array ("bank") given per call, read through its transpose;
-* ``P``: an entry of the flat parameter vector ``theta`` (the same for every example);
-* ``C``: a constant.
+* ``VALUE``: a row of the workspace ``V`` (an op node's value, one column per example);
+* ``INPUT``: a column of an input array ("bank") given per call, read through its transpose;
+* ``PARAM``: an entry of the flat parameter vector ``theta`` (the same for every example);
+* ``CONST``: a constant.
 
 :class:`Access` picks the cheapest way to read an operand (a slice of ``V`` or ``theta`` is a view;
 anything else is gathered into a buffer) and to send contributions back: into rows of the
@@ -16,16 +16,35 @@ contribution may *assign* or must *add* is decided once, at compile time, by :cl
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from enum import IntEnum
+from typing import Any, Callable, NamedTuple, Sequence
 
 import numpy as np
 
-__all__ = ["V", "B", "P", "C", "Access", "Planner", "arith_range"]
+__all__ = ["Kind", "Loc", "Access", "Planner", "arith_range"]
 
-V, B, P, C = 0, 1, 2, 3
+
+class Kind(IntEnum):
+    """Where an operand value lives."""
+
+    VALUE = 0  #: a row of the value workspace V
+    INPUT = 1  #: a column of an input array
+    PARAM = 2  #: an entry of the flat parameter vector
+    CONST = 3  #: a number baked into the program
+
+
+class Loc(NamedTuple):
+    """The place of one value: ``Loc(Kind.VALUE, row)``, ``Loc(Kind.INPUT, column, bank)``,
+    ``Loc(Kind.PARAM, index)`` or ``Loc(Kind.CONST, value=x)``."""
+
+    kind: Kind
+    index: int = 0
+    bank: int = 0
+    value: float = 0.0
+
+
+V, B, P, C = Kind.VALUE, Kind.INPUT, Kind.PARAM, Kind.CONST  # short names inside compile/
 KIND_NAMES = {V: "v", B: "in", P: "θ", C: "const"}
-
-Loc = tuple  # (kind, a, b): V (V, row, 0); B (B, bank, column); P (P, index, 0); C (C, 0, value)
 
 
 def arith_range(idx: Sequence[int]) -> tuple[int, int] | None:
@@ -129,7 +148,7 @@ class Access:
     """How an instruction reads its ``m`` operand values and returns their gradients.
 
     Args:
-        locs: one ``(kind, a, b)`` location per operand position.
+        locs: one location per operand position.
         need: for each position, whether its node needs a gradient.
         full: the consumer needs all ``m`` rows (a reduction); never read one repeated row as a
             broadcast ``(1, b)`` view.
@@ -138,13 +157,13 @@ class Access:
     def __init__(self, locs: Sequence[Loc], need: Sequence[bool], *, full: bool = False) -> None:
         self.m = m = len(locs)
         self.locs = list(locs)
-        kinds = {loc[0] for loc in locs}
+        kinds = {loc.kind for loc in locs}
         self.kind = kinds.pop() if len(kinds) == 1 else None
-        banks = {loc[1] for loc in locs if loc[0] == B}
+        banks = {loc.bank for loc in locs if loc.kind == B}
         self.bank = banks.pop() if len(banks) == 1 else None
         if self.kind == B and self.bank is None:
             self.kind = None  # columns of two input arrays: gather them like mixed kinds
-        idx = [int(loc[2]) if loc[0] == B else int(loc[1]) for loc in locs]
+        idx = [loc.index for loc in locs]
         self.idx = np.array(idx, dtype=np.int64)
         self.form = "mixed"
         self.start = 0
@@ -167,14 +186,13 @@ class Access:
                 self.form = "gather"
         elif self.kind == C:
             self.form = "const"
-        self.per_example = self.kind in (V, B, None)
-        self.consts = np.array([float(loc[2]) if loc[0] == C else 0.0 for loc in locs])
+        self.consts = np.array([loc.value for loc in locs])
         self.parts = self._grad_parts(need)
 
     # -------------------------------------------------------------- gradients
     def _grad_parts(self, need: Sequence[bool]) -> list[_Part]:
         parts: list[_Part] = []
-        kinds = np.array([loc[0] for loc in self.locs], dtype=np.int64)
+        kinds = np.array([loc.kind for loc in self.locs], dtype=np.int64)
         needs = np.array(need, dtype=bool)
         rows = np.flatnonzero((kinds == V) & needs)
         if len(rows):
@@ -202,7 +220,8 @@ class Access:
 
     # -------------------------------------------------------------- binding
     def bind(self, ws: Any) -> Bound:
-        """Read and scatter functions working on workspace ``ws`` (its V, D, banks, theta, G)."""
+        """Read and scatter functions working on workspace ``ws`` (its V, D, banks, theta, G,
+        dtype)."""
         get, value = self._bind_read(ws)
         scatter, direct = self._bind_scatter(ws)
         return Bound(get, value, scatter, direct)
@@ -220,19 +239,19 @@ class Access:
             view = ws.theta[start:start + self.step * m:self.step][:, None]
             return (lambda: view), (lambda: view)
         if form == "const":
-            const = self.consts[:, None].copy()
+            const = self.consts[:, None].astype(ws.dtype)
             return (lambda: const), (lambda: const)
         idx = self.idx
         if self.kind == P:
             theta = ws.theta
-            pbuf = np.empty((m, 1))
+            pbuf = np.empty((m, 1), ws.dtype)
             flat = pbuf[:, 0]
 
             def get_params() -> np.ndarray:
                 np.take(theta, idx, out=flat)
                 return pbuf
             return get_params, (lambda: pbuf)
-        buf = np.empty((m, b))
+        buf = np.empty((m, b), ws.dtype)
         if self.kind == V:
             V_ = ws.V
 
@@ -252,8 +271,8 @@ class Access:
     def _bind_mixed(self, ws: Any, buf: np.ndarray) -> tuple[Callable, Callable]:
         buf[:] = self.consts[:, None]  # constants stay; the other rows are rewritten per call
         fills: list[Callable[[], None]] = []
-        kinds = np.array([loc[0] for loc in self.locs])
-        banks_of = np.array([loc[1] if loc[0] == B else -1 for loc in self.locs])
+        kinds = np.array([loc.kind for loc in self.locs])
+        banks_of = np.array([loc.bank if loc.kind == B else -1 for loc in self.locs])
         V_, theta, banks = ws.V, ws.theta, ws.banks
         for kind in (V, P):
             pos = np.flatnonzero(kinds == kind)

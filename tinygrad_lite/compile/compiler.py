@@ -8,6 +8,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from tinygrad_lite.compile.arrays import check_dtype, real_array
 from tinygrad_lite.compile.program import Lowered, Program, lower
 from tinygrad_lite.compile.trace import Graph, TraceError, resolve_traces, trace_graph
 from tinygrad_lite.engine import Value, is_grad_enabled
@@ -59,6 +60,17 @@ def _banks(inputs: Any) -> list[list[Value]]:
     return [list(x) for x in items]
 
 
+def _checked(lowered: Lowered, graph: Graph, params: Sequence[Value], single: bool,
+             dtype: Any) -> Program:
+    """The program of ``lowered``, after checking (in float64) that it reproduces the traced
+    outputs from the trace's own inputs."""
+    program = Program(lowered, params, single_output=single)
+    _check(program, graph)
+    if np.dtype(check_dtype(dtype)) == program.dtype:
+        return program
+    return Program(lowered, params, single_output=single, dtype=dtype)
+
+
 def _check(program: Program, graph: Graph) -> None:
     """Run the program on the trace's own values; it must reproduce the traced outputs."""
     arrays = [np.empty((1, n)) for n in graph.n_inputs]
@@ -68,7 +80,7 @@ def _check(program: Program, graph: Graph) -> None:
     if not arrays:
         return
     try:
-        got = program._forward(arrays)[0]
+        got = program.evaluate(program.prepare(*arrays))[0]
     except (ArithmeticError, ValueError):
         return  # a domain error at the trace point is the user's to meet when running it
     want = np.array([graph.data[o] for o in graph.outputs])
@@ -78,7 +90,7 @@ def _check(program: Program, graph: Graph) -> None:
 
 
 def compile_graph(outputs: Value | Sequence[Value], inputs: Sequence[Any],
-                  params: Sequence[Value]) -> Program:
+                  params: Sequence[Value], *, dtype: str = "float64") -> Program:
     """Compile an already built graph: ``outputs`` as functions of ``inputs`` and ``params``.
 
     Every leaf the outputs depend on that is neither a placeholder in ``inputs`` nor in
@@ -92,20 +104,21 @@ def compile_graph(outputs: Value | Sequence[Value], inputs: Sequence[Any],
         inputs: the placeholder leaf Values, in column order: one sequence (the program takes
             one input array) or a sequence of sequences (one input array each).
         params: the parameter leaf Values, in the order of the flat parameter vector.
+        dtype: ``"float64"`` (the engine's numbers) or ``"float32"`` (faster, about 7
+            significant digits).
 
     Raises:
         TypeError / ValueError: not Values, non-leaf placeholders or parameters, duplicates.
         UnsupportedOpError: a custom op depends on an input or parameter.
     """
     graph = trace_graph(outputs, _banks(inputs), params)
-    program = Program(_lowered(graph), params, single_output=isinstance(outputs, Value))
-    _check(program, graph)
-    return program
+    return _checked(_lowered(graph), graph, params, isinstance(outputs, Value), dtype)
 
 
 def compile_function(fn: Callable[..., Value | Sequence[Value]], input_sizes: int | Sequence[int],
                      params: Sequence[Value], *, seed: int = 0,
-                     trace_inputs: tuple[Sequence[Any], Sequence[Any]] | None = None) -> Program:
+                     trace_inputs: tuple[Sequence[Any], Sequence[Any]] | None = None,
+                     dtype: str = "float64") -> Program:
     """Trace ``fn`` on placeholders (twice, to catch data-dependent branches) and compile it.
 
     ``fn`` is called with one list of placeholder Values per input array, e.g.
@@ -131,6 +144,7 @@ def compile_function(fn: Callable[..., Value | Sequence[Value]], input_sizes: in
         trace_inputs: the placeholder values of the two traces instead of random ones: a pair,
             each one sequence of numbers per input array (pick values on both sides of a
             branch you want to be sure is caught).
+        dtype: ``"float64"`` or ``"float32"``, as :func:`compile_graph`.
 
     Raises:
         TraceError: the two traces differ (a Python branch on ``.data``, or a constant
@@ -140,6 +154,7 @@ def compile_function(fn: Callable[..., Value | Sequence[Value]], input_sizes: in
     """
     if not callable(fn):
         raise TypeError(f"fn must be callable, got {type(fn).__name__}")
+    check_dtype(dtype)
     sizes = [input_sizes] if isinstance(input_sizes, numbers.Integral) else list(input_sizes)
     for n in sizes:
         if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
@@ -181,11 +196,7 @@ def compile_function(fn: Callable[..., Value | Sequence[Value]], input_sizes: in
     finally:
         for p, x in zip(params, saved):
             p.data = x
-    graph = resolve_traces(g1, g2)
-    program = Program(_lowered(graph), params, single_output=single)
-    _check(program, g1)
-    return program
-
+    return _checked(_lowered(resolve_traces(g1, g2)), g1, params, single, dtype)
 
 
 def _pair(trace_inputs: Any) -> tuple[Any, Any]:
@@ -201,7 +212,7 @@ def _trace_values(values: Any, sizes: list[int], which: int) -> list[list[float]
                          f"one per input array")
     out = []
     for k, (vals, n) in enumerate(zip(values, sizes)):
-        arr = np.asarray(vals, dtype=np.float64)
+        arr = real_array(vals, f"trace_inputs[{which}][{k}]")
         if arr.shape != (n,):
             raise ValueError(f"trace_inputs[{which}][{k}] must have {n} numbers, got shape "
                              f"{arr.shape}")

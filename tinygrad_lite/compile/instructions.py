@@ -11,12 +11,13 @@ that run them on one workspace.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from enum import IntFlag
+from typing import Any, Callable, NoReturn, Sequence
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from tinygrad_lite.compile.access import P, V, Access, Bound, Planner
+from tinygrad_lite.compile.access import P, V, Access, Bound, Loc, Planner
 
 __all__ = [
     "Instruction",
@@ -25,7 +26,12 @@ __all__ = [
     "SegmentAffine",
     "SegmentSum",
     "SegmentMax",
+    "FPFlag",
+    "FloatingPointFlag",
+    "FLAGGED",
+    "raise_flag",
     "fp_error",
+    "regular_block",
 ]
 
 Fn = Callable[[], None]
@@ -88,19 +94,20 @@ class Elementwise(Instruction):
         out = ws.V[self.start:self.start + k]
         dout = ws.D[self.start:self.start + k]
         bound = [a.bind(ws) for a in self.operands]
-        tmp = np.empty((k, b))
+        tmp = np.empty((k, b), ws.dtype)
         op = self.op
         if len(bound) == 1:
             fwd = _unary_forward(op, self.exponent, bound[0].get, out, tmp)
             bwd = None
             if bound[0].scatter is not None:
                 bwd = _unary_backward(op, self.exponent, bound[0], out, dout, tmp,
-                                      np.empty((k, b)))
+                                      np.empty((k, b), ws.dtype))
             return fwd, bwd
         fwd = _binary_forward(op, bound[0].get, bound[1].get, out)
         bwd = None
         if any(x.scatter is not None for x in bound):
-            bwd = _binary_backward(op, bound[0], bound[1], out, dout, tmp, np.empty((k, b)))
+            bwd = _binary_backward(op, bound[0], bound[1], out, dout, tmp,
+                                   np.empty((k, b), ws.dtype))
         return fwd, bwd
 
 
@@ -188,7 +195,7 @@ def _unary_backward(op: str, p: float | None, a: Bound, out: np.ndarray, dout: n
     elif op == "**":
         def local() -> None:  # p·x^(p−1); inf at x = 0 for p < 1, as the engine's
             # x^(p−1) overflowing raises OverflowError in the engine's forward pass: here too
-            with np.errstate(over="raise"):
+            with np.errstate(over="call", call=raise_flag):
                 np.power(x(), p - 1.0, out=t)
             np.multiply(t, p, out=t)
     else:  # pragma: no cover - lowering only emits the ops above
@@ -260,7 +267,7 @@ def _binary_contribution(op: str, which: int, x: Callable[[], np.ndarray],
             np.negative(target, out=target)
     elif which == 0:  # ** : ∂/∂base = p·x^(p−1) = p·out/x
         def compute() -> None:
-            with np.errstate(over="raise"):  # x^(p−1) overflows: OverflowError, as the engine
+            with np.errstate(over="call", call=raise_flag):  # x^(p−1) overflows: as the engine
                 np.divide(out, x(), out=target)
             np.multiply(target, y(), out=target)
             np.multiply(target, dout, out=target)
@@ -283,21 +290,24 @@ class MatmulAffine(Instruction):
 
     ``W`` is a ``(k, n)`` view of θ when the weights' indices form a regular block (row stride,
     column stride), as a layer's weights do in ``MLP.parameters()`` order; otherwise it is
-    gathered per step.
+    gathered per step. With ``ones_row`` the bias is folded into the product: ``weights`` is
+    ``(k, n + 1)`` with each node's bias index last, and the inputs (rows of ``V``) are followed
+    by a row of ones, so one product gives ``W @ x + b`` and one product its gradient.
     """
 
     def __init__(self, depth: int, start: int, weights: np.ndarray, xs: Access,
-                 bias: Access | None) -> None:
-        k, n = weights.shape
+                 bias: Access | None, *, ones_row: bool = False) -> None:
+        k, cols = weights.shape
         super().__init__("affine", depth, start, k)
-        self.weights = weights  # (k, n) parameter indices
-        self.n = n
+        self.weights = weights  # (k, n) parameter indices, (k, n + 1) with ones_row
+        self.ones_row = ones_row
+        self.n = cols - 1 if ones_row else cols
         self.xs = xs
         self.bias = bias
-        self.block = _regular_block(weights)
+        self.block = regular_block(weights)
         flat = weights.ravel()
         # Only for planning whether dW assigns or adds (and for its description).
-        self.w_access = Access([(P, int(i), 0) for i in flat], [True] * len(flat), full=True)
+        self.w_access = Access([Loc(P, int(i)) for i in flat], [True] * len(flat), full=True)
         self.operands = [a for a in (self.w_access, bias, xs) if a is not None]
 
     def label(self) -> str:
@@ -306,93 +316,114 @@ class MatmulAffine(Instruction):
 
     def describe(self) -> str:
         """The product, the weights' view of θ, the inputs and the bias."""
+        k, cols = self.weights.shape
         if self.block is not None:
             s, rs, cs = self.block
-            w = f"θ[{s}:…] as {self.k}×{self.n} (strides {rs},{cs})"
+            w = f"θ[{s}:…] as {k}×{cols} (strides {rs},{cs})"
         else:
-            w = f"θ gathered {self.k}×{self.n}"
+            w = f"θ gathered {k}×{cols}"
         bias = f" + {self.bias.describe()}" if self.bias is not None else ""
-        return (f"d{self.depth:<3} {self.label():<14} {w} @ {self.xs.describe()}{bias} → "
+        ones = " with bias folded (x; 1)" if self.ones_row else ""
+        return (f"d{self.depth:<3} {self.label():<14} {w} @ {self.xs.describe()}{bias}{ones} → "
                 f"v[{self.start}:{self.start + self.k}]")
 
     def bind(self, ws: Any) -> tuple[Fn, Fn | None]:
-        k, n, b = self.k, self.n, ws.b
-        out = ws.V[self.start:self.start + k]
-        dout = ws.D[self.start:self.start + k]
         x = self.xs.bind(ws)
-        bias = self.bias.bind(ws) if self.bias is not None else None
-        theta, G = ws.theta, ws.G
-        if self.block is not None:
-            s, rs, cs = self.block
-            item = theta.itemsize
-            W = as_strided(theta[s:], shape=(k, n), strides=(rs * item, cs * item),
-                           writeable=False)
-            GW = as_strided(G[s:], shape=(k, n), strides=(rs * item, cs * item))
-            get_w = lambda: W  # noqa: E731
+        get_w, W_T, GW = self._weight_views(ws)
+        if self.ones_row:  # the inputs and the ones row below them, one view of V
+            x_ext = ws.V[self.xs.start:self.xs.start + self.n + 1]
+            get_x = x_value = lambda: x_ext  # noqa: E731
         else:
-            w_idx = self.weights
-            Wbuf = np.empty((k, n))
+            get_x, x_value = x.get, x.value
+        bias = self.bias.bind(ws) if self.bias is not None else None
+        forward = self._forward(ws, get_w, get_x, bias)
+        steps = [self._weight_gradient(ws, GW, x_value)]
+        if bias is not None and bias.scatter is not None:
+            dout = ws.D[self.start:self.start + self.k]
+            steps.append(lambda: bias.scatter(dout))
+        if x.scatter is not None:
+            steps.append(self._input_gradient(ws, W_T, x))
+        return forward, _sequence(steps)
+
+    def _weight_views(self, ws: Any) -> tuple[Callable[[], np.ndarray],
+                                               Callable[[], np.ndarray], np.ndarray | None]:
+        """(read W, read the Wᵀ of the real inputs, the gradient view of W or None)."""
+        k, cols = self.weights.shape
+        n, theta = self.n, ws.theta
+        if self.block is None:
+            w_idx, Wbuf = self.weights, np.empty((k, cols), ws.dtype)
 
             def get_w() -> np.ndarray:
                 np.take(theta, w_idx, out=Wbuf)
                 return Wbuf
-            GW = None
-        get_x = x.get
+            return get_w, (lambda: Wbuf[:, :n].T), None
+        s, rs, cs = self.block
+        item = theta.itemsize
+        W = as_strided(theta[s:], shape=(k, cols), strides=(rs * item, cs * item),
+                       writeable=False)
+        GW = as_strided(ws.G[s:], shape=(k, cols), strides=(rs * item, cs * item))
+        W_T = W[:, :n].T
+        return (lambda: W), (lambda: W_T), GW
+
+    def _forward(self, ws: Any, get_w: Callable[[], np.ndarray],
+                 get_x: Callable[[], np.ndarray], bias: Bound | None) -> Fn:
+        out = ws.V[self.start:self.start + self.k]
+        product = _product_into(out)
         if bias is None:
-            def forward() -> None:
-                np.matmul(get_w(), get_x(), out=out)
-        else:
-            get_b = bias.get
+            return lambda: product(get_w(), get_x(), out=out)
+        get_b = bias.get
 
-            def forward() -> None:
-                np.matmul(get_w(), get_x(), out=out)
-                np.add(out, get_b(), out=out)
+        def forward() -> None:
+            product(get_w(), get_x(), out=out)
+            np.add(out, get_b(), out=out)
+        return forward
 
-        steps: list[Fn] = []
-        w_mode = self.w_access.parts[0].mode
-        x_value = x.value
-        if GW is not None and w_mode == "assign":
-            steps.append(lambda: np.matmul(dout, x_value().T, out=GW))
-        elif GW is not None and w_mode == "add":
-            tw = np.empty((k, n))
-
+    def _weight_gradient(self, ws: Any, GW: np.ndarray | None,
+                         x_value: Callable[[], np.ndarray]) -> Fn:
+        dout = ws.D[self.start:self.start + self.k]
+        mode = self.w_access.parts[0].mode
+        if GW is not None and mode == "assign":
+            product = _product_into(GW)
+            return lambda: product(dout, x_value().T, out=GW)
+        tw = np.empty(self.weights.shape, ws.dtype)
+        if GW is not None and mode == "add":
             def add_dw() -> None:
-                np.matmul(dout, x_value().T, out=tw)
+                np.dot(dout, x_value().T, out=tw)
                 np.add(GW, tw, out=GW)
-            steps.append(add_dw)
-        else:
-            flat_idx = self.weights.ravel()
-            tw = np.empty((k, n))
-            mode = w_mode
+            return add_dw
+        G, flat_idx = ws.G, self.weights.ravel()
 
-            def scatter_dw() -> None:
-                np.matmul(dout, x_value().T, out=tw)
-                if mode == "assign":
-                    G[flat_idx] = tw.ravel()
-                elif mode == "add":
-                    G[flat_idx] += tw.ravel()
-                else:
-                    np.add.at(G, flat_idx, tw.ravel())
-            steps.append(scatter_dw)
-        if bias is not None and bias.scatter is not None:
-            steps.append(lambda: bias.scatter(dout))
-        if x.scatter is not None:
-            W_T = (lambda: get_w().T) if self.block is None else (lambda: W.T)
-            if x.direct is not None:
-                dx = x.direct
-                steps.append(lambda: np.matmul(W_T(), dout, out=dx))
+        def scatter_dw() -> None:
+            np.dot(dout, x_value().T, out=tw)
+            if mode == "assign":
+                G[flat_idx] = tw.ravel()
+            elif mode == "add":
+                G[flat_idx] += tw.ravel()
             else:
-                tx = np.empty((n, b))
-                scatter_x = x.scatter
+                np.add.at(G, flat_idx, tw.ravel())
+        return scatter_dw
 
-                def send_dx() -> None:
-                    np.matmul(W_T(), dout, out=tx)
-                    scatter_x(tx)
-                steps.append(send_dx)
-        return forward, _sequence(steps)
+    def _input_gradient(self, ws: Any, W_T: Callable[[], np.ndarray], x: Bound) -> Fn:
+        dout = ws.D[self.start:self.start + self.k]
+        if x.direct is not None:
+            dx = x.direct
+            return lambda: np.dot(W_T(), dout, out=dx)
+        tx = np.empty((self.n, ws.b), ws.dtype)
+        scatter_x = x.scatter
+
+        def send_dx() -> None:
+            np.dot(W_T(), dout, out=tx)
+            scatter_x(tx)
+        return send_dx
 
 
-def _regular_block(idx: np.ndarray) -> tuple[int, int, int] | None:
+def _product_into(out: np.ndarray) -> Callable[..., Any]:
+    """``np.dot`` (less overhead per call) when ``out`` is C-contiguous, as it requires, else
+    ``np.matmul``; either is called as ``product(a, b, out=out)``."""
+    return np.dot if out.flags.c_contiguous else np.matmul
+
+
+def regular_block(idx: np.ndarray) -> tuple[int, int, int] | None:
     """``(start, row_stride, col_stride)`` if ``idx[i, j] = start + i·rs + j·cs`` with
     distinct entries and non-negative strides, else None."""
     k, n = idx.shape
@@ -464,7 +495,7 @@ class SegmentSum(Instruction):
         out = ws.V[self.start:self.start + k]
         dout = ws.D[self.start:self.start + k]
         items = self.items.bind(ws)
-        consts = self.constants
+        consts = self.constants.astype(ws.dtype)
         has_consts = bool(np.any(consts != 0.0))
         if self.uniform:
             n = self.counts[0]
@@ -487,7 +518,7 @@ class SegmentSum(Instruction):
             n = self.counts[0]
             d3 = items.direct.reshape(k, n, b)
             return forward, lambda: np.copyto(d3, dout[:, None, :])
-        spread = np.empty((self.items.m, b))
+        spread = np.empty((self.items.m, b), ws.dtype)
         seg_of, scatter = self.seg_of, items.scatter
 
         def backward() -> None:
@@ -499,20 +530,20 @@ class SegmentSum(Instruction):
 class SegmentAffine(Instruction):
     """Affine nodes of any wiring: products w·x gathered, then segment sums, plus the bias."""
 
-    def __init__(self, depth: int, start: int, counts: Sequence[int], ws: Access, xs: Access,
-                 bias: Access) -> None:
+    def __init__(self, depth: int, start: int, counts: Sequence[int], weights: Access,
+                 xs: Access, bias: Access) -> None:
         super().__init__("affine", depth, start, len(counts))
         self.counts = list(counts)
-        self.ws, self.xs, self.bias = ws, xs, bias
-        self.operands = [ws, xs, bias]
+        self.weights, self.xs, self.bias = weights, xs, bias
+        self.operands = [weights, xs, bias]
         self.starts, self.nonempty, self.seg_of = _segments(counts)
 
-    def bind(self, ws_: Any) -> tuple[Fn, Fn | None]:
-        k, b, m = self.k, ws_.b, self.ws.m
-        out = ws_.V[self.start:self.start + k]
-        dout = ws_.D[self.start:self.start + k]
-        w, x, bias = (a.bind(ws_) for a in (self.ws, self.xs, self.bias))
-        prod = np.empty((m, b))
+    def bind(self, ws: Any) -> tuple[Fn, Fn | None]:
+        k, b, m = self.k, ws.b, self.weights.m
+        out = ws.V[self.start:self.start + k]
+        dout = ws.D[self.start:self.start + k]
+        w, x, bias = (a.bind(ws) for a in (self.weights, self.xs, self.bias))
+        prod = np.empty((m, b), ws.dtype)
         starts, nonempty = self.starts, self.nonempty
 
         def forward() -> None:
@@ -522,12 +553,13 @@ class SegmentAffine(Instruction):
 
         steps: list[Fn] = []
         if w.scatter is not None or x.scatter is not None:
-            spread = np.empty((m, b))
+            spread = np.empty((m, b), ws.dtype)
             seg_of = self.seg_of
             steps.append(lambda: np.take(dout, seg_of, axis=0, out=spread))
             for this, other in ((w, x), (x, w)):
                 if this.scatter is not None:
-                    steps.append(_times_into(spread, other.value, this, np.empty((m, b))))
+                    steps.append(_times_into(spread, other.value, this,
+                                             np.empty((m, b), ws.dtype)))
         if bias.scatter is not None:
             steps.append(lambda: bias.scatter(dout))
         return forward, _sequence(steps)
@@ -572,17 +604,42 @@ class SegmentMax(Instruction):
         return (lambda: _reduce_into(np.maximum, get(), starts, nonempty, out, -np.inf)), None
 
 
-def fp_error(instr: Instruction, exc: FloatingPointError, backward: bool) -> Exception:
-    """The engine's error for a NumPy floating-point error raised while running ``instr``.
+class FPFlag(IntFlag):
+    """NumPy's floating-point status flags, as its ``errstate`` callback reports them."""
+
+    DIVIDE = 1
+    OVERFLOW = 2
+    UNDERFLOW = 4
+    INVALID = 8
+
+
+class FloatingPointFlag(ArithmeticError):
+    """Raised by :func:`raise_flag` inside ``np.errstate(all="call", call=raise_flag)``."""
+
+    def __init__(self, flag: int) -> None:
+        super().__init__(FPFlag(flag))
+        self.flag = FPFlag(flag)
+
+
+def raise_flag(kind: str, flag: int) -> NoReturn:
+    """The ``np.errstate`` callback: raise the flag as :class:`FloatingPointFlag`."""
+    raise FloatingPointFlag(flag)
+
+
+#: Report every floating-point error as a FloatingPointFlag, except underflow (harmless).
+FLAGGED = {"all": "call", "under": "ignore", "call": raise_flag}
+
+
+def fp_error(instr: Instruction, flag: FPFlag, backward: bool) -> Exception:
+    """The engine's error for the floating-point ``flag`` raised while running ``instr``.
 
     The backward pass raises only where the engine does (in its forward pass): a power's
     local derivative p·x^(p−1) overflowing.
     """
-    text = str(exc)
     op = instr.op
     where = (f"in the compiled program ({instr.label()} at depth {instr.depth}"
-             f"{', backward pass' if backward else ''}: {text})")
-    if "overflow" in text:
+             f"{', backward pass' if backward else ''})")
+    if flag & FPFlag.OVERFLOW:
         if op == "**" and backward:
             return OverflowError(f"pow: the derivative p·x^(p−1) is too large for a float "
                                  f"{where}")
@@ -591,7 +648,7 @@ def fp_error(instr: Instruction, exc: FloatingPointError, backward: bool) -> Exc
         return ValueError(f"log: argument must be positive {where}")
     if op == "/":
         return ZeroDivisionError(f"division: divisor is zero {where}")
-    if "divide" in text:
+    if flag & FPFlag.DIVIDE:
         if op == "**":
             return ZeroDivisionError(f"pow: zero to a negative power {where}")
         return ZeroDivisionError(f"{op}: division by zero {where}")

@@ -13,25 +13,29 @@ from __future__ import annotations
 import numbers
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
-from tinygrad_lite.compile.access import B, C, P, V, Access, Planner
+from tinygrad_lite.compile.access import B, C, P, V, Access, Loc, Planner
+from tinygrad_lite.compile.arrays import check_dtype, check_finite, real_array
 from tinygrad_lite.compile.instructions import (
+    FLAGGED,
     Elementwise,
+    FloatingPointFlag,
     Instruction,
     MatmulAffine,
     SegmentAffine,
     SegmentMax,
     SegmentSum,
     fp_error,
+    regular_block,
 )
 from tinygrad_lite.compile.trace import Graph
 from tinygrad_lite.engine import Value
 from tinygrad_lite.optim import assign_all
 
-__all__ = ["Lowered", "lower", "Program"]
+__all__ = ["Lowered", "lower", "Program", "Batch", "Stepper"]
 
 _LEAVES = ("input", "param", "const")
 #: Batches larger than this run in chunks, so memory stays bounded (evaluating a test set).
@@ -61,6 +65,14 @@ class Lowered:
     n_params: int
     zero_rows: np.ndarray
     zero_params: np.ndarray
+    ones_rows: np.ndarray
+
+
+def _fold_candidates(nodes: Sequence[Any]) -> set[tuple[int, ...]]:
+    """The input tuples of affine nodes with a bias: a group of rows equal to one of them gets a
+    row of ones after it, so that the bias can be folded into the matrix product."""
+    return {tuple(node[1][node[2][0]:2 * node[2][0]]) for node in nodes
+            if node[0] == "affine" and node[2][1] and node[2][0]}
 
 
 def lower(graph: Graph) -> Lowered:
@@ -74,17 +86,17 @@ def lower(graph: Graph) -> Lowered:
     n = len(nodes)
     depth = [0] * n
     need = [False] * n
-    loc: list[tuple | None] = [None] * n
+    loc: list[Loc] = [Loc(C)] * n
     groups: dict[tuple, list[int]] = {}
     for i, node in enumerate(nodes):
         kind = node[0]
         if kind == "input":
-            loc[i] = (B, node[1], node[2])
+            loc[i] = Loc(B, node[2], node[1])
         elif kind == "param":
-            loc[i] = (P, node[1], 0)
+            loc[i] = Loc(P, node[1])
             need[i] = True
         elif kind == "const":
-            loc[i] = (C, 0, node[1])
+            loc[i] = Loc(C, value=node[1])
         else:
             ps = node[1]
             depth[i] = 1 + max(depth[p] for p in ps)
@@ -109,13 +121,18 @@ def lower(graph: Graph) -> Lowered:
 
     instructions: list[Instruction] = []
     next_row = 0
+    fold_inputs = _fold_candidates(nodes)
+    ones_rows: list[int] = []
 
     def give_rows(ids: Sequence[int]) -> int:
         nonlocal next_row
         start = next_row
         for r, i in enumerate(ids):
-            loc[i] = (V, start + r, 0)
+            loc[i] = Loc(V, start + r)
         next_row += len(ids)
+        if tuple(ids) in fold_inputs:
+            ones_rows.append(next_row)
+            next_row += 1
         return start
 
     def access(refs: Sequence[int], full: bool = False, grads: bool = True) -> Access:
@@ -128,7 +145,8 @@ def lower(graph: Graph) -> Lowered:
         d, op, sub = key
         ids = groups[key]
         if op == "affine":
-            instructions.extend(_lower_affine(d, ids, nodes, loc, need, give_rows, access))
+            instructions.extend(_lower_affine(d, ids, nodes, loc, need, give_rows, access,
+                                              set(ones_rows)))
             continue
         ids = sorted(ids, key=parent_key)
         start = give_rows(ids)
@@ -147,17 +165,17 @@ def lower(graph: Graph) -> Lowered:
         exponent = sub[1] if sub is not None and sub[0] == "c" else None
         instructions.append(Elementwise(op, d, start, operands, exponent))
 
-    out_rows = np.array([loc[o][1] for o in outputs], dtype=np.int64)
+    out_rows = np.array([loc[o].index for o in outputs], dtype=np.int64)
     planner = Planner(out_rows.tolist())
     for instr in reversed(instructions):
         if instr.needs_backward:
             instr.plan(planner)
     return Lowered(tuple(instructions), next_row, out_rows, graph.n_inputs, graph.n_params,
-                   planner.zero_rows, planner.zero_params)
+                   planner.zero_rows, planner.zero_params, np.array(ones_rows, dtype=np.int64))
 
 
-def _lower_affine(d: int, ids: list[int], nodes: list, loc: list, need: list, give_rows: Any,
-                  access: Any) -> list[Instruction]:
+def _lower_affine(d: int, ids: list[int], nodes: list, loc: list[Loc], need: list[bool],
+                  give_rows: Any, access: Any, ones_rows: set[int]) -> list[Instruction]:
     """Matrix products for clusters of nodes sharing their inputs; the rest as segment sums."""
     clusters: dict[tuple[int, ...], list[tuple[int, list[int], int | None]]] = {}
     generic: list[int] = []
@@ -166,8 +184,8 @@ def _lower_affine(d: int, ids: list[int], nodes: list, loc: list, need: list, gi
         n, has_bias = nodes[i][2]
         ws, xs = refs[:n], refs[n:2 * n]
         bias = refs[2 * n] if has_bias else None
-        w_kinds = {loc[w][0] for w in ws}
-        x_kinds = {loc[x][0] for x in xs}
+        w_kinds = {loc[w].kind for w in ws}
+        x_kinds = {loc[x].kind for x in xs}
         if n and w_kinds == {P} and x_kinds <= {V, B}:
             params, shared = ws, xs
         elif n and x_kinds == {P} and w_kinds <= {V, B}:
@@ -175,45 +193,64 @@ def _lower_affine(d: int, ids: list[int], nodes: list, loc: list, need: list, gi
         else:
             generic.append(i)
             continue
-        clusters.setdefault(tuple(shared), []).append((i, [loc[w][1] for w in params], bias))
+        clusters.setdefault(tuple(shared), []).append((i, [loc[w].index for w in params], bias))
     out: list[Instruction] = []
     for shared, members in clusters.items():
         members.sort(key=lambda m: m[1][0])
         start = give_rows([m[0] for m in members])
-        weights = np.array([m[1] for m in members], dtype=np.int64)
-        biases = [m[2] for m in members]
-        bias = None
-        if any(b is not None for b in biases):
-            bias = Access([loc[b] if b is not None else (C, 0, 0.0) for b in biases],
-                          [b is not None and need[b] for b in biases])
-        out.append(MatmulAffine(d, start, weights, access(list(shared), full=True), bias))
+        out.append(_matmul(d, start, members, access(list(shared), full=True), loc, need,
+                           ones_rows))
     if generic:
-        start = give_rows(generic)
-        w_refs: list[int] = []
-        x_refs: list[int] = []
-        counts: list[int] = []
-        bias_locs: list[tuple] = []
-        bias_need: list[bool] = []
-        for i in generic:
-            refs = nodes[i][1]
-            n, has_bias = nodes[i][2]
-            w_refs.extend(refs[:n])
-            x_refs.extend(refs[n:2 * n])
-            counts.append(n)
-            bias_locs.append(loc[refs[2 * n]] if has_bias else (C, 0, 0.0))
-            bias_need.append(has_bias and need[refs[2 * n]])
-        out.append(SegmentAffine(d, start, counts, access(w_refs, full=True),
-                                 access(x_refs, full=True), Access(bias_locs, bias_need)))
+        out.append(_segment_affine(d, give_rows(generic), generic, nodes, loc, need, access))
     return out
+
+
+def _matmul(d: int, start: int, members: list[tuple[int, list[int], int | None]], xs: Access,
+            loc: list[Loc], need: list[bool], ones_rows: set[int]) -> MatmulAffine:
+    """One cluster's product; the biases folded in when they are parameters that extend the
+    weights' block by one column and the inputs are rows of V with a row of ones below."""
+    weights = np.array([m[1] for m in members], dtype=np.int64)
+    biases = [m[2] for m in members]
+    if (xs.kind == V and xs.form == "slice" and xs.start + xs.m in ones_rows
+            and all(b is not None and loc[b].kind == P for b in biases)):
+        extended = np.hstack([weights, [[loc[b].index] for b in biases]])
+        if regular_block(extended) is not None:
+            return MatmulAffine(d, start, extended, xs, None, ones_row=True)
+    bias = None
+    if any(b is not None for b in biases):
+        bias = Access([loc[b] if b is not None else Loc(C) for b in biases],
+                      [b is not None and need[b] for b in biases])
+    return MatmulAffine(d, start, weights, xs, bias)
+
+
+def _segment_affine(d: int, start: int, generic: list[int], nodes: list, loc: list[Loc],
+                    need: list[bool], access: Any) -> SegmentAffine:
+    """Affine nodes of any other wiring, as products and segment sums."""
+    w_refs: list[int] = []
+    x_refs: list[int] = []
+    counts: list[int] = []
+    bias_locs: list[Loc] = []
+    bias_need: list[bool] = []
+    for i in generic:
+        refs = nodes[i][1]
+        n, has_bias = nodes[i][2]
+        w_refs.extend(refs[:n])
+        x_refs.extend(refs[n:2 * n])
+        counts.append(n)
+        bias_locs.append(loc[refs[2 * n]] if has_bias else Loc(C))
+        bias_need.append(has_bias and need[refs[2 * n]])
+    return SegmentAffine(d, start, counts, access(w_refs, full=True), access(x_refs, full=True),
+                         Access(bias_locs, bias_need))
 
 
 class _Workspace:
     """The arrays and bound closures of one program for one batch size."""
 
     def __init__(self, lowered: Lowered, b: int, theta: np.ndarray, G: np.ndarray) -> None:
-        self.b = b
-        self.V = np.empty((lowered.n_rows, b))
-        self.D = np.empty((lowered.n_rows, b))
+        self.b, self.dtype = b, theta.dtype
+        self.V = np.empty((lowered.n_rows, b), self.dtype)
+        self.V[lowered.ones_rows] = 1.0  # below the inputs of products with a folded bias
+        self.D = np.empty((lowered.n_rows, b), self.dtype)
         self.banks: list[Any] = [None] * len(lowered.n_inputs)
         self.theta, self.G = theta, G
         self.forward: list[Any] = []
@@ -228,6 +265,15 @@ class _Workspace:
         self.backward = [f for _, f in backward]
         rows = lowered.out_rows
         self.single_row = int(rows[0]) if len(rows) == 1 else None
+        self.first_output = self.V[int(rows[0])] if len(rows) else self.V[:0]
+
+
+class Batch(NamedTuple):
+    """Input arrays checked and converted once by :meth:`Program.prepare` (shapes, real
+    dtype, finite, the program's float type), to be run any number of times."""
+
+    arrays: tuple[np.ndarray, ...]
+    size: int
 
 
 class Program:
@@ -241,22 +287,27 @@ class Program:
 
     Attributes:
         params: the parameter Values, in the order of :attr:`theta` and of gradients.
-        theta: the flat parameter vector the program reads.
+        theta: the flat parameter vector the program reads (of the program's :attr:`dtype`).
         n_inputs: the number of columns of each input array.
     """
 
     def __init__(self, lowered: Lowered, params: Sequence[Value], *, single_output: bool,
-                 theta: np.ndarray | None = None) -> None:
+                 theta: np.ndarray | None = None, dtype: Any = "float64") -> None:
         self.lowered = lowered
         self.params = list(params)
         if theta is None:
-            theta = np.array([p.data for p in self.params], dtype=np.float64)
+            theta = np.array([p.data for p in self.params], dtype=check_dtype(dtype))
         self.theta = theta
-        self._G = np.zeros(lowered.n_params)
+        self._G = np.zeros(lowered.n_params, theta.dtype)
         self._single = single_output
         self._workspaces: OrderedDict[int, _Workspace] = OrderedDict()
 
     # ------------------------------------------------------------------ sizes
+    @property
+    def dtype(self) -> np.dtype:
+        """The float type the program computes in (float64 unless made with float32)."""
+        return self.theta.dtype
+
     @property
     def n_inputs(self) -> tuple[int, ...]:
         """Columns of each input array (one per placeholder)."""
@@ -280,18 +331,22 @@ class Program:
     def describe(self) -> str:
         """The program as text: one line per instruction, e.g. ``d1 matmul 16×784 ...``."""
         lo = self.lowered
-        head = (f"Program: {lo.n_rows} op nodes in {len(lo.instructions)} instructions, "
-                f"inputs {'+'.join(map(str, lo.n_inputs)) or 'none'}, {lo.n_params} parameters, "
-                f"{len(lo.out_rows)} output(s)")
+        head = (f"Program: {lo.n_rows - len(lo.ones_rows)} op nodes in {len(lo.instructions)} "
+                f"instructions, inputs {'+'.join(map(str, lo.n_inputs)) or 'none'}, "
+                f"{lo.n_params} parameters, {len(lo.out_rows)} output(s)")
         return "\n".join([head, *(i.describe() for i in lo.instructions)])
 
     def __repr__(self) -> str:
         lo = self.lowered
-        return (f"Program({lo.n_rows} op nodes, {len(lo.instructions)} instructions, "
-                f"{lo.n_params} parameters)")
+        return (f"Program({lo.n_rows - len(lo.ones_rows)} op nodes, {len(lo.instructions)} "
+                f"instructions, {lo.n_params} parameters)")
 
-    def _sharing(self, theta: np.ndarray) -> "Program":
-        """The same program reading its parameters from ``theta`` (shared, not copied)."""
+    def sharing(self, theta: np.ndarray) -> "Program":
+        """The same program reading its parameters from ``theta`` (shared, not copied: the
+        caller owns it; it must be a 1-D array of :attr:`n_params` entries of :attr:`dtype`)."""
+        if theta.shape != (self.n_params,) or theta.dtype != self.dtype:
+            raise ValueError(f"theta must be a 1-D {self.dtype} array of {self.n_params} "
+                             f"entries, got {theta.dtype} {theta.shape}")
         return Program(self.lowered, self.params, single_output=self._single, theta=theta)
 
     # ------------------------------------------------------------------ parameters
@@ -300,7 +355,7 @@ class Program:
         if values is None:
             self.theta[:] = [p.data for p in self.params]
             return
-        arr = np.asarray(values, dtype=np.float64)
+        arr = real_array(values, "params", self.theta.dtype.type)
         if arr.shape != (self.n_params,):
             raise ValueError(f"params must be a 1-D array of {self.n_params} numbers, got shape "
                              f"{arr.shape}")
@@ -318,6 +373,35 @@ class Program:
         assign_all(self.params, self.theta.tolist())
 
     # ------------------------------------------------------------------ public running
+    def prepare(self, *inputs: Any) -> Batch:
+        """Check and convert one input array per input of the program, once.
+
+        Raises:
+            TypeError: the wrong number of arrays, or one that does not hold real numbers
+                (complex, strings, datetimes, objects), naming its dtype.
+            ValueError: a wrong shape, an empty batch, different batch sizes, nan or inf.
+        """
+        sizes = self.lowered.n_inputs
+        if len(inputs) != len(sizes):
+            raise TypeError(f"this program takes {len(sizes)} input array(s) with "
+                            f"{' and '.join(map(str, sizes)) or 'no'} columns, got {len(inputs)}")
+        if not inputs:
+            raise ValueError("this program has no inputs; it cannot be run on a batch")
+        arrays = []
+        for k, (x, n) in enumerate(zip(inputs, sizes)):
+            arr = real_array(x, f"input {k}", self.theta.dtype.type)
+            if arr.ndim != 2 or arr.shape[1] != n:
+                hint = " (for one example use x[None, :])" if arr.ndim == 1 else ""
+                raise ValueError(f"input {k} must have shape (batch, {n}), got {arr.shape}{hint}")
+            if arr.shape[0] == 0:
+                raise ValueError(f"input {k} is empty: the batch needs at least one example")
+            check_finite(arr, f"input {k}")
+            arrays.append(arr)
+        if len({a.shape[0] for a in arrays}) > 1:
+            raise ValueError(f"the input arrays have different batch sizes: "
+                             f"{[a.shape[0] for a in arrays]}")
+        return Batch(tuple(arrays), arrays[0].shape[0])
+
     def forward(self, *inputs: Any, params: Any = None) -> np.ndarray:
         """The outputs for a batch: shape ``(b,)`` for one output, ``(b, n_outputs)`` for several.
 
@@ -330,9 +414,9 @@ class Program:
             OverflowError, ValueError, ZeroDivisionError: as the engine, when an op leaves
                 its domain for some example (naming the op).
         """
-        arrays = self._check_inputs(inputs)
+        batch = self.prepare(*inputs)
         self.load_params(params)
-        return self._shape(self._forward(arrays))
+        return self._shape(self.evaluate(batch))
 
     def gradients(self, *inputs: Any, params: Any = None, reduction: str = "mean",
                   grad_output: Any = None) -> tuple[np.ndarray, np.ndarray]:
@@ -352,12 +436,11 @@ class Program:
             grad_output: ``(b,)`` or ``(b, n_outputs)`` weights of the outputs; default 1 (it
                 is required for a program with several outputs).
         """
-        arrays = self._check_inputs(inputs)
+        batch = self.prepare(*inputs)
         self.load_params(params)
-        b = arrays[0].shape[0]
-        scale = self._scale(reduction, b)
-        seeds = self._check_grad_output(grad_output, b)
-        outs, grad = self._gradients(arrays, scale, seeds)
+        scale = self._scale(reduction, batch.size)
+        seeds = self._check_grad_output(grad_output, batch.size)
+        outs, grad = self.differentiate(batch, scale, seeds)
         return self._shape(outs), grad
 
     def backward(self, *inputs: Any, reduction: str = "mean",
@@ -372,34 +455,40 @@ class Program:
             p.grad += g
         return grad
 
-    # ------------------------------------------------------------------ checks
-    def _check_inputs(self, inputs: Sequence[Any]) -> list[np.ndarray]:
-        sizes = self.lowered.n_inputs
-        if len(inputs) != len(sizes):
-            raise TypeError(f"this program takes {len(sizes)} input array(s) with "
-                            f"{' and '.join(map(str, sizes)) or 'no'} columns, got {len(inputs)}")
-        arrays = []
-        for k, (x, n) in enumerate(zip(inputs, sizes)):
-            if isinstance(x, Value):
-                raise TypeError(f"input {k} must be an array of numbers, got a Value")
-            try:
-                arr = np.asarray(x, dtype=np.float64)
-            except (TypeError, ValueError) as exc:
-                raise TypeError(f"input {k} must be a 2-D array of real numbers: {exc}") from None
-            if arr.ndim != 2 or arr.shape[1] != n:
-                hint = " (for one example use x[None, :])" if arr.ndim == 1 else ""
-                raise ValueError(f"input {k} must have shape (batch, {n}), got {arr.shape}{hint}")
-            if arr.shape[0] == 0:
-                raise ValueError(f"input {k} is empty: the batch needs at least one example")
-            check_finite(arr, f"input {k}")
-            arrays.append(arr)
-        if len({a.shape[0] for a in arrays}) > 1:
-            raise ValueError(f"the input arrays have different batch sizes: "
-                             f"{[a.shape[0] for a in arrays]}")
-        if not arrays:
-            raise ValueError("this program has no inputs; it cannot be run on a batch")
-        return arrays
+    # ------------------------------------------------------------------ prepared batches
+    def evaluate(self, batch: Batch) -> np.ndarray:
+        """The outputs ``(b, n_outputs)`` of a prepared batch with the current :attr:`theta`.
 
+        Raises the engine's errors as :meth:`forward` does.
+        """
+        out = np.empty((batch.size, self.n_outputs), self.dtype)
+        for s, e in self._chunks(batch.size):
+            ws = self._workspace(e - s)
+            self._run(ws, [a[s:e] for a in batch.arrays], None)
+            out[s:e] = ws.V[self.lowered.out_rows].T
+        return out
+
+    def differentiate(self, batch: Batch, scale: float = 1.0,
+                      seeds: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(outputs (b, n_outputs), gradient)`` of ``scale`` · Σ over the batch of the output
+        (of Σⱼ seeds[:, j] · output j with ``seeds``), with the current :attr:`theta`. The
+        gradient is a new array."""
+        out = np.empty((batch.size, self.n_outputs), self.dtype)
+        total = np.zeros(self.n_params, self.dtype)
+        for s, e in self._chunks(batch.size):
+            ws = self._workspace(e - s)
+            seed: Any = scale if seeds is None else (seeds[s:e].T * scale)
+            self._run(ws, [a[s:e] for a in batch.arrays], seed)
+            out[s:e] = ws.V[self.lowered.out_rows].T
+            with np.errstate(all="ignore"):  # inf/nan gradients add up as the engine's do
+                total += self._G
+        return out, total
+
+    def stepper(self) -> "Stepper":
+        """A :class:`Stepper`: forward and backward of many batches, errors checked cheaply."""
+        return Stepper(self)
+
+    # ------------------------------------------------------------------ checks
     def _check_grad_output(self, grad_output: Any, b: int) -> np.ndarray | None:
         m = self.n_outputs
         if grad_output is None:
@@ -407,7 +496,7 @@ class Program:
                 raise ValueError(f"this program has {m} outputs: pass grad_output of shape "
                                  f"({b}, {m}) to say how they are weighted")
             return None
-        arr = np.asarray(grad_output, dtype=np.float64)
+        arr = real_array(grad_output, "grad_output", self.theta.dtype.type)
         if arr.ndim == 1 and m == 1:
             arr = arr[:, None]
         if arr.shape != (b, m):
@@ -441,30 +530,7 @@ class Program:
     def _chunks(self, b: int) -> list[tuple[int, int]]:
         return [(s, min(s + CHUNK, b)) for s in range(0, b, CHUNK)]
 
-    def _forward(self, arrays: list[np.ndarray]) -> np.ndarray:
-        b = arrays[0].shape[0]
-        out = np.empty((b, self.n_outputs))
-        for s, e in self._chunks(b):
-            ws = self._workspace(e - s)
-            self._run(ws, [a[s:e] for a in arrays], None)
-            out[s:e] = ws.V[self.lowered.out_rows].T
-        return out
-
-    def _gradients(self, arrays: list[np.ndarray], scale: float,
-                   seeds: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        b = arrays[0].shape[0]
-        out = np.empty((b, self.n_outputs))
-        total = np.zeros(self.n_params)
-        for s, e in self._chunks(b):
-            ws = self._workspace(e - s)
-            seed: Any = scale if seeds is None else (seeds[s:e].T * scale)
-            self._run(ws, [a[s:e] for a in arrays], seed)
-            out[s:e] = ws.V[self.lowered.out_rows].T
-            with np.errstate(all="ignore"):  # inf/nan gradients add up as the engine's do
-                total += self._G
-        return out, total
-
-    def _run(self, ws: _Workspace, arrays: list[np.ndarray], seed: Any) -> None:
+    def _run(self, ws: _Workspace, arrays: Sequence[np.ndarray], seed: Any) -> None:
         """Forward over one chunk; backward too unless ``seed`` is None (gradient in ``_G``).
 
         ``seed`` is ∂(what is differentiated)/∂output: a number for every output and example,
@@ -477,17 +543,16 @@ class Program:
         derivative of a power, which the engine already computes in the forward pass and
         which raises OverflowError there, raises here too.)
         """
-        banks = ws.banks
         for k, a in enumerate(arrays):
-            banks[k] = a.T
+            ws.banks[k] = a.T
         instrs = self.lowered.instructions
-        with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
+        with np.errstate(**FLAGGED):
             i = 0
             try:
                 for i, f in enumerate(ws.forward):
                     f()
-            except FloatingPointError as exc:
-                raise fp_error(instrs[i], exc, backward=False) from None
+            except FloatingPointFlag as exc:
+                raise fp_error(instrs[i], exc.flag, backward=False) from None
         if seed is None:
             return
         self._seed(ws, seed)
@@ -495,8 +560,8 @@ class Program:
             try:
                 for i, f in enumerate(ws.backward):
                     f()
-            except FloatingPointError as exc:
-                raise fp_error(ws.backward_instr[i], exc, backward=True) from None
+            except FloatingPointFlag as exc:
+                raise fp_error(ws.backward_instr[i], exc.flag, backward=True) from None
 
     def _seed(self, ws: _Workspace, seed: Any) -> None:
         lo = self.lowered
@@ -509,14 +574,65 @@ class Program:
             D[ws.single_row] = seed if isinstance(seed, numbers.Real) else seed[0]
             return
         rows = lo.out_rows
-        seeds = np.broadcast_to(np.asarray(seed, dtype=np.float64), (len(rows), ws.b))
+        seeds = np.broadcast_to(np.asarray(seed, dtype=self.dtype), (len(rows), ws.b))
         D[rows] = 0.0
         np.add.at(D, rows, seeds)  # an output listed twice gets both seeds
 
+    def _fast_step(self, arrays: Sequence[np.ndarray], scale: float) -> tuple[float, np.ndarray]:
+        """:meth:`Stepper.__call__`: runs inside ``np.errstate(all="raise")``."""
+        b = arrays[0].shape[0]
+        if b > CHUNK:
+            outs, grad = self.differentiate(Batch(tuple(arrays), b), scale)
+            self._G[:] = grad
+            return float(outs[:, 0].sum()), self._G
+        ws = self._workspaces.get(b) or self._workspace(b)
+        banks = ws.banks
+        for k, a in enumerate(arrays):
+            banks[k] = a.T
+        try:
+            for f in ws.forward:
+                f()
+            self._seed(ws, scale)
+            for f in ws.backward:
+                f()
+        except (FloatingPointError, FloatingPointFlag):
+            self._run(ws, arrays, scale)  # again, to raise the engine's error or finish quietly
+        try:
+            return float(np.add.reduce(ws.first_output)), self._G
+        except FloatingPointError:  # the batch's total overflows: inf, for the caller to refuse
+            with np.errstate(all="ignore"):
+                return float(np.add.reduce(ws.first_output)), self._G
 
-def check_finite(arr: np.ndarray, what: str) -> None:
-    """Raise ValueError naming the first nan/inf entry of ``arr``."""
-    if not np.isfinite(arr).all():
-        bad = np.argwhere(~np.isfinite(arr))[0]
-        where = ", ".join(str(int(i)) for i in bad)
-        raise ValueError(f"{what} is not finite at [{where}]: {arr[tuple(bad)]}")
+
+class Stepper:
+    """Forward and backward of a one-output program for many batches, inside ONE
+    ``np.errstate``: ``with program.stepper() as step: total, G = step(X, Y, scale=1/b)``.
+
+    Entering and leaving an errstate costs about as much as a small NumPy operation, so a
+    training loop enters it once. Any floating-point error makes the step run again the
+    careful way (:meth:`Program.gradients`), which raises the engine's error for a forward op
+    that leaves its domain and otherwise returns the inf/nan gradient as the engine gives it.
+    """
+
+    def __init__(self, program: Program) -> None:
+        if program.n_outputs != 1:
+            raise ValueError("a Stepper needs a program with one output (a cost)")
+        self._program = program
+        self._errstate: Any = None
+
+    def __enter__(self) -> "Stepper":
+        self._errstate = np.errstate(all="raise", under="ignore")
+        self._errstate.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._errstate.__exit__(*exc)
+        self._errstate = None
+
+    def __call__(self, *arrays: np.ndarray, scale: float) -> tuple[float, np.ndarray]:
+        """``(Σ over the batch of the output, gradient of scale · that sum)`` for arrays taken
+        from a prepared batch (:meth:`Program.prepare`; they are not checked again). The
+        gradient is the program's own buffer, overwritten by the next call."""
+        if self._errstate is None:
+            raise RuntimeError("call a Stepper inside `with program.stepper() as step:`")
+        return self._program._fast_step(arrays, scale)
