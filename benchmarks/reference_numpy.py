@@ -55,24 +55,26 @@ class NumpyMLP:
         sizes: layer sizes including the input, e.g. ``[784, 16, 16, 10]``.
         seed: seeds the initial weights (uniform in ±1/√nin, as ``tinygrad_lite.nn``).
         lr, momentum: the SGD settings.
+        dtype: of the weights (``np.float64`` or ``np.float32``; inputs should match).
     """
 
     def __init__(self, sizes: Sequence[int], seed: int = 0, lr: float = 3.0,
-                 momentum: float = 0.0) -> None:
+                 momentum: float = 0.0, dtype: Any = np.float64) -> None:
         self.sizes = list(sizes)
         layers = _initial_weights(sizes, seed)
-        self.weights = [W for W, _ in layers]
-        self.biases = [b for _, b in layers]
+        self.weights = [W.astype(dtype) for W, _ in layers]
+        self.biases = [b.astype(dtype) for _, b in layers]
         self.lr = lr
         self.momentum = momentum
         self.velocity = [np.zeros_like(p) for p in self.weights + self.biases]
 
     @classmethod
-    def from_mlp(cls, model: Any, lr: float = 3.0, momentum: float = 0.0) -> "NumpyMLP":
+    def from_mlp(cls, model: Any, lr: float = 3.0, momentum: float = 0.0,
+                 dtype: Any = np.float64) -> "NumpyMLP":
         """A copy of a ``tinygrad_lite.nn.MLP``'s current weights (sigmoid layers only)."""
-        net = cls([model.nin, *model.nouts], lr=lr, momentum=momentum)
+        net = cls([model.nin, *model.nouts], lr=lr, momentum=momentum, dtype=dtype)
         for i, (W, b) in enumerate(_mlp_weights(model)):
-            net.weights[i], net.biases[i] = W, b
+            net.weights[i], net.biases[i] = W.astype(dtype), b.astype(dtype)
         return net
 
     def flat_parameters(self) -> np.ndarray:
