@@ -1,60 +1,68 @@
 """Training throughput of the compiled program on 3Blue1Brown's 784 → 16 → 16 → 10 network.
 
 One epoch of mini-batch SGD (sigmoid, quadratic cost, lr 3.0) over a synthetic MNIST-shaped
-data set (60,000 × 784 float64 in [0, 1], 10 classes, seeded; see ``synthetic_mnist.py``), at
-mini-batch 10 and 100, for:
+data set (60,000 × 784 in [0, 1], 10 classes, seeded; see ``synthetic_mnist.py``), at mini-batch
+10 and 100, in float64 and float32, for:
 
-* **NumPy reference**: the same network written by hand with matrices (``reference_numpy.py``);
-  every ratio below is against it, measured in the same run;
-* **tinygrad_lite compiled**: ``CompiledTrainer.train_batch`` on the same batches, and
-  ``CompiledTrainer.train_epoch`` (the API a training loop uses: its own shuffling, one-hot
-  targets, sync of the Values at the end);
-* **PyTorch** (only if ``import torch`` works; one thread, float64);
-* **tinygrad_lite scalar engine** and **micrograd 0.1.0**: one example per step, from
-  ``bench_scalar.py`` (micrograd is measured for a few seconds only).
+* **best hand NumPy** (``TunedNumpyMLP`` in ``reference_numpy.py``): every ratio is against it,
+  in the same dtype, measured in the same run;
+* **plain NumPy** (``NumpyMLP``): the same math, written the first way one would;
+* **tinygrad_lite** ``CompiledTrainer.train_batch`` on the same batches as the NumPy rows, and
+  ``CompiledTrainer.train_epoch`` (the API a training loop uses: its own shuffling and one-hot
+  targets, the Values synced at the end); float32 rows need ``CompiledTrainer(...,
+  dtype="float32")`` and say "not available" without it;
+* **JAX** (optional; skipped with a message if not installed): ``jax.jit`` of the whole SGD step
+  (gather of the batch, forward, ``value_and_grad``, update; parameters donated), called once
+  per batch, and ``jax.jit`` of ``lax.scan`` of that step over the whole epoch;
+* **PyTorch** (optional): ``torch.optim.SGD`` on an ``nn.Sequential``, one thread.
 
-Each epoch is timed ``--repeats`` times, alternating implementations, and the fastest is kept:
-the machine is shared, and the minimum is the least disturbed measurement. BLAS runs on ONE
-thread (``OPENBLAS_NUM_THREADS=1`` etc. are set before NumPy is imported unless ``--threads`` says
-otherwise): with 2 cores shared by other processes, threaded BLAS makes timings erratic, and the
-PyTorch figures quoted in the issue are single-threaded too. ``OPENBLAS_CORETYPE`` is left as
-found and printed.
+The whole process is pinned to ONE core (``os.sched_setaffinity``, as ``taskset -c 0``; JAX
+ignores XLA's thread flags) and BLAS runs on one thread. Every setting is timed in ``--rounds``
+interleaved rounds and its fastest epoch counts: the machine is shared, and the minimum is the
+least disturbed measurement, taken at the same time for every row. Epochs are timed in CPU
+time of the process (``time.process_time``: every thread of it, so JAX's too) unless
+``--clock wall``: on a machine busy with other processes, the time they take from our core is
+not counted, so the numbers stay comparable between runs; on an idle machine both agree.
 
-Targets (printed as met / NOT met): compiled epoch time ≤ 2× the reference at mini-batch 10,
-≤ 1.5× at 100; scalar engine ≥ 100× micrograd; peak RSS of a process training the compiled
-784-16-16-10 program at mini-batch 100 ≤ 200 MB (measured in a fresh subprocess with
-``resource.getrusage``, or Linux's VmHWM when lower since ``ru_maxrss`` can carry over the
-parent's peak across fork + exec; on 2,000 examples, so the 376 MB data set is not counted).
+The targets of issue 14 are printed with met / not met; then the compile-scaling report of
+``compile_scaling.py`` and the peak RSS of training in a fresh process.
 
 Usage::
 
-    python benchmarks/bench_compiled.py [--repeats 3] [--threads 1] [--no-scalar] [--quick]
+    python benchmarks/bench_compiled.py [--rounds 5] [--cpu 0] [--quick] [--no-scaling]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 
-def _set_threads(argv: list[str]) -> str:
-    threads = "1"
+def _early_option(argv: list[str], name: str, default: str) -> str:
     for i, arg in enumerate(argv):
-        if arg == "--threads" and i + 1 < len(argv):
-            threads = argv[i + 1]
-        elif arg.startswith("--threads="):
-            threads = arg.split("=", 1)[1]
+        if arg == name and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith(name + "="):
+            return arg.split("=", 1)[1]
+    return default
+
+
+def _pin(argv: list[str]) -> str:
+    """One core and one BLAS thread for the whole process, before NumPy, JAX or torch load."""
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = threads
-    return threads
+        os.environ[var] = "1"
+    cpu = _early_option(argv, "--cpu", "0")
+    if hasattr(os, "sched_setaffinity") and cpu != "none":
+        os.sched_setaffinity(0, {int(cpu)})
+    return cpu
 
 
-THREADS = _set_threads(sys.argv[1:]) if __name__ == "__main__" else None
+CPU = _pin(sys.argv[1:]) if __name__ == "__main__" else None
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -62,39 +70,107 @@ sys.path.insert(0, str(HERE))
 
 import numpy as np  # noqa: E402
 
-from _args import positive_float, positive_int  # noqa: E402
-from reference_numpy import NumpyMLP  # noqa: E402
+import compile_scaling  # noqa: E402
+from _args import positive_int  # noqa: E402
+from reference_numpy import NumpyMLP, TunedNumpyMLP, check_same_math  # noqa: E402
 from synthetic_mnist import synthetic_mnist  # noqa: E402
-from tinygrad_lite.compile import CompiledTrainer  # noqa: E402
-from tinygrad_lite.nn import MLP  # noqa: E402
+from tinygrad_lite import MLP, CompiledTrainer  # noqa: E402
 
 SIZES = [784, 16, 16, 10]
 LR = 3.0
 BATCHES = (10, 100)
+DTYPES = ("float64", "float32")
 MEMORY_LIMIT_MB = 200.0
+FLOP_PER_EXAMPLE = 6 * 13_002  # forward 2, backward 4 multiply-adds per weight
 
-Step = Callable[[np.ndarray, np.ndarray], Any]
-
-
-def epoch_seconds(step: Step, X: np.ndarray, Y: np.ndarray, order: np.ndarray, b: int) -> float:
-    """Wall time of one epoch of ``step(X[batch], Y[batch])`` over the batches of ``order``."""
-    t0 = time.perf_counter()
-    for s in range(0, len(order), b):
-        idx = order[s:s + b]
-        step(X[idx], Y[idx])
-    return time.perf_counter() - t0
+Epoch = Callable[[], Any]
 
 
-def torch_step(model: MLP) -> tuple[Step, str] | None:
-    """A PyTorch copy of ``model`` (float64, one thread) and its SGD step, if torch imports."""
+@dataclass
+class Data:
+    """The training set in one dtype, with the fixed batch order of the step-by-step rows."""
+
+    X: np.ndarray
+    Y: np.ndarray
+    labels: np.ndarray
+    batches: dict[int, list[np.ndarray]]
+
+
+def step_epoch(step: Callable[[np.ndarray, np.ndarray], Any], data: Data, b: int) -> Epoch:
+    """One epoch of ``step(X[batch], Y[batch])`` over the fixed batches."""
+    X, Y, batches = data.X, data.Y, data.batches[b]
+
+    def run() -> None:
+        for idx in batches:
+            step(X[idx], Y[idx])
+
+    return run
+
+
+# --------------------------------------------------------------------------- the rows
+def numpy_rows(data: Data, b: int, dtype: str) -> dict[str, Epoch]:
+    """The two NumPy references, starting from the model's weights."""
+    model = MLP(784, SIZES[1:], seed=0)
+    tuned = TunedNumpyMLP.from_mlp(model, lr=LR, dtype=dtype)
+    plain = NumpyMLP.from_mlp(model, lr=LR, dtype=dtype)
+    return {"hand": step_epoch(tuned.train_batch, data, b),
+            "plain": step_epoch(plain.train_batch, data, b)}
+
+
+def compiled_trainer(dtype: str) -> CompiledTrainer | str:
+    """A trainer in ``dtype``, or why there is none (float32 needs ``dtype=`` support)."""
+    model = MLP(784, SIZES[1:], seed=0)
+    if dtype == "float64":
+        return CompiledTrainer(model, lr=LR)
+    try:
+        return CompiledTrainer(model, lr=LR, dtype=dtype)  # type: ignore[call-arg]
+    except TypeError as exc:
+        return f"not available ({exc})"
+
+
+def compiled_rows(data: Data, b: int, dtype: str) -> dict[str, Epoch | str]:
+    """``train_batch`` on the fixed batches and ``train_epoch`` with its own shuffling."""
+    stepper, epocher = compiled_trainer(dtype), compiled_trainer(dtype)
+    if isinstance(stepper, str) or isinstance(epocher, str):
+        return {"train_batch": str(stepper), "train_epoch": str(epocher)}
+    stepper.train_batch(data.X[:b], data.Y[:b])  # compile and warm up, as the NumPy rows
+    rounds = iter(range(10**9))
+
+    def run_epoch() -> None:
+        epocher.train_epoch(data.X, data.labels, b, rng=next(rounds))
+
+    return {"train_batch": step_epoch(stepper.train_batch, data, b), "train_epoch": run_epoch}
+
+
+def jax_rows(data: Data, b: int, dtype: str) -> dict[str, Epoch | str]:
+    """JAX's jitted step and jitted ``lax.scan`` epoch, or why they are missing."""
+    try:
+        import jax
+    except ImportError:
+        return {"jax_step": "not installed (pip install jax jaxlib)",
+                "jax_scan": "not installed (pip install jax jaxlib)"}
+    jax.config.update("jax_enable_x64", True)
+    import jax_reference
+
+    order = np.concatenate(data.batches[b])
+    step, scan = jax_reference.make(MLP(784, SIZES[1:], seed=0), data.X, data.Y, LR, dtype,
+                                    order, b)
+    step()  # compile both
+    scan()
+    return {"jax_step": step, "jax_scan": scan}
+
+
+def torch_rows(data: Data, b: int, dtype: str) -> dict[str, Epoch | str]:
+    """PyTorch, one thread, or why it is missing."""
     try:
         import torch
     except ImportError:
-        return None
+        return {"torch": "not installed (pip install torch==2.13.0)"}
     torch.set_num_threads(1)
-    layers = []
-    for layer in model.layers:
-        lin = torch.nn.Linear(layer.nin, layer.nout).double()
+    torch_dtype = torch.float64 if dtype == "float64" else torch.float32
+    layers: list[Any] = []
+    for layer in MLP(784, SIZES[1:], seed=0).layers:
+        lin = torch.nn.Linear(layer.nin, layer.nout).to(torch_dtype)
         with torch.no_grad():
             lin.weight.copy_(torch.tensor([[w.data for w in n.w] for n in layer.neurons]))
             lin.bias.copy_(torch.tensor([n.b.data for n in layer.neurons]))
@@ -110,25 +186,143 @@ def torch_step(model: MLP) -> tuple[Step, str] | None:
         opt.step()
         return loss.detach().item()
 
-    return step, f"PyTorch {torch.__version__} (1 thread, float64)"
+    return {"torch": step_epoch(step, data, b)}
 
 
-def scalar_rates(seconds: float, micrograd_seconds: float) -> dict[str, float]:
-    """Examples/s of one-example SGD steps: the scalar engine and micrograd (bench_scalar.py)."""
-    import bench_scalar
-
-    examples = bench_scalar._examples()
-    rates = {"scalar": bench_scalar._measure(bench_scalar.tinygrad_lite_step(), examples,
-                                             seconds)[0]}
-    try:
-        step = bench_scalar.micrograd_step()
-    except ImportError:
-        print("micrograd: not installed (pip install micrograd==0.1.0), skipped")
-        return rates
-    rates["micrograd"] = bench_scalar._measure(step, examples, micrograd_seconds, warmup=1)[0]
-    return rates
+ROW_LABELS = {
+    "hand": "best hand NumPy (`TunedNumpyMLP`)",
+    "plain": "plain NumPy (`NumpyMLP`)",
+    "train_batch": "tinygrad_lite `CompiledTrainer.train_batch`",
+    "train_epoch": "tinygrad_lite `CompiledTrainer.train_epoch`",
+    "jax_step": "JAX `jit` of the whole SGD step",
+    "jax_scan": "JAX `jit(lax.scan)` over the epoch",
+    "torch": "PyTorch, 1 thread",
+}
+FACTORIES = (numpy_rows, compiled_rows, jax_rows, torch_rows)
 
 
+# --------------------------------------------------------------------------- measuring
+def make_data(n: int) -> dict[str, Data]:
+    """The data set in each dtype, with one fixed shuffled order cut into batches."""
+    X, labels = synthetic_mnist(n, seed=0)
+    order = np.random.default_rng(1).permutation(n)
+    batches = {b: [order[s:s + b] for s in range(0, n - b + 1, b)] for b in BATCHES}
+    return {dt: Data(X.astype(dt), np.eye(10, dtype=dt)[labels], labels, batches)
+            for dt in DTYPES}
+
+
+def build_rows(data: dict[str, Data]) -> dict[tuple[str, int, str], Epoch | str]:
+    """Every (dtype, batch, row) → its epoch runner, or the reason it is missing."""
+    rows: dict[tuple[str, int, str], Epoch | str] = {}
+    for dtype in DTYPES:
+        for b in BATCHES:
+            for factory in FACTORIES:
+                for key, run in factory(data[dtype], b, dtype).items():
+                    rows[(dtype, b, key)] = run
+    return rows
+
+
+CLOCKS: dict[str, Callable[[], float]] = {"cpu": time.process_time, "wall": time.perf_counter}
+
+
+def best_epochs(rows: dict[tuple[str, int, str], Epoch | str], rounds: int, n: int,
+                clock: Callable[[], float]) -> dict[tuple[str, int, str], float]:
+    """Examples/s of each runnable row: the fastest of ``rounds`` interleaved epochs."""
+    best = {key: float("inf") for key, run in rows.items() if not isinstance(run, str)}
+    for r in range(rounds):
+        for key in best:
+            t0 = clock()
+            rows[key]()  # type: ignore[operator]
+            best[key] = min(best[key], clock() - t0)
+        print(f"  round {r + 1}/{rounds} done", file=sys.stderr, flush=True)
+    return {key: n / seconds for key, seconds in best.items()}
+
+
+def matmul_gflops(dtype: str = "float64", size: int = 512, repeats: int = 5) -> float:
+    """One core's matmul rate (GFLOP/s), the best of a few ``size``² products."""
+    a = np.random.default_rng(0).uniform(size=(size, size)).astype(dtype)
+    out = np.empty_like(a)
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.process_time()
+        np.matmul(a, a, out=out)
+        best = min(best, time.process_time() - t0)
+    return 2 * size**3 / best / 1e9
+
+
+# --------------------------------------------------------------------------- printing
+def verdict(ok: bool) -> str:
+    """'met' or 'not met'."""
+    return "met" if ok else "not met"
+
+
+def print_table(rows: dict[tuple[str, int, str], Epoch | str],
+                rates: dict[tuple[str, int, str], float]) -> None:
+    """One Markdown table: ex/s and time ÷ best hand NumPy (same dtype) per batch size."""
+    head = "| implementation | dtype |" + "".join(
+        f" ex/s, batch {b} | ÷ best hand NumPy |" for b in BATCHES)
+    print(head)
+    print("| --- | --- |" + " ---: | ---: |" * len(BATCHES))
+    for dtype in DTYPES:
+        for key, label in ROW_LABELS.items():
+            line = f"| {label} | {dtype} |"
+            for b in BATCHES:
+                rate, ref = rates.get((dtype, b, key)), rates.get((dtype, b, "hand"))
+                if rate is None:
+                    reason = str(rows.get((dtype, b, key), "not measured"))
+                    line += f" {reason.split(' (')[0]} | |"
+                else:
+                    line += f" {rate:,.0f} | {ref / rate:.2f} |" if ref else f" {rate:,.0f} | |"
+            print(line)
+
+
+def time_ratio(rates: dict[tuple[str, int, str], float], dtype: str, b: int, key: str,
+               against: str = "hand") -> float | None:
+    """Epoch time of ``key`` ÷ that of ``against`` (< 1 is faster), if both were measured."""
+    rate, ref = rates.get((dtype, b, key)), rates.get((dtype, b, against))
+    return None if rate is None or ref is None else ref / rate
+
+
+def print_targets(rates: dict[tuple[str, int, str], float]) -> None:
+    """Every target of issue 14 about training speed, with met / not met."""
+    limits = (("train_batch", 10, 1.0), ("train_batch", 100, 1.0),
+              ("train_epoch", 10, 0.9), ("train_epoch", 100, 1.0))
+    for dtype in DTYPES:
+        for key, b, limit in limits:
+            r = time_ratio(rates, dtype, b, key)
+            name = f"{key} ≤ {limit:.1f}× best hand NumPy, batch {b}, {dtype}"
+            print(f"target: {name:<58} " + ("not available" if r is None else
+                                             f"{r:5.2f}×  {verdict(r <= limit)}"))
+        for key, jax_key, b in (("train_batch", "jax_step", 10), ("train_batch", "jax_step", 100),
+                                ("train_epoch", "jax_scan", 10)):
+            r = time_ratio(rates, dtype, b, key, jax_key)
+            short = "JAX jit step" if jax_key == "jax_step" else "JAX lax.scan epoch"
+            name = f"{key} < 1.0× {short}, batch {b}, {dtype}"
+            print(f"target: {name:<58} " + ("not available" if r is None else
+                                             f"{r:5.2f}×  {verdict(r < 1.0)}"))
+    for key in ("train_batch", "train_epoch"):
+        r32, r64 = rates.get(("float32", 100, key)), rates.get(("float64", 100, key))
+        name = f"{key} float32 ≥ 1.7× float64 throughput, batch 100"
+        print(f"target: {name:<58} " + ("not available" if r32 is None or r64 is None else
+                                         f"{r32 / r64:5.2f}×  {verdict(r32 / r64 >= 1.7)}"))
+
+
+def same_math(data: Data, b: int = 10, steps: int = 3) -> float:
+    """Largest relative difference of θ between ``train_batch`` and the tuned NumPy, float64."""
+    model = MLP(784, SIZES[1:], seed=0)
+    ref = TunedNumpyMLP.from_mlp(model, lr=LR)
+    trainer = CompiledTrainer(model, lr=LR)
+    worst = 0.0
+    for idx in data.batches[b][:steps]:
+        cost_c, cost_r = trainer.train_batch(data.X[idx], data.Y[idx]), ref.train_batch(
+            data.X[idx], data.Y[idx])
+        theta = np.asarray(trainer.theta)
+        worst = max(worst, abs(cost_c - cost_r) / abs(cost_r),
+                    float(np.abs(theta - ref.theta).max() / np.abs(ref.theta).max()))
+    return worst
+
+
+# --------------------------------------------------------------------------- memory
 def _vm_hwm_mib() -> float | None:
     """This process's own peak RSS (VmHWM, Linux), which, unlike ``ru_maxrss``, does not
     inherit the parent's peak across fork + exec."""
@@ -166,6 +360,9 @@ def memory_child() -> None:
 
 
 def memory() -> tuple[float, float] | None:
+    """(MiB before, peak MiB) of :func:`memory_child` in a fresh process."""
+    import subprocess
+
     try:
         out = subprocess.run([sys.executable, __file__, "--memory-child"], capture_output=True,
                              text=True, check=True, timeout=300).stdout.split()
@@ -175,116 +372,86 @@ def memory() -> tuple[float, float] | None:
         return None
 
 
-def verdict(ok: bool) -> str:
-    return "met" if ok else "NOT met"
+# --------------------------------------------------------------------------- main
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--rounds", type=positive_int, default=5,
+                        help="interleaved epochs per row (the fastest counts)")
+    parser.add_argument("--cpu", default="0", help="the core to pin to ('none': no pinning)")
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="cpu",
+                        help="cpu: the process's CPU time (all its threads; what other "
+                             "processes take is not counted); wall: elapsed time")
+    parser.add_argument("--examples", type=positive_int, default=60_000, help="data set size")
+    parser.add_argument("--no-scaling", action="store_true", help="skip the compile scaling")
+    parser.add_argument("--quick", action="store_true",
+                        help="6,000 examples, 1 round, two small networks for the scaling")
+    parser.add_argument("--memory-child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.examples, args.rounds = 6_000, 1
+    return args
+
+
+def print_header(args: argparse.Namespace) -> None:
+    """What was measured, on what."""
+    affinity = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else "?"
+    print(f"network {' → '.join(map(str, SIZES))}, sigmoid, quadratic cost, SGD lr {LR}; "
+          f"synthetic MNIST {args.examples:,} × 784; best of {args.rounds} interleaved rounds, "
+          f"{'CPU' if args.clock == 'cpu' else 'wall-clock'} time")
+    print(f"Python {sys.version.split()[0]}, NumPy {np.__version__}, one BLAS thread, "
+          f"process pinned to CPU {affinity}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+
+
+def print_versions() -> None:
+    """Versions of the optional competitors that are installed."""
+    for name in ("jax", "jaxlib", "torch"):
+        try:
+            module = __import__(name)
+            print(f"{name} {module.__version__}", end="; ")
+        except ImportError:
+            print(f"{name}: not installed", end="; ")
+    print()
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--repeats", type=positive_int, default=3,
-                        help="epochs timed per setting (the fastest is kept)")
-    parser.add_argument("--threads", type=positive_int, default=1, help="BLAS threads (set before NumPy loads)")
-    parser.add_argument("--examples", type=positive_int, default=60_000, help="data set size")
-    parser.add_argument("--no-scalar", action="store_true", help="skip scalar engine/micrograd")
-    parser.add_argument("--scalar-seconds", type=positive_float, default=3.0)
-    parser.add_argument("--micrograd-seconds", type=positive_float, default=4.0)
-    parser.add_argument("--quick", action="store_true", help="6,000 examples, 1 repeat")
-    parser.add_argument("--memory-child", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
+    """Run everything and print the tables and targets."""
+    args = parse(argv)
     if args.memory_child:
         memory_child()
         return 0
-    if args.quick:
-        args.examples, args.repeats = 6_000, 1
-
-    print(f"network {' → '.join(map(str, SIZES))}, sigmoid, quadratic cost, SGD lr {LR}; "
-          f"synthetic MNIST {args.examples:,} × 784; NumPy {np.__version__}, BLAS threads "
-          f"{os.environ.get('OPENBLAS_NUM_THREADS')}, OPENBLAS_CORETYPE="
-          f"{os.environ.get('OPENBLAS_CORETYPE', '(unset)')}, Python {sys.version.split()[0]}")
-    mem = memory()  # first: a small parent process to fork from
-    X, labels = synthetic_mnist(args.examples, seed=0)
-    Y = np.eye(10)[labels]
-    order = np.random.default_rng(1).permutation(len(X))
-
-    model = MLP(784, SIZES[1:], seed=0)
-    rows: dict[str, dict[int, float]] = {}
-    names = {"numpy": "NumPy reference (by hand)",
-             "compiled": "tinygrad_lite compiled, train_batch",
-             "epoch": "tinygrad_lite compiled, train_epoch"}
-    torch_impl = torch_step(model)
-    if torch_impl is None:
-        print("PyTorch: not importable, left out of the table")
-    check: dict[int, float] = {}
-    for b in BATCHES:
-        ref = NumpyMLP.from_mlp(model, lr=LR)
-        trainer = CompiledTrainer(MLP(784, SIZES[1:], seed=0), lr=LR)
-        trainer.train_batch(X[:b], Y[:b])  # compile + warm up both, identically
-        ref.train_batch(X[:b], Y[:b])
-        check[b] = float(np.abs(ref.flat_parameters() - trainer.theta).max())
-        epoch_trainer = CompiledTrainer(MLP(784, SIZES[1:], seed=0), lr=LR)
-        steps: dict[str, Step] = {"numpy": ref.train_batch, "compiled": trainer.train_batch}
-        if torch_impl is not None:
-            steps["torch"] = torch_step(model)[0]  # type: ignore[index]
-            names["torch"] = torch_impl[1]
-        best = {key: float("inf") for key in [*steps, "epoch"]}
-        for r in range(args.repeats):
-            for key, step in steps.items():
-                best[key] = min(best[key], epoch_seconds(step, X, Y, order, b))
-            t0 = time.perf_counter()
-            epoch_trainer.train_epoch(X, labels, b, rng=r)
-            best["epoch"] = min(best["epoch"], time.perf_counter() - t0)
-        for key, seconds in best.items():
-            rows.setdefault(key, {})[b] = len(X) / seconds
-
-    scalar: dict[str, float] = {}
-    if not args.no_scalar:
-        scalar = scalar_rates(args.scalar_seconds, args.micrograd_seconds)
-
-    ref_rate = rows["numpy"]
+    print_header(args)
+    check_same_math()  # raises if the tuned NumPy is not the plain NumPy's math
+    mem = memory()  # early: a small parent process to fork from
+    data = make_data(args.examples)
+    rows = build_rows(data)
+    print_versions()
+    rates = best_epochs(rows, args.rounds, len(data["float64"].X), CLOCKS[args.clock])
     print()
-    header = f"{'implementation':<44}" + "".join(
-        f"{f'b={b} ex/s':>13}{'time ×ref':>10}" for b in BATCHES)
-    print(header)
-    print("-" * len(header))
-    for key in ("numpy", "compiled", "epoch", "torch"):
-        if key not in rows:
-            continue
-        line = f"{names[key]:<44}"
-        for b in BATCHES:
-            rate = rows[key][b]
-            line += f"{rate:>13,.0f}{ref_rate[b] / rate:>10.2f}"
-        print(line)
-    for key, label in (("scalar", "tinygrad_lite scalar engine (1 example/step)"),
-                       ("micrograd", "micrograd 0.1.0 (1 example/step)")):
-        if key in scalar:
-            print(f"{label:<44}{scalar[key]:>13,.1f}{ref_rate[BATCHES[0]] / scalar[key]:>10.0f}")
+    print_table(rows, rates)
     print()
-    print("same math: |θ_compiled − θ_numpy| after one step from equal weights: "
-          + ", ".join(f"b={b}: {d:.1e}" for b, d in check.items()))
-    for b in BATCHES:
-        seconds = len(X) / rows["numpy"][b]
-        compiled, epoch = len(X) / rows["compiled"][b], len(X) / rows["epoch"][b]
-        print(f"epoch at b={b}: NumPy reference {seconds:.2f} s, compiled {compiled:.2f} s "
-              f"(train_epoch {epoch:.2f} s)")
+    ref = rates.get(("float64", 100, "hand"))
+    peak = matmul_gflops()
+    limit = peak * 1e9 / FLOP_PER_EXAMPLE
+    print(f"one core's float64 matmul here: {peak:.0f} GFLOP/s, so ~{limit:,.0f} ex/s at most "
+          f"({FLOP_PER_EXAMPLE:,} FLOP per example); best hand NumPy at batch 100 reaches "
+          f"{100 * (ref or 0) / limit:.0f}% of it")
+    worst = same_math(data["float64"])
+    print(f"same math: train_batch vs best hand NumPy, 3 steps from equal weights, float64: "
+          f"largest relative difference {worst:.1e}  {verdict(worst <= 1e-9)} (≤ 1e-9)")
     print()
-    r10 = ref_rate[10] / rows["compiled"][10]
-    r100 = ref_rate[100] / rows["compiled"][100]
-    print(f"target: compiled epoch ≤ 2× NumPy at mini-batch 10:    {r10:6.2f}×  "
-          f"{verdict(r10 <= 2)}")
-    print(f"target: compiled epoch ≤ 1.5× NumPy at mini-batch 100: {r100:6.2f}×  "
-          f"{verdict(r100 <= 1.5)}")
-    if "micrograd" in scalar:
-        r = scalar["scalar"] / scalar["micrograd"]
-        print(f"target: scalar engine ≥ 100× micrograd:               {r:6.0f}×  "
-              f"{verdict(r >= 100)}")
-    elif not args.no_scalar:
-        print("target: scalar engine ≥ 100× micrograd: not measured (micrograd missing)")
+    print_targets(rates)
     if mem is not None:
-        base, peak = mem
+        base, top = mem
         print(f"target: peak RSS, compiled 784-16-16-10 at b=100 ≤ {MEMORY_LIMIT_MB:.0f} MB: "
-              f"{peak:6.1f} MiB  {verdict(peak * 1.048576 <= MEMORY_LIMIT_MB)}  (interpreter, "
+              f"{top:6.1f} MiB  {verdict(top * 1.048576 <= MEMORY_LIMIT_MB)}  (interpreter, "
               f"NumPy and 2,000 examples alone: {base:.1f} MiB)")
+    if not args.no_scaling:
+        print()
+        print("compile scaling (each network in a fresh process):")
+        compile_scaling.report(compile_scaling.QUICK_ARCHITECTURES if args.quick
+                               else compile_scaling.ARCHITECTURES)
     return 0
 
 
