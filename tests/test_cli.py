@@ -178,9 +178,11 @@ def test_a_tiny_training_run_prints_epochs_and_writes_a_loadable_model(capsys, t
     assert code == 0, err
     lines = out.splitlines()
     assert lines[0].startswith("MLP(64 → 8 → 10, sigmoid, 610 parameters) on digits:train[:60]")
-    assert lines[1].startswith("epoch   1  cost") and lines[2].startswith("epoch   2  cost")
-    assert lines[3].startswith("final test accuracy: ")
-    assert lines[4] == f"saved the model to {path}"
+    assert lines[1].startswith("epoch   0  training cost") and lines[1].endswith("(untrained)")
+    assert lines[2].startswith("epoch   1  training cost")
+    assert lines[3].startswith("epoch   2  training cost")
+    assert lines[4].startswith("final test accuracy: ")
+    assert lines[5] == f"saved the model to {path}"
     assert err == ""
     model = load_model(path)
     assert model.nin == 64 and model.nouts == [8, 10] and model.activations == ["sigmoid"] * 2
@@ -225,7 +227,7 @@ def test_predict_reports_accuracy_and_predicted_digits(capsys, trained_model):
     code, out, err = run(capsys, "predict", str(trained_model))
     assert code == 0, err
     acc = accuracy(load_model(trained_model), test)
-    assert out == f"test accuracy on digits:test: {100 * acc:.1f}% ({len(test)} images)\n"
+    assert out == f"test accuracy on digits:test: {100 * acc:.1f}% ({len(test):,} images)\n"
     expected = predict(load_model(trained_model), test.images[[0, 5]]).tolist()
     code, out, err = run(capsys, "predict", str(trained_model), "--index", "0", "5")
     assert code == 0, err

@@ -169,8 +169,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     model = MLP(data.train.n_inputs, args.hidden + [10], args.activation,
                 output_activation=out_act, seed=args.seed)
     say = (lambda *a: None) if args.quiet else print
-    say(f"{model} on {data.train.name} ({len(data.train)} images) / {data.test.name} "
-        f"({len(data.test)} images); cost {args.cost}, lr {args.lr:g}, batch size "
+    say(f"{model} on {data.train.name} ({len(data.train):,} training images) / {data.test.name} "
+        f"({len(data.test):,} test images); cost {args.cost}, lr {args.lr:g}, batch size "
         f"{args.batch_size}, momentum {args.momentum:g}, seed {args.seed}")
     history = train(model, data, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                     cost=args.cost, momentum=args.momentum, seed=args.seed,
@@ -221,7 +221,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     test = _test_set(args, model)
     if args.index is None:
         print(f"test accuracy on {test.name}: {100 * accuracy(model, test):.1f}% "
-              f"({len(test)} images)")
+              f"({len(test):,} images)")
         return 0
     for i in args.index:
         _check_index(i, test)
@@ -334,7 +334,7 @@ def _test_set(args: argparse.Namespace, model: Any) -> Any:
 
 def _check_index(i: int, test: Any) -> None:
     if i >= len(test):
-        raise ValueError(f"index {i} out of range: {test.name} has {len(test)} images "
+        raise ValueError(f"index {i} out of range: {test.name} has {len(test):,} images "
                          f"(0..{len(test) - 1})")
 
 
