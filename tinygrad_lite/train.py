@@ -571,6 +571,24 @@ def _measure(engine: _ScalarEngine | _CompiledEngine, epoch: int, train_set: Dat
     return EpochStats(epoch, cost, train_acc, test_acc, time.perf_counter() - t0, test_cost)
 
 
+def _run_epochs(runner: _ScalarEngine | _CompiledEngine, history: History, epochs: int,
+                n_batches: int, train_set: Dataset, test_set: Optional[Dataset],
+                report: _Reporter) -> None:
+    """Measure the untrained network (epoch 0), then train and measure ``epochs`` times."""
+    n_evaluations = 1 + (test_set is not None)
+    for epoch in range(epochs + 1):
+        t0 = time.perf_counter()
+        report.start(epoch, n_batches if epoch else 0, n_evaluations)
+        if epoch:
+            runner.epoch(report.batch)
+        stats = _measure(runner, epoch, train_set, test_set, report, t0)
+        if epoch:
+            history.epochs.append(stats)
+        else:
+            history.initial = stats
+        report.done(stats)
+
+
 def train(
     model: MLP,
     data: DatasetSplit | Dataset | tuple[Any, Any] | Any,
@@ -593,39 +611,31 @@ def train(
 ) -> History:
     """Train ``model`` in place with mini-batch SGD; return the per-epoch :class:`History`.
 
-    First measures the untrained network (epoch 0, :attr:`History.initial`); then every epoch
-    shuffles the training set (seeded), takes one SGD step per mini-batch, and evaluates cost
-    and accuracy on the training and test sets under ``no_grad``::
-
-        net = MLP(2, [3, 1], seed=0)
-        train(net, [[0, 0], [0, 1], [1, 0], [1, 1]], [0, 1, 1, 0], epochs=500, batch_size=4)
+    Measures the untrained network (epoch 0), then every epoch shuffles the training set
+    (seeded), takes one SGD step per mini-batch and measures cost and accuracy on the training
+    and test sets under ``no_grad``. ``train(MLP(2, [2, 1]), [[0, 0], [0, 1], [1, 0], [1, 1]],
+    [0, 1, 1, 0], lr=5.0, epochs=1000, batch_size=4)`` learns XOR.
 
     Args:
-        model: the network to train (its input size must match the data).
-        data: a :class:`DatasetSplit` (e.g. ``load_digits()``), a :class:`Dataset`, an
-            ``(inputs, targets)`` pair, or the inputs with ``targets`` next to them.
-        targets: the targets when ``data`` holds just the inputs: ints are class labels
-            (0/1 for a single output, whose accuracy uses a 0.5 threshold), floats real-valued
-            targets (a regression: no accuracy); see :meth:`Dataset.from_arrays`.
-        epochs, batch_size: positive ints.
-        lr, momentum: passed to :class:`SGD`.
+        data: a :class:`DatasetSplit` (``load_digits()``), a :class:`Dataset`, an ``(inputs,
+            targets)`` pair, or the inputs with ``targets`` next to them: ints are class labels
+            (0/1 for one output, classified by a 0.5 threshold), floats real-valued targets (a
+            regression: no accuracy); see :meth:`Dataset.from_arrays`.
+        epochs, batch_size: positive ints; lr, momentum: passed to :class:`SGD`.
         cost: ``"quadratic"`` (C₀ of the videos), ``"cross-entropy"`` or a cost function.
         seed: seeds the mini-batch shuffling (an int or a :class:`random.Random`).
-        validation: a test set for a :class:`Dataset` or arrays (optional): a Dataset or an
-            ``(inputs, targets)`` pair.
-        progress: show a progress bar on stderr over each epoch's batches and evaluation
-            (only if stderr is a terminal; uses tqdm when installed).
-        verbose: print one line per epoch (training cost, train and test accuracy, seconds)
-            to ``out`` (default ``sys.stdout``).
-        on_epoch: called with each :class:`EpochStats` (from epoch 1) after it is recorded.
-        on_batch: called with ``(batch index within the epoch, batch cost)`` after each step.
-        step_fn: the per-batch update of the scalar engine (default :func:`scalar_step`); see
-            :data:`StepFunction`. Giving one selects the scalar engine under ``"auto"``.
+        validation: a test set for a Dataset or arrays: a Dataset or an (inputs, targets) pair.
+        progress: a bar on stderr over each epoch's batches and evaluation (on a terminal only;
+            tqdm when installed). verbose: one line per epoch to ``out`` (default stdout).
+        on_epoch: called with each :class:`EpochStats` from epoch 1 on; on_batch: with
+            ``(batch index within the epoch, batch cost)`` after each step.
+        step_fn: the scalar engine's per-batch update (:data:`StepFunction`); giving one
+            selects the scalar engine under ``"auto"``.
         engine: ``"auto"``, ``"scalar"`` or ``"compiled"`` (see the module docstring).
 
     Returns:
-        The :class:`History`; ``interrupted`` is ``True`` if KeyboardInterrupt stopped it
-        (raised by Ctrl-C or by a callback). The model keeps the weights trained so far.
+        The :class:`History`; ``interrupted`` is ``True`` if KeyboardInterrupt (Ctrl-C or a
+        callback) stopped it. The model keeps the weights trained so far.
 
     Raises:
         ValueError / TypeError: bad settings, or data that does not fit the model.
@@ -644,20 +654,10 @@ def train(
     runner = _engine(engine, model, cost_fn, optimizer, step_fn, train_set, batch_size,
                      make_rng(seed), report.say)
     history = History(engine=runner.name)
-    n_batches, n_evaluations = -(-len(train_set) // batch_size), 1 + (test_set is not None)
     start = time.perf_counter()
     try:
-        for epoch in range(epochs + 1):  # epoch 0 measures the untrained network
-            t0 = time.perf_counter()
-            report.start(epoch, n_batches if epoch else 0, n_evaluations)
-            if epoch:
-                runner.epoch(report.batch)
-            stats = _measure(runner, epoch, train_set, test_set, report, t0)
-            if epoch:
-                history.epochs.append(stats)
-            else:
-                history.initial = stats
-            report.done(stats)
+        _run_epochs(runner, history, epochs, -(-len(train_set) // batch_size), train_set,
+                    test_set, report)
     except KeyboardInterrupt:
         history.interrupted = True
         model.zero_grad()  # drop the half-accumulated gradients of the interrupted batch
