@@ -234,3 +234,18 @@ def test_every_picture_in_the_docs_exists_and_a_demo_makes_it(quick_runs):
         else:
             assert path.suffix == ".svg", f"{ref}: pictures are .png or .svg"
             svg_text(path)
+
+
+def test_ctrl_c_ends_a_demo_with_one_line(tmp_path):
+    """Ctrl-C (SIGINT) once the demo is at work: one line on stderr, not a traceback."""
+    import signal
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT), MPLBACKEND="Agg", PYTHONUNBUFFERED="1")
+    demo = subprocess.Popen([sys.executable, str(DEMOS / "episode2_cost.py"), "--out",
+                             str(tmp_path)], cwd=tmp_path, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert demo.stdout.readline().startswith("writing pictures to")  # past the imports
+    demo.send_signal(signal.SIGINT)
+    _, err = demo.communicate(timeout=120)
+    assert err == "episode2_cost.py: interrupted\n"
+    assert demo.returncode in (-signal.SIGINT, 130)

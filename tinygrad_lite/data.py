@@ -491,13 +491,13 @@ def load_mnist(folder: StrPath) -> DatasetSplit:
     folder = Path(folder).expanduser()
     missing = [s for s in _MNIST_FILES.values() if _find_mnist_file(folder, s) is None]
     if missing:
-        expected = ", ".join(_MNIST_FILES.values())
+        # Each file named once, and no Python: the command line shows this message too.
+        found = [s for s in _MNIST_FILES.values() if s not in missing]
+        have = f"; found only {', '.join(found)}" if found else ""
         raise FileNotFoundError(
-            f"MNIST not found in {folder}: missing {', '.join(missing)}. "
-            f"Expected the four files {expected} (each optionally .gz). "
-            "Download them from yann.lecun.com/exdb/mnist or any MNIST mirror; "
-            "or use the embedded offline digits (load_digits(); --dataset digits on the "
-            "command line)."
+            f"MNIST not found in {folder}: missing {', '.join(missing)} (each may end in .gz)"
+            f"{have}. Download the four files from yann.lecun.com/exdb/mnist or any MNIST "
+            "mirror, or use the embedded offline digits dataset (digits) instead."
         )
     train = _load_mnist_pair(
         folder, _MNIST_FILES["train_images"], _MNIST_FILES["train_labels"], "mnist:train"
