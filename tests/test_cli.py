@@ -322,3 +322,72 @@ def test_python_dash_m_works():
     assert result.returncode == 1
     assert result.stderr.startswith("tinygrad-lite: error: ")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+# --------------------------------------------------------------------------- messages
+@pytest.mark.parametrize("argv,suggestion", [
+    (["trian"], "did you mean 'train'?"),
+    (["graph", "netwrk", "m.json"], "did you mean 'network'?"),
+    (["train", "--actvation", "relu"], "did you mean '--activation'?"),
+    (["train", "--epohcs=3"], "did you mean '--epochs'?"),
+    (["train", "--activation", "rleu"], "did you mean 'relu'?"),
+])
+def test_typos_get_did_you_mean(capsys, argv, suggestion):
+    code, _, err = run(capsys, *argv)
+    assert code == 2
+    assert_one_error_line(err)
+    assert suggestion in err
+
+
+def test_an_option_nothing_like_a_real_one_gets_no_guess(capsys):
+    code, _, err = run(capsys, "train", "--bogus")
+    assert code == 2 and "unrecognized arguments: --bogus" in err and "did you mean" not in err
+
+
+def test_backend_dot_without_dot_suggests_the_installed_wasm_backend(capsys, monkeypatch,
+                                                                     tmp_path):
+    from tinygrad_lite.viz import available_backends
+
+    if "wasm" not in available_backends():
+        pytest.skip("needs the [wasm] extra, which the dev install has")
+    monkeypatch.setenv("PATH", str(tmp_path))  # no dot
+    code, _, err = run(capsys, "graph", "episode4", "-o", str(tmp_path / "c.svg"),
+                       "--backend", "dot")
+    assert code == 1
+    assert_one_error_line(err)
+    assert "use --backend wasm or --backend auto" in err and "pip install" not in err
+    assert not (tmp_path / "c.svg").exists()
+
+
+@pytest.mark.parametrize("argv", [
+    ["graph", "episode4", "-o", "x.svg", "--widths", "20,20"],
+    ["graph", "episode4", "-o", "x.svg", "--widths", "2,2,2"],
+    ["graph", "episode4", "-o", "x.svg", "--depth", "9"],
+    ["graph", "episode4", "-o", "x.png", "--backend", "wasm"],
+    ["train", "--dataset", "mnist:MISSING", "--quiet"],
+])
+def test_errors_speak_the_command_lines_language(capsys, monkeypatch, tmp_path, argv):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, *argv)
+    assert code in (1, 2)
+    assert_one_error_line(err)
+    for python in ("backend='", "depth=", "draw_network", "draw_collapsed", "load_digits(",
+                   "widths["):
+        assert python not in err
+    assert "  " not in err
+
+
+def test_missing_mnist_names_each_file_once(capsys, tmp_path):
+    (tmp_path / "train-images-idx3-ubyte.gz").write_bytes(b"")
+    code, _, err = run(capsys, "train", "--dataset", f"mnist:{tmp_path}", "--quiet")
+    assert code == 1
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+                 "t10k-labels-idx1-ubyte"):
+        assert err.count(name) == 1
+    assert "found only train-images-idx3-ubyte" in err
+
+
+def test_training_counts_use_thousands_separators(capsys):
+    code, out, _ = run(capsys, "train", "--epochs", "1", "--no-progress", "--engine", "compiled")
+    assert code == 0
+    assert "(1,438 training images) / digits:test (359 test images)" in out.splitlines()[0]
