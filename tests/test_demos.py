@@ -64,6 +64,13 @@ SPECS: dict[str, dict] = {
         "other": [],
         "says": ["finite difference", "backward() of C = (1/n) Σ C₀ₖ gives"],
     },
+    "own_experiments": {
+        "folder": "own",
+        "plots": {"xor_learned": "XOR learned", "regression_fit": "1-D regression"},
+        "graphs": {"xor_network": "MLP 2"},
+        "other": [],
+        "says": ["predictions [0, 1, 1, 0] for targets [0, 1, 1, 0]", "compiled engine"],
+    },
     "train_digits": {
         "folder": "train",
         "plots": {"training_curves": "final test accuracy",
