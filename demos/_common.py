@@ -8,6 +8,8 @@ each script first puts its own folder on ``sys.path``):
 * :func:`prepare_output` — stop at once if matplotlib is missing, then create the output folder;
 * :func:`save_graph_files` — a computation graph as SVG, and as PNG when Graphviz ``dot`` exists;
 * :func:`report_written` — the closing list of the files written.
+
+Importing it also makes Ctrl-C end a demo with one line (``episode2_cost.py: interrupted``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,18 @@ from typing import Any, Optional, Sequence
 
 from tinygrad_lite.plots import require_matplotlib
 from tinygrad_lite.viz import GraphvizUnavailable, available_backends, save_graph
+
+
+def _one_line_interrupt(kind: type[BaseException], value: BaseException, tb: Any) -> None:
+    """Ctrl-C ends a demo with one line, as the command line does, instead of a traceback."""
+    if issubclass(kind, KeyboardInterrupt):
+        sys.stderr.write(f"{Path(sys.argv[0]).name}: interrupted\n")
+    else:
+        sys.__excepthook__(kind, value, tb)
+
+
+if sys.excepthook is sys.__excepthook__:  # leave a hook someone else installed (IPython) alone
+    sys.excepthook = _one_line_interrupt
 
 
 def argument_parser(description: str, out: str,

@@ -179,9 +179,11 @@ def test_a_tiny_training_run_prints_epochs_and_writes_a_loadable_model(capsys, t
     assert code == 0, err
     lines = out.splitlines()
     assert lines[0].startswith("MLP(64 → 8 → 10, sigmoid, 610 parameters) on digits:train[:60]")
-    assert lines[1].startswith("epoch   1  cost") and lines[2].startswith("epoch   2  cost")
-    assert lines[3].startswith("final test accuracy: ")
-    assert lines[4] == f"saved the model to {path}"
+    assert lines[1].startswith("epoch   0  training cost") and lines[1].endswith("(untrained)")
+    assert lines[2].startswith("epoch   1  training cost")
+    assert lines[3].startswith("epoch   2  training cost")
+    assert lines[4].startswith("final test accuracy: ")
+    assert lines[5] == f"saved the model to {path}"
     assert err == ""
     model = load_model(path)
     assert model.nin == 64 and model.nouts == [8, 10] and model.activations == ["sigmoid"] * 2
@@ -226,7 +228,7 @@ def test_predict_reports_accuracy_and_predicted_digits(capsys, trained_model):
     code, out, err = run(capsys, "predict", str(trained_model))
     assert code == 0, err
     acc = accuracy(load_model(trained_model), test)
-    assert out == f"test accuracy on digits:test: {100 * acc:.1f}% ({len(test)} images)\n"
+    assert out == f"test accuracy on digits:test: {100 * acc:.1f}% ({len(test):,} images)\n"
     expected = predict(load_model(trained_model), test.images[[0, 5]]).tolist()
     code, out, err = run(capsys, "predict", str(trained_model), "--index", "0", "5")
     assert code == 0, err
@@ -423,8 +425,9 @@ def test_train_on_the_shipped_mnist_digits(capsys, tmp_path):
     assert code == 0, err
     first = out.splitlines()[0]
     assert first.startswith("MLP(784 → 16 → 16 → 10, sigmoid, 13,002 parameters)")
-    assert "on mnist:train[:40] (40 images) / mnist:test[:40] (40 images)" in first
-    assert "compiled engine)" in out.splitlines()[2]
+    assert "on mnist:train[:40] (40 training images) / mnist:test[:40] (40 test images)" in first
+    final = next(line for line in out.splitlines() if line.startswith("final test accuracy"))
+    assert final.endswith("compiled engine)")
     assert load_model(path).nin == 784
 
 
@@ -439,7 +442,7 @@ def test_a_784_input_model_is_tested_on_the_shipped_mnist_by_default(capsys, tmp
     test = load_mnist().test
     assert code == 0
     assert out == (f"test accuracy on mnist:test: {100 * accuracy(model, test):.1f}% "
-                   "(1000 images)\n")
+                   "(1,000 images)\n")
     code, out, _ = run(capsys, "predict", str(path), "--index", "3")
     assert code == 0 and out.startswith(f"mnist:test[3]: predicted ")
     assert f"label {test.labels[3]}" in out
@@ -455,3 +458,72 @@ def test_missing_mnist_files_name_each_file_once_on_the_command_line(capsys, tmp
                  "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
         assert err.count(stem) == 1
     assert "--dataset mnist on the command line" in err
+
+
+# --------------------------------------------------------------------------- messages
+@pytest.mark.parametrize("argv,suggestion", [
+    (["trian"], "did you mean 'train'?"),
+    (["graph", "netwrk", "m.json"], "did you mean 'network'?"),
+    (["train", "--actvation", "relu"], "did you mean '--activation'?"),
+    (["train", "--epohcs=3"], "did you mean '--epochs'?"),
+    (["train", "--activation", "rleu"], "did you mean 'relu'?"),
+])
+def test_typos_get_did_you_mean(capsys, argv, suggestion):
+    code, _, err = run(capsys, *argv)
+    assert code == 2
+    assert_one_error_line(err)
+    assert suggestion in err
+
+
+def test_an_option_nothing_like_a_real_one_gets_no_guess(capsys):
+    code, _, err = run(capsys, "train", "--bogus")
+    assert code == 2 and "unrecognized arguments: --bogus" in err and "did you mean" not in err
+
+
+def test_backend_dot_without_dot_suggests_the_installed_wasm_backend(capsys, monkeypatch,
+                                                                     tmp_path):
+    from tinygrad_lite.viz import available_backends
+
+    if "wasm" not in available_backends():
+        pytest.skip("needs the [wasm] extra, which the dev install has")
+    monkeypatch.setenv("PATH", str(tmp_path))  # no dot
+    code, _, err = run(capsys, "graph", "episode4", "-o", str(tmp_path / "c.svg"),
+                       "--backend", "dot")
+    assert code == 1
+    assert_one_error_line(err)
+    assert "use --backend wasm or --backend auto" in err and "pip install" not in err
+    assert not (tmp_path / "c.svg").exists()
+
+
+@pytest.mark.parametrize("argv", [
+    ["graph", "episode4", "-o", "x.svg", "--widths", "20,20"],
+    ["graph", "episode4", "-o", "x.svg", "--widths", "2,2,2"],
+    ["graph", "episode4", "-o", "x.svg", "--depth", "9"],
+    ["graph", "episode4", "-o", "x.png", "--backend", "wasm"],
+    ["train", "--dataset", "mnist:MISSING", "--quiet"],
+])
+def test_errors_speak_the_command_lines_language(capsys, monkeypatch, tmp_path, argv):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, *argv)
+    assert code in (1, 2)
+    assert_one_error_line(err)
+    for python in ("backend='", "depth=", "draw_network", "draw_collapsed", "load_digits(",
+                   "widths["):
+        assert python not in err
+    assert "  " not in err
+
+
+def test_missing_mnist_names_each_file_once(capsys, tmp_path):
+    (tmp_path / "train-images-idx3-ubyte.gz").write_bytes(b"")
+    code, _, err = run(capsys, "train", "--dataset", f"mnist:{tmp_path}", "--quiet")
+    assert code == 1
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+                 "t10k-labels-idx1-ubyte"):
+        assert err.count(name) == 1
+    assert "found only train-images-idx3-ubyte" in err
+
+
+def test_training_counts_use_thousands_separators(capsys):
+    code, out, _ = run(capsys, "train", "--epochs", "1", "--no-progress", "--engine", "compiled")
+    assert code == 0
+    assert "(1,438 training images) / digits:test (359 test images)" in out.splitlines()[0]

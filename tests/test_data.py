@@ -554,12 +554,13 @@ def test_load_mnist_missing_files(tmp_path: Path) -> None:
         load_mnist(tmp_path)
     msg = str(info.value)
     assert str(tmp_path) in msg
-    assert "missing 1 of the four files" in msg and "t10k-images-idx3-ubyte (missing)" in msg
-    for stem in NAMES.values():
-        assert msg.count(stem) == 1  # each file named once, the missing one marked
-    assert msg.count("(missing)") == 1
+    assert "missing t10k-images-idx3-ubyte in" in msg and "(each may end in .gz)" in msg
+    assert ("found only train-images-idx3-ubyte, train-labels-idx1-ubyte, "
+            "t10k-labels-idx1-ubyte") in msg
+    for stem in NAMES.values():  # each named once
+        assert msg.count(stem) == 1
     assert "yann.lecun.com" in msg and "mirror" in msg
-    assert "load_mnist() with no folder" in msg and "--dataset mnist" in msg
+    assert "the dataset mnist with no folder" in msg and "--dataset mnist" in msg
 
 
 def test_load_mnist_empty_folder_names_each_file_once(tmp_path: Path) -> None:
@@ -875,3 +876,42 @@ def test_shifted_copies_bad_pixels(pixels: object, error: type) -> None:
 def test_shifted_copies_needs_a_dataset() -> None:
     with pytest.raises(TypeError, match="Dataset"):
         shifted_copies(load_digits())  # type: ignore[arg-type]
+# --------------------------------------------------------------------------- your own arrays
+def test_from_arrays_takes_lists_and_tells_labels_from_targets():
+    xor = Dataset.from_arrays([[0, 0], [0, 1], [1, 0], [1, 1]], [0, 1, 1, 0], "xor")
+    assert xor.images.dtype == np.float64 and xor.images.shape == (4, 2) and xor.n_inputs == 2
+    assert xor.labels.dtype == np.int64 and xor.is_classification and xor.name == "xor"
+    line = Dataset.from_arrays(np.float32([0.5, 1.5, 2.5]), np.float32([1.0, 3.0, 5.0]))
+    assert line.images.tolist() == [[0.5], [1.5], [2.5]] and line.labels.dtype == np.float64
+    assert not line.is_classification and line.image_shape == (1, 1)
+    table = Dataset.from_arrays(np.eye(3), np.eye(3) * 0.5)
+    assert table.labels.shape == (3, 3)
+    assert Dataset.from_arrays([[1.0]], [True]).labels.tolist() == [1]
+
+
+@pytest.mark.parametrize("inputs,targets,error,match", [
+    ([[1.0], [2.0]], [0], ValueError, "2 inputs but 1 targets"),
+    ([], [], ValueError, "n ≥ 1"),
+    ([[1.0, math.nan]], [0], ValueError, "inputs hold nan"),
+    ([[1.0]], [math.inf], ValueError, "targets hold nan or inf"),
+    ([["a"]], [0], TypeError, "inputs must hold real numbers .* got dtype <U1"),
+    ([[1.0]], [1j], TypeError, "targets must hold real numbers .* dtype complex128"),
+    (np.zeros((2, 2, 2)), [0, 1], ValueError, "got shape \\(2, 2, 2\\)"),
+])
+def test_from_arrays_refuses_what_is_not_a_table_of_real_numbers(inputs, targets, error, match):
+    with pytest.raises(error, match=match):
+        Dataset.from_arrays(inputs, targets, "mine")
+
+
+def test_split_is_seeded_and_keeps_every_example_once():
+    ds = Dataset.from_arrays(np.arange(10.0), np.arange(10.0) * 2, "line")
+    a, b = ds.split(0.3, seed=1), ds.split(0.3, seed=1)
+    assert len(a.train) == 7 and len(a.test) == 3 and a.test.name == "line:test"
+    assert np.array_equal(a.test.images, b.test.images)
+    together = sorted(np.concatenate([a.train.images[:, 0], a.test.images[:, 0]]).tolist())
+    assert together == list(np.arange(10.0))
+    assert np.array_equal(a.train.labels, a.train.images[:, 0] * 2)
+    with pytest.raises(ValueError, match="cannot be split"):
+        Dataset.from_arrays([1.0], [1.0]).split()
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        ds.split(1.0)

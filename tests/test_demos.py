@@ -65,6 +65,13 @@ SPECS: dict[str, dict] = {
         "other": [],
         "says": ["finite difference", "backward() of C = (1/n) Σ C₀ₖ gives"],
     },
+    "own_experiments": {
+        "folder": "own",
+        "plots": {"xor_learned": "XOR learned", "regression_fit": "1-D regression"},
+        "graphs": {"xor_network": "MLP 2"},
+        "other": [],
+        "says": ["predictions [0, 1, 1, 0] for targets [0, 1, 1, 0]", "compiled engine"],
+    },
     "train_digits": {
         "folder": "train",
         "plots": {"training_curves": "final test accuracy",
@@ -235,3 +242,18 @@ def test_every_picture_in_the_docs_exists_and_a_demo_makes_it(quick_runs):
         else:
             assert path.suffix == ".svg", f"{ref}: pictures are .png or .svg"
             svg_text(path)
+
+
+def test_ctrl_c_ends_a_demo_with_one_line(tmp_path):
+    """Ctrl-C (SIGINT) once the demo is at work: one line on stderr, not a traceback."""
+    import signal
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT), MPLBACKEND="Agg", PYTHONUNBUFFERED="1")
+    demo = subprocess.Popen([sys.executable, str(DEMOS / "episode2_cost.py"), "--out",
+                             str(tmp_path)], cwd=tmp_path, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert demo.stdout.readline().startswith("writing pictures to")  # past the imports
+    demo.send_signal(signal.SIGINT)
+    _, err = demo.communicate(timeout=120)
+    assert err == "episode2_cost.py: interrupted\n"
+    assert demo.returncode in (-signal.SIGINT, 130)

@@ -1,7 +1,8 @@
 """The documentation runs: every ```python block of README.md and docs/*.md is executed.
 
 The blocks of one page run in order in one namespace, as a reader would type them, inside a
-temporary working folder (so files they write land there). The API reference, docs/api.md, is
+temporary working folder (so files they write land there); README.md's blocks each run in a
+fresh namespace, so every section's example works on its own. The API reference, docs/api.md, is
 generated from the docstrings; this file checks it is current. Regenerate it with
 
     python tests/test_docs.py --write-api
@@ -32,10 +33,14 @@ def test_every_page_is_found():
 
 @pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
 def test_code_blocks_of_the_page_run(page, tmp_path, monkeypatch):
+    """A chapter's blocks build on each other; the README's each run on their own, as a reader
+    copies one section's example into a fresh session."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MPLBACKEND", "Agg")
     namespace: dict = {"__name__": f"docs_{page.stem}"}
     for i, block in enumerate(python_blocks(page)):
+        if page.name == "README.md":
+            namespace = {"__name__": f"docs_{page.stem}_{i + 1}"}
         code = compile(block, f"{page.name}[block {i + 1}]", "exec")
         exec(code, namespace)  # noqa: S102 - the docs are our own code
 
@@ -44,6 +49,32 @@ def test_code_blocks_of_the_page_run(page, tmp_path, monkeypatch):
 def _first_paragraph(doc: str | None) -> str:
     doc = inspect.cleandoc(doc or "")
     return doc.split("\n\n")[0].replace("\n", " ").strip()
+
+
+def _constant_description(name: str, obj: object) -> tuple[str, str]:
+    """``(module, description)`` of a module-level constant, from the ``#:`` comment above its
+    assignment (a tuple's or dict's own ``__doc__`` describes the type, not the constant)."""
+    for module_name, module in sorted(sys.modules.items()):
+        if not module_name.startswith("tinygrad_lite.") or getattr(module, name, None) is not obj:
+            continue
+        try:
+            source = inspect.getsource(module)
+        except (OSError, TypeError):
+            continue
+        found = re.search(rf"((?:^#:.*\n)+)^{name}\b[^=\n]*=", source, re.MULTILINE)
+        if found:
+            comment = " ".join(line[2:].strip() for line in found.group(1).splitlines())
+            return module_name, comment
+    return "tinygrad_lite", ""
+
+
+def _constant_value(obj: object) -> str:
+    """What a constant holds, in one line: the names of a dict's keys or a tuple's items."""
+    items = list(obj) if isinstance(obj, (dict, tuple, list, frozenset)) else []
+    if items and all(isinstance(i, str) for i in items):
+        label = "Keys" if isinstance(obj, dict) else "Values"
+        return f"{label}: " + ", ".join(f"`{i}`" for i in items) + "."
+    return f"Value: `{obj!r}`." if len(repr(obj)) <= 80 else ""
 
 
 def render_api_reference() -> str:
@@ -69,11 +100,16 @@ def render_api_reference() -> str:
         # A function default renders with its address, which changes every run.
         signature = re.sub(r"<function (\w+) at 0x[0-9a-f]+>", r"\1", signature)
         kind = "class" if inspect.isclass(obj) else ("function" if callable(obj) else "object")
+        summary = _first_paragraph(obj.__doc__)
+        if kind == "object":
+            module, summary = _constant_description(name, obj)
+            summary = " ".join(filter(None, [summary, _constant_value(obj)]))
+            kind = "constant"
         lines.append(f"## `{name}{signature}`")
         lines.append("")
         lines.append(f"*{kind} in `{module}`*")
         lines.append("")
-        lines.append(_first_paragraph(obj.__doc__) or "(undocumented)")
+        lines.append(summary or "(undocumented)")
         lines.append("")
         if inspect.isclass(obj):
             for attr, member in sorted(vars(obj).items()):
@@ -101,6 +137,18 @@ def test_every_public_name_has_a_docstring():
     missing = [n for n in tinygrad_lite.__all__
                if not n.startswith("__") and not inspect.getdoc(getattr(tinygrad_lite, n))]
     assert not missing, f"public names without a docstring: {missing}"
+
+
+def test_constants_are_described_by_their_own_comment_not_their_types_docstring():
+    import tinygrad_lite
+
+    reference = render_api_reference()
+    for name in ("ACTIVATIONS", "COSTS"):
+        obj = getattr(tinygrad_lite, name)
+        section = reference.split(f"## `{name}`")[1].split("\n## ")[0]
+        assert _first_paragraph(type(obj).__doc__)[:30] not in section
+        assert "*constant in `tinygrad_lite." in section
+    assert "Valid activation names" in reference and "Keys: `quadratic`, `cross-entropy`" in reference
 
 
 if __name__ == "__main__":

@@ -207,3 +207,47 @@ def test_one_hot_is_the_data_modules_one():
     assert losses.one_hot is data.one_hot
     assert one_hot(3) == [0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
     assert one_hot(1, 3) == [0.0, 1.0, 0.0]
+
+
+# --------------------------------------------------------------------------- one output
+@given(finite, finite)
+def test_a_single_output_takes_one_number_as_its_target(a, y):
+    """C₀ = (a − y)², ∂C₀/∂a = 2(a − y), whether the output is a list of one or a Value."""
+    for outputs in ([Value(a)], Value(a)):
+        c = quadratic_cost(outputs, y)
+        c.backward()
+        out = outputs if isinstance(outputs, Value) else outputs[0]
+        assert c.data == pytest.approx((a - y) ** 2, rel=1e-12, abs=1e-12)
+        assert out.grad == pytest.approx(2 * (a - y), rel=1e-12, abs=1e-12)
+
+
+def test_xor_labels_are_the_targets_of_one_output():
+    net = MLP(2, [2, 1], seed=0)
+    X = [[0, 0], [0, 1], [1, 0], [1, 1]]
+    c = batch_cost(net, X, [0, 1, 1, 0])
+    expected = sum((net(x)[0].data - y) ** 2 for x, y in zip(X, [0, 1, 1, 0])) / 4
+    assert c.data == pytest.approx(expected, rel=1e-12)
+    assert quadratic_cost(net(X[1]), 0.0).data == quadratic_cost(net(X[1])[0], 0).data
+
+
+def test_a_single_number_for_several_outputs_is_refused_with_a_hint():
+    with pytest.raises(TypeError, match="one number is a target only for a single output"):
+        quadratic_cost([Value(0.1), Value(0.2)], 0.5)
+    with pytest.raises(TypeError, match="outputs must be a Value or a sequence"):
+        quadratic_cost(0.5, 0.5)
+    with pytest.raises(ValueError, match="target is inf"):
+        quadratic_cost(Value(0.5), float("inf"))
+    with pytest.raises(ValueError, match="target 0 is too large for a float"):
+        quadratic_cost([Value(0.5)], [10**400])
+
+
+@pytest.mark.parametrize("cost", [quadratic_cost, cross_entropy_cost])
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.int8, np.float64])
+def test_numpy_targets_give_exactly_the_python_float_result(cost, dtype):
+    outputs = [Value(0.3), Value(-1.2), Value(2.0)]
+    targets = np.array([1, 0, 0.5]).astype(dtype)
+    python = cost(outputs, [float(t) for t in targets])
+    assert cost(outputs, list(targets)).data == python.data
+    assert cost(outputs, targets).data == python.data
+    single = quadratic_cost(Value(0.3), dtype(1))
+    assert single.data == quadratic_cost(Value(0.3), 1.0).data

@@ -253,3 +253,67 @@ def test_nan_weights_cannot_be_saved(tmp_path, model):
 def test_saving_into_a_missing_folder_is_an_os_error(tmp_path, model):
     with pytest.raises(OSError):
         save_model(model, tmp_path / "no" / "such" / "m.json")
+
+
+# --------------------------------------------------------------------------- .npz
+from tinygrad_lite.serialize import load_npz, save_npz  # noqa: E402
+
+
+@given(st.integers(1, 4), st.lists(st.integers(1, 4), min_size=1, max_size=3),
+       st.sampled_from(ACTIVATIONS), st.integers(0, 100))
+def test_npz_round_trip_is_exact(tmp_path_factory, nin, nouts, activation, seed):
+    path = tmp_path_factory.mktemp("npz") / "m.npz"
+    model = MLP(nin, nouts, activation, output_activation="linear", seed=seed)
+    save_npz(model, path)
+    assert same_model(load_npz(path), model)
+
+
+def test_npz_holds_plain_arrays_numpy_reads_without_pickle(tmp_path):
+    model = MLP(3, [4, 2], "tanh", seed=0)
+    save_npz(model, tmp_path / "m.npz")
+    with np.load(tmp_path / "m.npz", allow_pickle=False) as f:
+        assert sorted(f.files) == ["W0", "W1", "activations", "b0", "b1", "format", "version"]
+        assert f["activations"].tolist() == ["tanh", "tanh"] and str(f["format"]) == FORMAT_NAME
+        (w0, b0), _ = to_arrays(model)
+        assert np.array_equal(f["W0"], w0) and np.array_equal(f["b0"], b0)
+    assert not [p for p in tmp_path.iterdir() if p.name != "m.npz"]  # no temporary left
+
+
+def write_npz(path, **arrays):
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+    return path
+
+
+GOOD = {"format": np.array(FORMAT_NAME), "version": np.array(FORMAT_VERSION),
+        "activations": np.array(["sigmoid"]), "W0": np.ones((2, 3)), "b0": np.zeros(2)}
+
+
+@pytest.mark.parametrize("change,match", [
+    ({"format": np.array("other")}, "not a tinygrad_lite model"),
+    ({"version": np.array(99)}, "unsupported version"),
+    ({"activations": np.array(["gelu"])}, "activations\\[0\\] is 'gelu'"),
+    ({"W0": None}, "missing \\['W0'\\]"),
+    ({"W1": np.ones((1, 2))}, "unexpected \\['W1'\\]"),
+    ({"b0": np.zeros(3)}, "b must have shape \\(2,\\)"),
+    ({"W0": np.full((2, 3), np.inf)}, "nan or infinite"),
+    ({"W0": np.array([["a", "b", "c"]] * 2)}, "must hold real numbers"),
+])
+def test_bad_npz_files_raise_value_errors_naming_the_file(tmp_path, change, match):
+    arrays = {k: v for k, v in {**GOOD, **change}.items() if v is not None}
+    path = write_npz(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(ValueError, match=match) as info:
+        load_npz(path)
+    assert str(path) in str(info.value)
+
+
+def test_npz_with_pickled_objects_is_refused_not_unpickled(tmp_path):
+    path = write_npz(tmp_path / "evil.npz", **{**GOOD, "W0": np.array([object()] * 6,
+                                                                       dtype=object)})
+    with pytest.raises(ValueError, match="evil.npz: not a tinygrad_lite .npz file"):
+        load_npz(path)
+    (tmp_path / "text.npz").write_text("not a zip")
+    with pytest.raises(ValueError, match="text.npz: not a tinygrad_lite .npz file"):
+        load_npz(tmp_path / "text.npz")
+    with pytest.raises(FileNotFoundError):
+        load_npz(tmp_path / "missing.npz")

@@ -473,3 +473,44 @@ def test_gradgradcheck_property_says_a_float_only_op_is_first_order_only():
 
 def test_gradgradcheck_property_is_named_after_its_op():
     assert gradgradcheck_property(cube).__name__ == "test_gradgradcheck_cube_strategies"
+# --------------------------------------------------------------------------- storage
+USER_TEST = '''
+from hypothesis import given
+from tinygrad_lite.testing import gradcheck_property, mlps
+
+
+def softplus(x):
+    return (x.exp() + 1).log()
+
+
+test_softplus = gradcheck_property(softplus)
+
+
+@given(mlps())
+def test_networks(net):
+    assert net.model.nin >= 1
+'''
+
+
+def run_user_tests(folder, **env):
+    import os
+
+    (folder / "test_mine.py").write_text(USER_TEST)
+    clean = {k: v for k, v in os.environ.items()
+             if k not in ("HYPOTHESIS_STORAGE_DIRECTORY", "XDG_CACHE_HOME")}
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           "test_mine.py"], cwd=folder, capture_output=True, text=True,
+                          env={**clean, "HOME": str(folder / "home"), **env}, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_strategies_leave_no_hypothesis_folder_in_the_working_directory(tmp_path):
+    run_user_tests(tmp_path)
+    assert not (tmp_path / ".hypothesis").exists()
+    assert (tmp_path / "home" / ".cache" / "tinygrad_lite" / "hypothesis").is_dir()
+
+
+def test_a_chosen_hypothesis_storage_directory_is_respected(tmp_path):
+    run_user_tests(tmp_path, HYPOTHESIS_STORAGE_DIRECTORY=str(tmp_path / "mine"))
+    assert (tmp_path / "mine").is_dir() and not (tmp_path / ".hypothesis").exists()
+    assert not (tmp_path / "home" / ".cache").exists()

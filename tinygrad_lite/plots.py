@@ -207,13 +207,17 @@ def plot_training_curves(history: Any, *, title: Optional[str] = None) -> "Figur
     except AttributeError:
         raise TypeError("plot_training_curves expects a History (what train() returns), got "
                         f"{type(history).__name__}") from None
+    initial = getattr(history, "initial", None)  # the untrained network, drawn as epoch 0
+    if initial is not None:
+        cost, train_acc, test_acc = ([initial.cost, *cost], [initial.train_accuracy, *train_acc],
+                                     [initial.test_accuracy, *test_acc])
     cost = _numbers(cost, "history.cost")
     train_acc = _numbers(train_acc, "history.train_accuracy")
     test_acc = _numbers(test_acc, "history.test_accuracy")
     if not len(cost) == len(train_acc) == len(test_acc):
         raise ValueError(f"history lists differ in length: {len(cost)} costs, "
                          f"{len(train_acc)} train and {len(test_acc)} test accuracies")
-    epochs = np.arange(1, len(cost) + 1)
+    epochs = np.arange(len(cost)) + (0 if initial is not None else 1)
     fig, (ax_cost, ax_acc) = new_figure(1, 2, figsize=(10, 4))
     marker = "o" if len(epochs) <= 30 else None
     ax_cost.plot(epochs, cost, marker=marker, color="#444444")
@@ -232,7 +236,8 @@ def plot_training_curves(history: Any, *, title: Optional[str] = None) -> "Figur
         ax.grid(alpha=0.3)
         ax.xaxis.get_major_locator().set_params(integer=True)
     if title is None:
-        title = (f"Training: {len(epochs)} epoch{'s' if len(epochs) != 1 else ''}, "
+        n = len(epochs) - (initial is not None)
+        title = (f"Training: {n} epoch{'s' if n != 1 else ''}, "
                  f"final test accuracy {100 * test_acc[-1]:.1f}%")
     fig.suptitle(title)
     return fig

@@ -11,13 +11,19 @@ The file is plain JSON, readable by any tool and never executed on load (no pick
 a = σ(W x + b)). Floats are written with ``repr`` precision, so a round trip is exact.
 Saving is atomic: the JSON goes to a temporary file in the same folder that then replaces the
 target, so an interrupted save never leaves a half-written model.
+
+For NumPy (and anything that reads ``.npz``), :func:`save_npz` writes the same model as arrays
+``W0, b0, W1, b1, ...`` plus ``activations``; :func:`load_npz` reads it back with
+``allow_pickle=False``, so loading never runs code either.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import numbers
+import zipfile
 from os import PathLike
 from pathlib import Path
 from typing import Any, Sequence, Union
@@ -28,7 +34,7 @@ from tinygrad_lite._files import atomic_write, check_target
 from tinygrad_lite.nn import ACTIVATIONS, MLP
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "save_model", "load_model", "model_to_dict",
-           "model_from_dict", "to_arrays", "from_arrays"]
+           "model_from_dict", "to_arrays", "from_arrays", "save_npz", "load_npz"]
 
 #: The ``"format"`` field of a saved model.
 FORMAT_NAME = "tinygrad_lite.mlp"
@@ -251,3 +257,74 @@ def load_model(path: StrPath) -> MLP:
     except RecursionError:
         raise ValueError(f"{path}: not a tinygrad_lite model (JSON nested too deeply)") from None
     return model_from_dict(d, str(path))
+
+
+def save_npz(model: MLP, path: StrPath) -> None:
+    """Write ``model``'s weights to a NumPy ``.npz`` file, atomically.
+
+    The archive holds ``W0, b0, W1, b1, ...`` (``W`` of shape ``(nout, nin)``, as
+    :func:`to_arrays`), ``activations`` (one name per layer) and ``format``/``version``;
+    ``np.load(path)["W0"]`` is the first layer's weight matrix. Plain arrays only, no pickle.
+
+    Raises:
+        TypeError: ``model`` is not an MLP.
+        OSError: the folder does not exist or is not writable.
+    """
+    if not isinstance(model, MLP):
+        raise TypeError(f"model must be an MLP, got {type(model).__name__}")
+    arrays: dict[str, np.ndarray] = {"format": np.array(FORMAT_NAME),
+                                     "version": np.array(FORMAT_VERSION),
+                                     "activations": np.array(model.activations)}
+    for i, (w, b) in enumerate(to_arrays(model)):
+        arrays[f"W{i}"], arrays[f"b{i}"] = w, b
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    atomic_write(check_target(path, "weights"), buffer.getvalue())
+
+
+def load_npz(path: StrPath) -> MLP:
+    """Read a model written by :func:`save_npz` (``np.load(..., allow_pickle=False)``).
+
+    Raises:
+        FileNotFoundError / OSError: the file cannot be read.
+        ValueError: not an ``.npz`` archive of a tinygrad_lite model, or arrays of the wrong
+            shape or kind; the message starts with the path.
+    """
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+        if isinstance(exc, FileNotFoundError) or not path.is_file():
+            raise
+        raise ValueError(f"{path}: not a tinygrad_lite .npz file ({exc})") from None
+    except ValueError as exc:  # pickled (object) arrays, or not an archive at all
+        raise ValueError(f"{path}: not a tinygrad_lite .npz file ({exc})") from None
+    try:
+        return _model_from_npz(arrays)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{path}: {exc}") from None
+
+
+def _model_from_npz(arrays: dict[str, np.ndarray]) -> MLP:
+    fmt = arrays.get("format")
+    if fmt is None or fmt.shape != () or str(fmt) != FORMAT_NAME:
+        raise ValueError(f"not a tinygrad_lite model (no format {FORMAT_NAME!r})")
+    version = arrays.get("version")
+    if version is None or version.shape != () or version.dtype.kind not in "iu" or int(
+            version) != FORMAT_VERSION:
+        raise ValueError(f"unsupported version (this tinygrad_lite reads version {FORMAT_VERSION})")
+    acts = arrays.get("activations")
+    if acts is None or acts.ndim != 1 or acts.dtype.kind != "U" or len(acts) == 0:
+        raise ValueError("'activations' must be a list of layer activation names")
+    names = [str(a) for a in acts]
+    for i, a in enumerate(names):
+        if a not in ACTIVATIONS:
+            raise ValueError(f"activations[{i}] is {a!r:.40}; valid: {', '.join(ACTIVATIONS)}")
+    expected = {"format", "version", "activations"} | {f"{k}{i}" for i in range(len(names))
+                                                       for k in "Wb"}
+    if set(arrays) != expected:
+        extra, missing = sorted(set(arrays) - expected), sorted(expected - set(arrays))
+        raise ValueError(f"expected arrays W0..W{len(names) - 1} and b0..b{len(names) - 1} for "
+                         f"{len(names)} layers; missing {missing}, unexpected {extra}")
+    return from_arrays([(arrays[f"W{i}"], arrays[f"b{i}"]) for i in range(len(names))], names)

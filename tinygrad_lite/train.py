@@ -11,6 +11,10 @@
     history = train(model, split, epochs=15, batch_size=10, lr=3.0)   # prints each epoch
     print(history.test_accuracy[-1])                                   # ≈ 0.94
 
+Your own data goes in as plain arrays or lists: ``train(net, X, y)`` or ``train(net, (X, y))``
+(``validation=(X_test, y_test)`` optional). Int targets are class labels (0/1 for a single
+output, classified by a 0.5 threshold), float targets real-valued (a regression, no accuracy).
+
 Two engines run the same math:
 
 * ``"scalar"``: each mini-batch goes through :func:`scalar_step` (zero the gradients, build the
@@ -22,6 +26,8 @@ Two engines run the same math:
   during an epoch and are written back into the Values at its end (and when training
   stops), so ``model.parameters()[i].data`` is current whenever ``train`` is not running.
 
+Both offer the same two operations to the loop in :func:`train`: ``epoch()`` (one shuffled
+pass of SGD steps) and ``evaluate(dataset)`` (mean cost and accuracy).
 ``engine="auto"`` (the default) compiles networks of at least :data:`COMPILE_THRESHOLD`
 parameters and falls back to the scalar engine if the cost cannot be compiled. Results agree up
 to float rounding.
@@ -63,10 +69,11 @@ __all__ = [
     "DEFAULTS",
     "ENGINES",
     "COMPILE_THRESHOLD",
+    "THRESHOLD",
 ]
 
 #: One mini-batch update: ``step_fn(model, optimizer, xs, ys, cost) -> batch cost (float)``.
-StepFunction = Callable[[MLP, SGD, Sequence[Sequence[float]], Sequence[int], CostFunction], float]
+StepFunction = Callable[[MLP, SGD, Sequence[Sequence[float]], Sequence[Any], CostFunction], float]
 
 #: Default hyper-parameters, tuned for ``MLP(64, [16, 16, 10])`` on the 8×8 digits with the
 #: quadratic cost: ≥ 90% test accuracy in well under a minute with the scalar engine.
@@ -80,28 +87,51 @@ ENGINES: tuple[str, ...] = ("auto", "scalar", "compiled")
 COMPILE_THRESHOLD = 1000
 
 
+def _percent(share: float | None) -> str:
+    return "" if share is None else f"{100 * share:.1f}%"
+
+
 @dataclass(frozen=True)
 class EpochStats:
-    """What one epoch achieved.
+    """What one epoch achieved (epoch 0: the untrained network).
 
     Attributes:
-        epoch: 1-based epoch number.
+        epoch: the epoch number; 0 is the network before training, 1 the first epoch.
         cost: the mean cost over the whole training set at the end of the epoch.
-        train_accuracy: share of training images classified correctly (0..1).
-        test_accuracy: share of test images classified correctly (0..1).
+        train_accuracy: share of training examples classified correctly (0..1); ``None`` for
+            real-valued (regression) targets.
+        test_accuracy: share of test examples classified correctly (0..1); ``None`` for
+            regression targets or when there is no test set.
         seconds: wall-clock time of the epoch (training plus evaluation).
+        test_cost: the mean cost over the test set; ``None`` without a test set.
     """
 
     epoch: int
     cost: float
-    train_accuracy: float
-    test_accuracy: float
+    train_accuracy: Optional[float]
+    test_accuracy: Optional[float]
     seconds: float
+    test_cost: Optional[float] = None
 
     def __str__(self) -> str:
-        return (f"epoch {self.epoch:3d}  cost {self.cost:.4f}  "
-                f"train {100 * self.train_accuracy:5.1f}%  test {100 * self.test_accuracy:5.1f}%  "
-                f"({self.seconds:.1f}s)")
+        parts = [f"epoch {self.epoch:3d}", f"training cost {self.cost:.4f}"]
+        if self.test_cost is not None and self.test_accuracy is None:
+            parts.append(f"test cost {self.test_cost:.4f}")
+        if self.train_accuracy is not None:
+            parts.append(f"train {_percent(self.train_accuracy):>6}")
+        if self.test_accuracy is not None:
+            parts.append(f"test {_percent(self.test_accuracy):>6}")
+        parts.append("(untrained)" if self.epoch == 0 else f"({self.seconds:.1f}s)")
+        return "  ".join(parts)
+
+    def summary(self) -> str:
+        """A short description: ``"epoch 3: training cost 0.2011, train 94.2%, test 93.1%"``."""
+        parts = [f"training cost {self.cost:.4g}"]
+        if self.test_cost is not None and self.test_accuracy is None:
+            parts.append(f"test cost {self.test_cost:.4g}")
+        parts += [f"{what} {_percent(share)}" for what, share in
+                  (("train", self.train_accuracy), ("test", self.test_accuracy)) if share is not None]
+        return f"epoch {self.epoch}: " + ", ".join(parts)
 
 
 @dataclass
@@ -109,40 +139,61 @@ class History:
     """The record of a :func:`train` run: one :class:`EpochStats` per completed epoch.
 
     Attributes:
-        epochs: the completed epochs, in order.
+        epochs: the completed epochs, in order (epoch 1 first).
         interrupted: ``True`` if Ctrl-C (KeyboardInterrupt) stopped training early.
         seconds: total wall-clock time of the run.
         engine: the engine that ran: ``"scalar"`` or ``"compiled"``.
+        initial: the untrained network measured before the first step (epoch 0), so curves
+            start where training started; ``None`` if training was stopped before that.
     """
 
     epochs: list[EpochStats] = field(default_factory=list)
     interrupted: bool = False
     seconds: float = 0.0
     engine: str = "scalar"
+    initial: Optional[EpochStats] = None
 
     @property
     def cost(self) -> list[float]:
-        """The end-of-epoch training cost, one per epoch."""
+        """The end-of-epoch training cost, one per completed epoch."""
         return [e.cost for e in self.epochs]
 
     @property
-    def train_accuracy(self) -> list[float]:
-        """Training-set accuracy, one per epoch."""
+    def train_accuracy(self) -> list[Optional[float]]:
+        """Training-set accuracy, one per completed epoch."""
         return [e.train_accuracy for e in self.epochs]
 
     @property
-    def test_accuracy(self) -> list[float]:
-        """Test-set accuracy, one per epoch."""
+    def test_accuracy(self) -> list[Optional[float]]:
+        """Test-set accuracy, one per completed epoch."""
         return [e.test_accuracy for e in self.epochs]
+
+    @property
+    def points(self) -> list[EpochStats]:
+        """What a curve plots: the untrained network (epoch 0, if measured), then every epoch."""
+        return ([self.initial] if self.initial is not None else []) + self.epochs
 
     def __len__(self) -> int:
         """Number of completed epochs."""
         return len(self.epochs)
 
+    def __repr__(self) -> str:
+        n = len(self.epochs)
+        head = f"{n} epoch{'' if n == 1 else 's'}, {self.engine} engine, {self.seconds:.1f}s"
+        if self.interrupted:
+            head += ", interrupted"
+        ends = [self.points[0], self.points[-1]] if len(self.points) > 1 else self.points
+        body = "; ".join(e.summary() for e in ends)
+        return f"History({head}{': ' + body if body else ''})"
+
 
 # --------------------------------------------------------------------------- #
 # evaluation
 # --------------------------------------------------------------------------- #
+#: A single output classifies by this threshold: the midpoint of its targets 0 and 1.
+THRESHOLD = 0.5
+
+
 def _rows(images: Any) -> list[list[float]]:
     if isinstance(images, np.ndarray):
         if images.ndim != 2:
@@ -151,16 +202,21 @@ def _rows(images: Any) -> list[list[float]]:
     return [x.tolist() if hasattr(x, "tolist") else list(x) for x in images]
 
 
-def _argmax(outputs: Sequence[Value]) -> int:
-    best, best_j = -math.inf, 0
-    for j, a in enumerate(outputs):
-        if a.data > best:
-            best, best_j = a.data, j
-    return best_j
+def _classes(outputs: np.ndarray) -> np.ndarray:
+    """The class of each row of ``outputs`` ``(n, n_out)``: the largest output's index, or for
+    a single output 1 above :data:`THRESHOLD` and 0 otherwise."""
+    if outputs.shape[1] == 1:
+        return (outputs[:, 0] > THRESHOLD).astype(np.int64)
+    return np.argmax(outputs, axis=1).astype(np.int64)
+
+
+def _output_table(outputs: list[Sequence[Value]]) -> np.ndarray:
+    return np.array([[a.data for a in out] for out in outputs], dtype=np.float64)
 
 
 def predict(model: MLP, images: Any) -> np.ndarray:
-    """The predicted digit (index of the largest output) for each image, under ``no_grad``.
+    """The predicted class for each input, under ``no_grad``: the index of the largest output,
+    or for a single output 1 if it exceeds :data:`THRESHOLD` (0.5), else 0.
 
     Args:
         images: a 2-D array ``(n, nin)`` or a list of inputs.
@@ -168,39 +224,74 @@ def predict(model: MLP, images: Any) -> np.ndarray:
     Returns:
         An int64 array of ``n`` predictions.
     """
+    rows = _rows(images)
     with no_grad():
-        return np.array([_argmax(model(x)) for x in _rows(images)], dtype=np.int64)
+        outputs = _output_table([model(x) for x in rows])
+    return _classes(outputs.reshape(len(rows), -1))
+
+
+def _share_correct(outputs: np.ndarray, dataset: Dataset) -> Optional[float]:
+    """Accuracy of ``outputs`` on ``dataset``; ``None`` for real-valued targets."""
+    if not dataset.is_classification:
+        return None
+    return float(np.mean(_classes(outputs) == dataset.labels))
 
 
 def evaluate(model: MLP, dataset: Dataset,
-             cost: str | CostFunction = "quadratic") -> tuple[float, float]:
-    """``(mean cost, accuracy)`` of ``model`` on ``dataset``, in one pass under ``no_grad``."""
+             cost: str | CostFunction = "quadratic") -> tuple[float, Optional[float]]:
+    """``(mean cost, accuracy)`` of ``model`` on ``dataset``, in one pass under ``no_grad``.
+
+    The accuracy is ``None`` for real-valued (regression) targets.
+    """
     cost_fn = get_cost(cost)
-    rows, labels = _rows(dataset.images), dataset.labels.tolist()
+    rows, targets = _rows(dataset.images), dataset.labels.tolist()
     if not rows:
         raise ValueError(f"{dataset.name}: the dataset is empty")
-    total, correct = 0.0, 0
+    total, outputs = 0.0, []
     with no_grad():
-        for x, y in zip(rows, labels):
-            outputs = model(x)
-            total += cost_fn(outputs, y).data
-            correct += _argmax(outputs) == y
-    return total / len(rows), correct / len(rows)
+        for x, y in zip(rows, targets):
+            out = model(x)
+            total += cost_fn(out, y).data
+            outputs.append(out)
+    return total / len(rows), _share_correct(_output_table(outputs), dataset)
 
 
 def accuracy(model: MLP, dataset: Dataset) -> float:
     """Share (0..1) of ``dataset`` that ``model`` classifies correctly, under ``no_grad``.
 
     Raises:
-        ValueError: the dataset is empty, or has labels the model has no output for.
+        ValueError: the dataset is empty, has real-valued targets instead of labels, or has
+            labels the model has no output for.
     """
     if len(dataset) == 0:
         raise ValueError(f"{dataset.name}: the dataset is empty")
-    n_out, top = model.nouts[-1], int(dataset.labels.max())
-    if top >= n_out:
+    if not dataset.is_classification:
+        raise ValueError(f"{dataset.name} has real-valued targets, not class labels; "
+                         "accuracy needs labels (use evaluate() for the cost)")
+    _check_targets(model, dataset)
+    return float(np.mean(predict(model, dataset.images) == dataset.labels))
+
+
+def _check_targets(model: MLP, dataset: Dataset) -> None:
+    """Raise a ValueError unless ``dataset``'s labels or targets fit ``model``'s outputs."""
+    n_out, y = model.nouts[-1], dataset.labels
+    if y.ndim == 2:
+        if y.shape[1] != n_out:
+            raise ValueError(f"{dataset.name} has {y.shape[1]} targets per example but the "
+                             f"model has {n_out} outputs")
+    elif not dataset.is_classification:
+        if n_out != 1:
+            raise ValueError(f"{dataset.name} has one real-valued target per example but the "
+                             f"model has {n_out} outputs; give targets of shape (n, {n_out}), "
+                             "or class labels as ints")
+    elif len(y) and n_out == 1 and not set(np.unique(y).tolist()) <= {0, 1}:
+        raise ValueError(f"{dataset.name} has labels {int(y.min())}..{int(y.max())} but a "
+                         "single output learns labels 0 and 1; give the model one output "
+                         "per class")
+    elif len(y) and n_out > 1 and (y.min() < 0 or y.max() >= n_out):
+        top = int(y.max()) if y.max() >= n_out else int(y.min())
         raise ValueError(f"the model has {n_out} outputs but {dataset.name} has label {top}; "
                          f"a classifier needs one output per class")
-    return float(np.mean(predict(model, dataset.images) == dataset.labels))
 
 
 def subset(split: DatasetSplit, n_train: int | None = None,
@@ -221,9 +312,9 @@ def subset(split: DatasetSplit, n_train: int | None = None,
 
 
 # --------------------------------------------------------------------------- #
-# training
+# the two engines: one epoch of SGD steps, and evaluation, behind one interface
 # --------------------------------------------------------------------------- #
-def scalar_step(model: MLP, optimizer: SGD, xs: Sequence[Sequence[float]], ys: Sequence[int],
+def scalar_step(model: MLP, optimizer: SGD, xs: Sequence[Sequence[float]], ys: Sequence[Any],
                 cost: CostFunction) -> float:
     """One SGD update on one mini-batch with the scalar engine; returns the batch cost.
 
@@ -236,17 +327,110 @@ def scalar_step(model: MLP, optimizer: SGD, xs: Sequence[Sequence[float]], ys: S
     return c.data
 
 
+BatchCallback = Callable[[int, float], None]
+
+
+class _ScalarEngine:
+    """Every step through the Value graph (``step_fn``), every evaluation with :func:`evaluate`."""
+
+    name = "scalar"
+
+    def __init__(self, model: MLP, optimizer: SGD, cost_fn: CostFunction, step_fn: StepFunction,
+                 train_set: Dataset, batch_size: int, rng: random.Random) -> None:
+        self.model, self.optimizer, self.cost_fn, self.step_fn = model, optimizer, cost_fn, step_fn
+        self.xs, self.ys = train_set.images.tolist(), train_set.labels.tolist()
+        self.batch_size, self.rng = batch_size, rng
+
+    def epoch(self, on_batch: BatchCallback) -> None:
+        """One shuffled pass of mini-batch SGD steps."""
+        xs, ys = self.xs, self.ys
+        for i, batch in enumerate(iterate_minibatches(len(xs), self.batch_size, self.rng)):
+            c = self.step_fn(self.model, self.optimizer, [xs[k] for k in batch],
+                             [ys[k] for k in batch], self.cost_fn)
+            on_batch(i, c)
+
+    def evaluate(self, dataset: Dataset) -> tuple[float, Optional[float]]:
+        """``(mean cost, accuracy)`` on ``dataset``."""
+        return evaluate(self.model, dataset, self.cost_fn)
+
+
+def _compiled_targets(dataset: Dataset, n_outputs: int) -> np.ndarray:
+    """The targets in the compiled trainer's form: labels, or an ``(n, n_outputs)`` table."""
+    if n_outputs == 1 and dataset.labels.ndim == 1:
+        return dataset.labels.astype(np.float64).reshape(-1, 1)  # labels 0/1 are the targets
+    return dataset.labels
+
+
+class _CompiledEngine:
+    """Steps and evaluations run by a :class:`~tinygrad_lite.compile.CompiledTrainer`; it writes
+    the parameters back into the Values at the end of every epoch."""
+
+    name = "compiled"
+
+    def __init__(self, trainer: Any, train_set: Dataset, batch_size: int,
+                 rng: random.Random) -> None:
+        self.trainer, self.batch_size, self.rng = trainer, batch_size, rng
+        self.n_outputs = int(trainer.n_outputs)
+        self.train_set = train_set
+        self.train_targets = _compiled_targets(train_set, self.n_outputs)
+        self._checked: dict[int, Any] = {}  # id(dataset) → its arrays, checked once
+
+    def epoch(self, on_batch: BatchCallback) -> None:
+        """One shuffled pass of mini-batch SGD steps (the same batches as the scalar engine)."""
+        self.trainer.train_epoch(self.train_set.images, self.train_targets, self.batch_size,
+                                 self.rng, on_batch=on_batch)
+
+    def evaluate(self, dataset: Dataset) -> tuple[float, Optional[float]]:
+        """``(mean cost, accuracy)`` on ``dataset`` from one forward pass (two for one output)."""
+        batch = self._checked.get(id(dataset))
+        if batch is None:  # the data sets do not change between epochs: check them once
+            targets = _compiled_targets(dataset, self.n_outputs)
+            batch = self._checked[id(dataset)] = self.trainer.prepare(dataset.images, targets)
+        cost, predictions = self.trainer.cost_and_predictions(batch)
+        if not dataset.is_classification:
+            return cost, None
+        if self.n_outputs == 1:  # the argmax of one output says nothing: threshold it
+            predictions = _classes(self.trainer.evaluate(batch.X))
+        return cost, float(np.mean(predictions == dataset.labels))
+
+
+def _engine(engine: str, model: MLP, cost_fn: CostFunction, optimizer: SGD,
+            step_fn: StepFunction, train_set: Dataset, batch_size: int, rng: random.Random,
+            note: Callable[[str], None]) -> _ScalarEngine | _CompiledEngine:
+    """The engine ``engine`` names (``"auto"``: compiled for large networks if it compiles)."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; valid: {', '.join(ENGINES)}")
+    if engine == "compiled" and step_fn is not scalar_step:
+        raise ValueError("step_fn replaces the scalar engine's step; it cannot be combined "
+                         "with engine='compiled'")
+    scalar = _ScalarEngine(model, optimizer, cost_fn, step_fn, train_set, batch_size, rng)
+    if engine == "scalar" or (engine == "auto" and (
+            step_fn is not scalar_step or len(model.parameters()) < COMPILE_THRESHOLD)):
+        return scalar
+    from tinygrad_lite.compile import CompiledTrainer, TraceError, UnsupportedOpError
+
+    try:
+        trainer = CompiledTrainer(model, cost_fn, optimizer=optimizer)
+    except (TraceError, UnsupportedOpError) as exc:
+        if engine == "compiled":
+            raise
+        note(f"note: training with the scalar engine, the cost cannot be compiled ({exc})")
+        return scalar
+    return _CompiledEngine(trainer, train_set, batch_size, rng)
+
+
+# --------------------------------------------------------------------------- #
+# reporting: progress bar, epoch lines, callbacks
+# --------------------------------------------------------------------------- #
 class _Progress:
-    """A progress bar over mini-batches: tqdm when installed, else a one-line stderr counter.
+    """A progress bar over an epoch's mini-batches and its evaluations: tqdm when installed,
+    else a one-line stderr counter. Shown only when enabled and stderr is a terminal."""
 
-    Shown only when enabled and stderr is a terminal.
-    """
-
-    def __init__(self, enabled: bool, total: int, desc: str) -> None:
+    def __init__(self, enabled: bool, n_batches: int, n_evaluations: int, desc: str) -> None:
         self.bar: Any = None
         self.simple = False
-        self.total, self.desc, self.n = total, desc, 0
-        self._last = 0.0
+        self.n_batches, self.n_evaluations, self.desc = n_batches, n_evaluations, desc
+        self.n, self._last, self._cost = 0, 0.0, math.nan
         if not enabled or not getattr(sys.stderr, "isatty", lambda: False)():
             return
         try:
@@ -254,32 +438,160 @@ class _Progress:
         except ImportError:
             self.simple = True
             return
-        self.bar = tqdm(total=total, desc=desc, unit="batch", leave=False, file=sys.stderr)
+        self.bar = tqdm(total=n_batches + n_evaluations, desc=desc, unit="batch", leave=False,
+                        file=sys.stderr)
 
     def update(self, cost: float) -> None:
+        """One mini-batch done, with this cost."""
         self.n += 1
+        self._cost = cost
         if self.bar is not None:
             self.bar.update(1)
             if self.n % 10 == 0:
                 self.bar.set_postfix(cost=f"{cost:.4f}", refresh=False)
         elif self.simple:
             now = time.monotonic()
-            if now - self._last > 0.2 or self.n == self.total:
+            if now - self._last > 0.2 or self.n == self.n_batches:
                 self._last = now
-                sys.stderr.write(f"\r{self.desc}: {self.n}/{self.total} batches  cost {cost:.4f}")
-                sys.stderr.flush()
+                self._write(f"{self.n}/{self.n_batches} batches  cost {cost:.4f}")
+
+    def evaluating(self, what: str) -> None:
+        """The evaluation of ``what`` (e.g. "the training set") begins."""
+        if self.bar is not None:
+            self.bar.set_postfix_str(f"evaluating {what}", refresh=False)
+            self.bar.update(1)
+        elif self.simple:
+            self._write(f"{self.n}/{self.n_batches} batches, evaluating {what}")
+
+    def _write(self, text: str) -> None:
+        sys.stderr.write(f"\r\033[K{self.desc}: {text}")
+        sys.stderr.flush()
 
     def close(self) -> None:
+        """Remove the bar."""
         if self.bar is not None:
             self.bar.close()
         elif self.simple:
             sys.stderr.write("\r\033[K")
             sys.stderr.flush()
+        self.bar, self.simple = None, False
+
+
+@dataclass
+class _Reporter:
+    """What the user sees and hooks into: the bar, one line per epoch, the callbacks."""
+
+    progress: bool
+    verbose: bool
+    out: TextIO
+    on_epoch: Optional[Callable[[EpochStats], None]]
+    on_batch: Optional[BatchCallback]
+    epochs: int
+    bar: Optional[_Progress] = None
+
+    def start(self, epoch: int, n_batches: int, n_evaluations: int) -> None:
+        self.bar = _Progress(self.progress, n_batches, n_evaluations,
+                             f"epoch {epoch}/{self.epochs}")
+
+    def batch(self, i: int, cost: float) -> None:
+        if self.bar is not None:
+            self.bar.update(cost)
+        if self.on_batch is not None:
+            self.on_batch(i, cost)
+
+    def evaluating(self, what: str) -> None:
+        if self.bar is not None:
+            self.bar.evaluating(what)
+
+    def done(self, stats: EpochStats) -> None:
+        self.close()
+        self.say(str(stats))
+        if self.on_epoch is not None and stats.epoch > 0:
+            self.on_epoch(stats)
+
+    def say(self, line: str) -> None:
+        if self.verbose:
+            print(line, file=self.out, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+# --------------------------------------------------------------------------- #
+# training
+# --------------------------------------------------------------------------- #
+def _as_dataset(data: Any, what: str) -> Dataset:
+    if isinstance(data, Dataset):
+        return data
+    if isinstance(data, tuple) and len(data) == 2:
+        return Dataset.from_arrays(data[0], data[1], what)
+    raise TypeError(f"{what} must be a Dataset or an (inputs, targets) pair, "
+                    f"got {type(data).__name__}")
+
+
+def _datasets(data: Any, targets: Any, validation: Any) -> tuple[Dataset, Optional[Dataset]]:
+    """``(training set, test set or None)`` from the forms :func:`train` accepts."""
+    if targets is not None:
+        data = (data, targets)
+    if isinstance(data, DatasetSplit):
+        if validation is not None:
+            raise ValueError("data is a DatasetSplit, which has its test set already; "
+                             "give validation= only with a Dataset or arrays")
+        return data.train, data.test
+    if not isinstance(data, (Dataset, tuple)):
+        raise TypeError("data must be a DatasetSplit (e.g. load_digits()), a Dataset, an "
+                        f"(inputs, targets) pair, or inputs with targets as train(model, X, y); "
+                        f"got {type(data).__name__}")
+    test = None if validation is None else _as_dataset(validation, "validation data")
+    return _as_dataset(data, "training data"), test
+
+
+def _check_fits(model: MLP, datasets: Sequence[Dataset]) -> None:
+    for ds in datasets:
+        if ds.n_inputs != model.nin:
+            raise ValueError(f"{ds.name} has {ds.n_inputs} inputs per image but the model "
+                             f"expects {model.nin}")
+        if len(ds) == 0:
+            raise ValueError(f"{ds.name} is empty")
+        _check_targets(model, ds)
+
+
+def _measure(engine: _ScalarEngine | _CompiledEngine, epoch: int, train_set: Dataset,
+             test_set: Optional[Dataset], report: _Reporter, t0: float) -> EpochStats:
+    """The epoch's :class:`EpochStats`: cost and accuracy on both sets."""
+    report.evaluating("the training set")
+    cost, train_acc = engine.evaluate(train_set)
+    test_cost = test_acc = None
+    if test_set is not None:
+        report.evaluating("the test set")
+        test_cost, test_acc = engine.evaluate(test_set)
+    return EpochStats(epoch, cost, train_acc, test_acc, time.perf_counter() - t0, test_cost)
+
+
+def _run_epochs(runner: _ScalarEngine | _CompiledEngine, history: History, epochs: int,
+                n_batches: int, train_set: Dataset, test_set: Optional[Dataset],
+                report: _Reporter) -> None:
+    """Measure the untrained network (epoch 0), then train and measure ``epochs`` times."""
+    n_evaluations = 1 + (test_set is not None)
+    for epoch in range(epochs + 1):
+        t0 = time.perf_counter()
+        report.start(epoch, n_batches if epoch else 0, n_evaluations)
+        if epoch:
+            runner.epoch(report.batch)
+        stats = _measure(runner, epoch, train_set, test_set, report, t0)
+        if epoch:
+            history.epochs.append(stats)
+        else:
+            history.initial = stats
+        report.done(stats)
 
 
 def train(
     model: MLP,
-    data: DatasetSplit,
+    data: DatasetSplit | Dataset | tuple[Any, Any] | Any,
+    targets: Any = None,
     *,
     epochs: int = DEFAULTS["epochs"],
     batch_size: int = DEFAULTS["batch_size"],
@@ -287,42 +599,45 @@ def train(
     cost: str | CostFunction = "quadratic",
     momentum: float = DEFAULTS["momentum"],
     seed: int | random.Random = DEFAULTS["seed"],
+    validation: Dataset | tuple[Any, Any] | None = None,
     progress: bool = True,
     verbose: bool = True,
     out: Optional[TextIO] = None,
     on_epoch: Optional[Callable[[EpochStats], None]] = None,
-    on_batch: Optional[Callable[[int, float], None]] = None,
+    on_batch: Optional[BatchCallback] = None,
     step_fn: StepFunction = scalar_step,
     engine: str = "auto",
 ) -> History:
     """Train ``model`` in place with mini-batch SGD; return the per-epoch :class:`History`.
 
-    Every epoch shuffles the training set (seeded), takes one SGD step per mini-batch, then
-    evaluates cost and accuracy on the training and test sets under ``no_grad``.
+    Measures the untrained network (epoch 0), then every epoch shuffles the training set
+    (seeded), takes one SGD step per mini-batch and measures cost and accuracy on the training
+    and test sets under ``no_grad``. ``train(MLP(2, [2, 1]), [[0, 0], [0, 1], [1, 0], [1, 1]],
+    [0, 1, 1, 0], lr=5.0, epochs=1000, batch_size=4)`` learns XOR.
 
     Args:
-        model: the network to train (its input size must match the images).
-        data: a :class:`DatasetSplit` (e.g. ``load_digits()``).
-        epochs, batch_size: positive ints.
-        lr, momentum: passed to :class:`SGD`.
+        data: a :class:`DatasetSplit` (``load_digits()``), a :class:`Dataset`, an ``(inputs,
+            targets)`` pair, or the inputs with ``targets`` next to them: ints are class labels
+            (0/1 for one output, classified by a 0.5 threshold), floats real-valued targets (a
+            regression: no accuracy); see :meth:`Dataset.from_arrays`.
+        epochs, batch_size: positive ints; lr, momentum: passed to :class:`SGD`.
         cost: ``"quadratic"`` (C₀ of the videos), ``"cross-entropy"`` or a cost function.
         seed: seeds the mini-batch shuffling (an int or a :class:`random.Random`).
-        progress: show a progress bar on stderr (only if stderr is a terminal; uses tqdm
-            when installed).
-        verbose: print one line per epoch (cost, train and test accuracy, seconds) to ``out``.
-        out: where ``verbose`` lines go (default ``sys.stdout``).
-        on_epoch: called with each :class:`EpochStats` after it is recorded.
-        on_batch: called with ``(batch index within the epoch, batch cost)`` after each step.
-        step_fn: the per-batch update of the scalar engine (default :func:`scalar_step`); see
-            :data:`StepFunction`. Giving one selects the scalar engine under ``"auto"``.
+        validation: a test set for a Dataset or arrays: a Dataset or an (inputs, targets) pair.
+        progress: a bar on stderr over each epoch's batches and evaluation (on a terminal only;
+            tqdm when installed). verbose: one line per epoch to ``out`` (default stdout).
+        on_epoch: called with each :class:`EpochStats` from epoch 1 on; on_batch: with
+            ``(batch index within the epoch, batch cost)`` after each step.
+        step_fn: the scalar engine's per-batch update (:data:`StepFunction`); giving one
+            selects the scalar engine under ``"auto"``.
         engine: ``"auto"``, ``"scalar"`` or ``"compiled"`` (see the module docstring).
 
     Returns:
-        The :class:`History`; ``interrupted`` is ``True`` if KeyboardInterrupt stopped it
-        (raised by Ctrl-C or by a callback). The model keeps the weights trained so far.
+        The :class:`History`; ``interrupted`` is ``True`` if KeyboardInterrupt (Ctrl-C or a
+        callback) stopped it. The model keeps the weights trained so far.
 
     Raises:
-        ValueError / TypeError: bad settings, or images whose size does not match the model.
+        ValueError / TypeError: bad settings, or data that does not fit the model.
         TraceError / UnsupportedOpError: ``engine="compiled"`` with a cost it cannot compile.
     """
     if not isinstance(model, MLP):
@@ -330,108 +645,25 @@ def train(
     epochs = positive_int(epochs, "epochs")
     batch_size = positive_int(batch_size, "batch_size")
     cost_fn = get_cost(cost)
-    if not isinstance(data, DatasetSplit):
-        raise TypeError(f"data must be a DatasetSplit (e.g. load_digits()), got {type(data).__name__}")
-    for ds in (data.train, data.test):
-        if ds.n_inputs != model.nin:
-            raise ValueError(f"{ds.name} has {ds.n_inputs} inputs per image but the model "
-                             f"expects {model.nin}")
-        if len(ds) == 0:
-            raise ValueError(f"{ds.name} is empty")
+    train_set, test_set = _datasets(data, targets, validation)
+    _check_fits(model, [train_set] + ([test_set] if test_set is not None else []))
     optimizer = SGD(model.parameters(), lr=lr, momentum=momentum)
-    rng = make_rng(seed)
-
-    out = sys.stdout if out is None else out
-    trainer = _compiled_trainer(engine, model, cost_fn, optimizer, step_fn, verbose, out)
-    n_train = len(data.train)
-    n_batches = -(-n_train // batch_size)
-    history = History(engine="scalar" if trainer is None else "compiled")
+    report = _Reporter(progress, verbose, sys.stdout if out is None else out, on_epoch,
+                       on_batch, epochs)
+    runner = _engine(engine, model, cost_fn, optimizer, step_fn, train_set, batch_size,
+                     make_rng(seed), report.say)
+    history = History(engine=runner.name)
     start = time.perf_counter()
-    bar: _Progress | None = None
     try:
-        for epoch in range(1, epochs + 1):
-            t0 = time.perf_counter()
-            bar = _Progress(progress, n_batches, f"epoch {epoch}/{epochs}")
-
-            def after_batch(i: int, c: float, bar: _Progress = bar) -> None:
-                bar.update(c)
-                if on_batch is not None:
-                    on_batch(i, c)
-
-            if trainer is None:
-                _scalar_epoch(model, optimizer, data.train, batch_size, rng, cost_fn, step_fn,
-                              after_batch)
-                train_cost, train_acc = evaluate(model, data.train, cost_fn)
-                _, test_acc = evaluate(model, data.test, cost_fn)
-            else:
-                if epoch == 1:  # checked once: the data sets do not change between epochs
-                    compiled_sets = [(trainer.prepare(ds.images, ds.labels), ds)
-                                     for ds in (data.train, data.test)]
-                # train_epoch writes the parameters back into the Values when it ends.
-                trainer.train_epoch(data.train.images, data.train.labels, batch_size, rng,
-                                    on_batch=after_batch)
-                train_cost, train_acc = _compiled_accuracy(trainer, *compiled_sets[0])
-                _, test_acc = _compiled_accuracy(trainer, *compiled_sets[1])
-            bar.close()
-            bar = None
-            stats = EpochStats(epoch, train_cost, train_acc, test_acc, time.perf_counter() - t0)
-            history.epochs.append(stats)
-            if verbose:
-                print(stats, file=out, flush=True)
-            if on_epoch is not None:
-                on_epoch(stats)
+        _run_epochs(runner, history, epochs, -(-len(train_set) // batch_size), train_set,
+                    test_set, report)
     except KeyboardInterrupt:
         history.interrupted = True
         model.zero_grad()  # drop the half-accumulated gradients of the interrupted batch
-        if bar is not None:
-            bar.close()
-            bar = None
-        if verbose:
-            print(f"interrupted after {len(history)} complete epoch(s); "
-                  "the model keeps the weights trained so far", file=out, flush=True)
+        report.close()
+        report.say(f"interrupted after {len(history)} complete epoch(s); "
+                   "the model keeps the weights trained so far")
     finally:
-        if bar is not None:  # an error escaped: do not leave a half-drawn bar behind
-            bar.close()
+        report.close()  # an error escaped: do not leave a half-drawn bar behind
     history.seconds = time.perf_counter() - start
     return history
-
-
-def _scalar_epoch(model: MLP, optimizer: SGD, train_set: Dataset, batch_size: int,
-                  rng: random.Random, cost_fn: CostFunction, step_fn: StepFunction,
-                  after_batch: Callable[[int, float], None]) -> None:
-    xs = train_set.images.tolist()
-    ys = train_set.labels.tolist()
-    for i, batch in enumerate(iterate_minibatches(len(xs), batch_size, rng)):
-        c = step_fn(model, optimizer, [xs[k] for k in batch], [ys[k] for k in batch], cost_fn)
-        after_batch(i, c)
-
-
-def _compiled_trainer(engine: str, model: MLP, cost_fn: CostFunction, optimizer: SGD,
-                      step_fn: StepFunction, verbose: bool, out: TextIO) -> Any:
-    """A CompiledTrainer when ``engine`` asks for one (or ``"auto"`` picks one), else None."""
-    if engine not in ENGINES:
-        raise ValueError(f"unknown engine {engine!r}; valid: {', '.join(ENGINES)}")
-    if engine == "compiled" and step_fn is not scalar_step:
-        raise ValueError("step_fn replaces the scalar engine's step; it cannot be combined "
-                         "with engine='compiled'")
-    if engine == "scalar" or (engine == "auto" and (
-            step_fn is not scalar_step or len(model.parameters()) < COMPILE_THRESHOLD)):
-        return None
-    from tinygrad_lite.compile import CompiledTrainer, TraceError, UnsupportedOpError
-
-    try:
-        return CompiledTrainer(model, cost_fn, optimizer=optimizer)
-    except (TraceError, UnsupportedOpError) as exc:
-        if engine == "compiled":
-            raise
-        if verbose:
-            print(f"note: training with the scalar engine, the cost cannot be compiled ({exc})",
-                  file=out, flush=True)
-        return None
-
-
-def _compiled_accuracy(trainer: Any, arrays: tuple[np.ndarray, np.ndarray],
-                       dataset: Dataset) -> tuple[float, float]:
-    """``(mean cost, accuracy)`` on ``dataset`` (checked into ``arrays``) from one forward pass."""
-    cost, predictions = trainer.cost_and_predictions(arrays)
-    return cost, float(np.mean(predictions == dataset.labels))

@@ -201,6 +201,10 @@ class CompiledTrainer:
     def _targets(self, Y: Any, b: int) -> np.ndarray:
         Y = real_array(Y, "Y", None)
         n = self.n_outputs
+        if Y.ndim == 1 and n == 1:  # one output: each number is its target, as in batch_cost
+            if Y.shape[0] != b:
+                raise ValueError(f"{Y.shape[0]} targets for {b} inputs; they must match")
+            return Y.astype(self.dtype).reshape(b, 1)
         if Y.ndim == 1 and Y.dtype.kind in "iu":
             if Y.shape[0] != b:
                 raise ValueError(f"{Y.shape[0]} labels for {b} inputs; they must match")

@@ -13,17 +13,23 @@
 
       test_softplus_gradient = gradcheck_property(softplus)
 
-Needs hypothesis (``pip install "tinygrad-lite[test]"``); pytest is not needed.
+Needs hypothesis (``pip install "tinygrad-lite[test]"``); pytest is not needed. Importing this
+module sends hypothesis's example database and caches to ``~/.cache/tinygrad_lite/hypothesis``
+instead of a ``.hypothesis/`` folder in the working directory, unless you chose a place
+(``HYPOTHESIS_STORAGE_DIRECTORY``, or ``hypothesis.configuration.set_hypothesis_home_dir``).
 """
 
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 try:
     from hypothesis import assume, given
+    from hypothesis.configuration import set_hypothesis_home_dir, storage_directory
     from hypothesis import settings as Settings
     from hypothesis import strategies as st
 except ImportError as error:  # pragma: no cover - exercised in a subprocess by the tests
@@ -32,6 +38,14 @@ except ImportError as error:  # pragma: no cover - exercised in a subprocess by 
     ) from error
 
 from tinygrad_lite._checks import positive_int
+
+# Hypothesis keeps its example database and caches in ./.hypothesis unless told where: a
+# learner's working folder should not fill up with them. Unless HYPOTHESIS_STORAGE_DIRECTORY or
+# hypothesis.configuration.set_hypothesis_home_dir chose a place, they go to the user's cache.
+if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY") and storage_directory(
+        intent_to_write=False).home_directory == Path.cwd() / ".hypothesis":
+    set_hypothesis_home_dir(Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+                            / "tinygrad_lite" / "hypothesis")
 from tinygrad_lite.engine import Value
 from tinygrad_lite.gradcheck import gradcheck, gradcheck_directional, gradgradcheck
 from tinygrad_lite.nn import ACTIVATIONS  # the activations an MLP accepts (re-exported)

