@@ -53,6 +53,7 @@ from tinygrad_lite.viz import (
 from tinygrad_lite.train import (
     EpochStats,
     History,
+    Snapshot,
     accuracy,
     evaluate,
     predict,
@@ -60,6 +61,7 @@ from tinygrad_lite.train import (
     subset,
     train,
 )
+from tinygrad_lite.explore import ExplorePage, explore, explore_training
 
 __version__ = "0.1.0"
 
@@ -77,5 +79,6 @@ __all__ = [
     "CompiledTrainer", "Program", "TraceError", "UnsupportedOpError", "compile_cost",
     "compile_model", "compile_function", "compile_graph",
     "gradcheck", "gradcheck_directional", "gradcheck_model", "GradcheckError", "custom_op",
+    "explore", "explore_training", "ExplorePage", "Snapshot",
     "__version__",
 ]
