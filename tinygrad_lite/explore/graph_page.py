@@ -86,8 +86,19 @@ def _node_records(order: list[Value], names: list[str], kinds: list[str], grads:
 
 
 def _graph_data(records: list[dict[str, Any]], root_name: str, layout: str) -> dict[str, Any]:
-    forward = [i for i, r in enumerate(records) if r["parents"]]
-    backward = [i for i in reversed(range(len(records))) if records[i]["kind"] != "const"]
+    """The page's data: the records and the order of the forward and backward steps.
+
+    Both go by height (0 for a leaf, else one more than the highest parent), so that values
+    appear layer by layer and gradients flow back layer by layer, leaves last; a child is
+    always higher than its parents, so both orders respect the dependencies.
+    """
+    height: list[int] = []
+    for r in records:  # records are in topological order
+        height.append(1 + max(height[p] for p in r["parents"]) if r["parents"] else 0)
+    forward = sorted((i for i, r in enumerate(records) if r["parents"]),
+                     key=lambda i: (height[i], i))
+    backward = sorted((i for i, r in enumerate(records) if r["kind"] != "const"),
+                      key=lambda i: (-height[i], -i))
     return {"nodes": records, "root": len(records) - 1, "rootName": root_name,
             "forward": forward, "backward": backward, "layout": layout}
 
