@@ -76,11 +76,11 @@ def test_a_page_is_self_contained_with_a_strict_csp():
 
 
 def test_without_scripts_the_page_still_holds_the_finished_picture():
-    c = small_expression()
-    c.backward()
-    text = explore(c).html
+    done = small_expression()
+    done.backward()  # the gradients the picture must show...
+    text = explore(small_expression()).html  # ...even for a value never back-propagated
     svg = text[text.index("<svg"):text.index("</svg>")]
-    for v in topological_order(c):
+    for v in topological_order(done):
         if v.label:
             assert f"grad {v.grad:.4g}".replace("-", "&#45;") in svg
     assert "<noscript>" in text

@@ -211,9 +211,10 @@ def test_the_network_page_shows_the_outputs_wishes_and_nudges_like_sgd(
     press(browser, Keys.ARROW_RIGHT, 4)  # 3 layers forward, then the output's ∂C/∂a
     outputs = model(x)
     for j in (0, label):
-        shown = js(browser, f"return document.querySelector('#n2_{j} .grad').textContent")
+        ring = browser.find_element(By.CSS_SELECTOR, f"#n2_{j} .grad")
         closed = 2 * (outputs[j].data - (1.0 if j == label else 0.0))
-        assert float(shown.replace("−", "-")) == four_digits(closed)
+        assert float(ring.text.replace("−", "-")) == float(f"{closed:.2g}")  # 2 digits shown
+        assert float(ring.get_attribute("data-value")) == pytest.approx(closed, rel=1e-12)
     browser.find_element(By.ID, "nudge-button").click()
     after = float(browser.find_element(By.ID, "cost-after").get_attribute("data-value"))
     # The same step in Python: a copy of the model, backward, one SGD step.

@@ -8,7 +8,8 @@ of the root; the script turns them into forward and backward steps.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Optional
+from contextlib import contextmanager
+from typing import Any, Iterable, Iterator, Optional
 
 from tinygrad_lite._checks import positive_int
 from tinygrad_lite.engine import Value, topological_order
@@ -24,14 +25,16 @@ DEFAULT_MAX_NODES = 400
 _SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 
-def _fresh_gradients(root: Value, order: list[Value]) -> list[float]:
-    """Every value's gradient from one ``root.backward()``, leaving the ``.grad``\\ s as found."""
+@contextmanager
+def _fresh_gradients(root: Value, order: list[Value]) -> Iterator[list[float]]:
+    """Inside the block every value holds its gradient from one ``root.backward()`` (the
+    list yielded, in ``order``); afterwards the ``.grad``\\ s are as they were."""
     saved = [v.grad for v in order]
     try:
         for v in order:
             v.grad = 0.0
         root.backward()
-        return [v.grad for v in order]
+        yield [v.grad for v in order]
     finally:
         for v, g in zip(order, saved):
             v.grad = g
@@ -70,12 +73,7 @@ def _node_records(order: list[Value], names: list[str], kinds: list[str], grads:
     root_name = names[-1]
     records = []
     for i, v in enumerate(order):
-        saved = v.grad
-        v.grad = grads[i]  # the tooltip shows this page's gradient
-        try:
-            tip = value_tooltip(v, kinds[i], name_of, root_name)
-        finally:
-            v.grad = saved
+        tip = value_tooltip(v, kinds[i], name_of, root_name)
         records.append({
             "svg": svg_ids[i], "name": names[i], "kind": kinds[i], "data": v.data,
             "grad": grads[i], "op": op_symbol(v) if v.parents else "",
@@ -119,12 +117,13 @@ def explore_value(root: Value, *, params: Optional[Iterable[Value]] = None,
     param_ids, input_ids = value_set(params, "params"), value_set(inputs, "inputs")
     kinds = ["root" if v is root else "value" if v.parents
              else leaf_kind(v, param_ids, input_ids, params is not None) for v in order]
-    grads = _fresh_gradients(root, order)
-    view = draw_graph(root, params=params, inputs=inputs, rankdir=rankdir,
-                      max_nodes=max_nodes)
-    svg = clean_svg(to_svg(view, backend))
     names = _names(order, root, kinds)
-    records = _node_records(order, names, kinds, grads, [f"v{i}" for i in range(len(order))])
+    with _fresh_gradients(root, order) as grads:  # the picture shows the same gradients
+        view = draw_graph(root, params=params, inputs=inputs, rankdir=rankdir,
+                          max_nodes=max_nodes)
+        svg = clean_svg(to_svg(view, backend))
+        records = _node_records(order, names, kinds, grads,
+                                [f"v{i}" for i in range(len(order))])
     data = _graph_data(records, names[-1], "ops")
     intro = (f"{len(order)} values. Step forward to compute each value, then backward to see "
              f"how each gradient ∂{names[-1]}/∂x is made. Click a leaf to see its paths.")
@@ -161,7 +160,8 @@ def explore_chain(chain: tuple[GraphView, dict[str, Value]], *, title: Optional[
     order = topological_order([root])
     if {id(v) for v in order if v.label} - ids:  # pragma: no cover - built together
         raise ValueError("explore: this is not the graph episode4_chain() returned")
-    all_grads = dict(zip(map(id, order), _fresh_gradients(root, order)))
+    with _fresh_gradients(root, order) as grads:
+        all_grads = dict(zip(map(id, order), grads))
     svg = clean_svg(to_svg(view, backend))
     records = []
     for i, v in enumerate(values):

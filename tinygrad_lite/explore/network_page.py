@@ -192,9 +192,9 @@ def network_svg_markup(weights: list[list[list[float]]], acts: list[str],
                 f'{"" if a is None else f"{a:.2f}"}</text>'
                 f'<text class="grad" x="{px + radius + 3:.1f}" y="{py + 3:.1f}" stroke="#ffffff" '
                 'stroke-width="3" paint-order="stroke">'
-                f'{"" if g is None else f"{g:.3g}".replace("-", "−")}</text></g>')
+                f'{"" if g is None else f"{g:.2g}".replace("-", "−")}</text></g>')
             if l == last:
-                parts.append(f'<text x="{px + 58:.1f}" y="{py + 4:.1f}" id="out{j}" '
+                parts.append(f'<text x="{px + 72:.1f}" y="{py + 4:.1f}" id="out{j}" '
                              f'font-size="13">{j}</text>')
     parts.append(f'<text x="10" y="{height + 18:.0f}" font-size="12" fill="#333333">'
                  f'{svg_escape(caption)}</text></svg>')

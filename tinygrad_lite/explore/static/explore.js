@@ -386,9 +386,10 @@
     return layers;
   }
   function grey(v) { var t = Math.round(255 * (1 - Math.max(0, Math.min(1, v)))); return 'rgb(' + t + ',' + t + ',' + t + ')'; }
-  function diverging(v, top) {  // blue for positive, red for negative, white for 0
-    var t = top > 0 ? Math.max(-1, Math.min(1, v / top)) : 0, a = Math.round(255 * (1 - Math.abs(t)));
-    return t >= 0 ? 'rgb(' + a + ',' + Math.round(99 + 156 * (1 - t)) + ',235)' : 'rgb(220,' + a + ',' + a + ')';
+  function diverging(v, top) {  // blue (#2563eb) for positive, red (#dc2626) for negative, white for 0
+    var t = top > 0 ? Math.max(-1, Math.min(1, v / top)) : 0, u = Math.abs(t);
+    var rgb = t >= 0 ? [255 - 218 * u, 255 - 156 * u, 255 - 20 * u] : [255 - 35 * u, 255 - 217 * u, 255 - 217 * u];
+    return 'rgb(' + rgb.map(Math.round).join(',') + ')';
   }
   function shadeOf(a, act) { return act === 'tanh' ? (a + 1) / 2 : act === 'sigmoid' ? a : Math.max(0, Math.min(1, a)); }
 
@@ -409,10 +410,10 @@
       var g = this.svg.querySelector('#n' + l + '_' + j);
       var c = g.querySelector('circle'), t = g.querySelector('.act'), gt = g.querySelector('.grad');
       c.setAttribute('fill', a ? grey(shadeOf(a[j], this.acts[l])) : '#ffffff');
-      t.textContent = a ? fmt(a[j], 2) : '';
+      t.textContent = a ? a[j].toFixed(2).replace(/^-0\.00$/, '0.00') : '';
       t.setAttribute('fill', a && shadeOf(a[j], this.acts[l]) > 0.55 ? '#ffffff' : '#000000');
       g.classList.toggle('shown', !!a);
-      gt.textContent = dA ? num(dA[j]) : '';
+      gt.textContent = dA ? num(Number(dA[j].toPrecision(2))) : '';
       gt.setAttribute('data-value', dA ? String(dA[j]) : '');
       c.setAttribute('stroke', dA ? (dA[j] > 0 ? '#dc2626' : '#2563eb') : '#555555');
       c.setAttribute('stroke-width', dA ? '2.5' : '1');
@@ -519,7 +520,7 @@
     var resetButton = h('button', { id: 'reset-button', type: 'button' }, 'reset');
     var kInput = h('input', { id: 'top-k', type: 'number', min: '1', max: String(Math.max.apply(null, D.sizes)), value: String(topK), 'aria-label': 'edges per neuron' });
     var controls = document.getElementById('controls');
-    [h('label', { 'for': 'lr' }, ' learning rate \u03b7 '), lrInput, nudgeButton, resetButton, h('label', { 'for': 'top-k' }, ' edges per neuron '), kInput].forEach(function (e) { controls.appendChild(e); });
+    [h('label', { 'for': 'lr' }, ' learning rate \u03b7 '), lrInput, nudgeButton, resetButton, h('label', { 'for': 'top-k' }, ' edges/neuron '), kInput].forEach(function (e) { controls.appendChild(e); });
     kInput.addEventListener('change', function () { var k = parseInt(kInput.value, 10); if (k >= 1) { topK = k; render(stepper.step); } });
     function showNudges() {
       clear(nudgeBox);
