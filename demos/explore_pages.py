@@ -22,11 +22,11 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from tinygrad_lite import MLP, Value, explore, explore_training, load_digits, subset, train
 from tinygrad_lite.explore.browser import find_chromium, screenshot
-from tinygrad_lite.viz import episode4_chain
+from tinygrad_lite.viz import GraphvizUnavailable, episode4_chain
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # demos/ is no package: find _common.py
 import _common  # noqa: E402  (the demos' shared plumbing: options, output folder, graph files)
@@ -36,14 +36,14 @@ VALUES = {"w(L)": 0.8, "a(L-1)": 0.6, "b(L)": -0.2, "y": 1.0}
 #: Snapshots kept while training.
 RECORD = 20
 
-#: Each screenshot: (file, page, URL fragment: the state to show).
+#: Each screenshot: (file, page, URL fragment: the state to show, window height).
 SCREENSHOTS = [
-    ("explore_episode4.png", "explore_episode4.html", "step=6"),
-    ("explore_episode4_paths.png", "explore_episode4.html", "step=9&select=n1"),
-    ("explore_graph.png", "explore_graph.html", "step=9"),
-    ("explore_network.png", "explore_network.html", "step=5&neuron=n0_3"),
-    ("explore_network_nudge.png", "explore_network.html", "step=6&nudge=1"),
-    ("explore_training.png", "explore_training.html", ""),
+    ("explore_episode4.png", "explore_episode4.html", "step=6", 520),
+    ("explore_episode4_paths.png", "explore_episode4.html", "step=10&select=n1", 520),
+    ("explore_graph.png", "explore_graph.html", "step=14", 520),
+    ("explore_network.png", "explore_network.html", "step=5&neuron=n0_3", 760),
+    ("explore_network_nudge.png", "explore_network.html", "step=6&nudge=1", 760),
+    ("explore_training.png", "explore_training.html", "snapshot=3&digit=0", 760),
 ]
 
 
@@ -63,13 +63,24 @@ def write_explore_pages(model: Any, history: Any, test: Any, out: Path) -> list[
     page is left out); ``test`` is the test set, whose first image the network page shows.
     Returns the paths written.
     """
-    written = [explore(episode4_chain(values=VALUES)).save(out / "explore_episode4.html")]
+    written = save_graph_page(lambda: explore(episode4_chain(values=VALUES)),
+                              out / "explore_episode4.html")
     written.append(explore(model, test.images[0], int(test.labels[0]),
                            image_shape=test.image_shape).save(out / "explore_network.html"))
     if history.snapshots:
         written.append(explore_training(history, model, test).save(
             out / "explore_training.html"))
     return written
+
+
+def save_graph_page(make: Callable[[], Any], path: Path) -> list[Path]:
+    """``[make().save(path)]``, or ``[]`` with a ``(skipped ...)`` line when no Graphviz can
+    lay the graph out."""
+    try:
+        return [make().save(path)]
+    except GraphvizUnavailable as exc:
+        print(f"  (skipped {path.name}: {exc})")
+        return []
 
 
 def neuron_cost() -> Value:
@@ -96,12 +107,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"trained {model} for {epochs} epochs: test accuracy "
           f"{100 * history.test_accuracy[-1]:.1f}%, {len(history.snapshots)} snapshots")
     written = write_explore_pages(model, history, split.test, out)
-    written.append(explore(neuron_cost()).save(out / "explore_graph.html"))
+    written += save_graph_page(lambda: explore(neuron_cost()), out / "explore_graph.html")
     if find_chromium() is None:
         print("(no screenshots: Chromium is not installed; apt-get install chromium)")
     else:
-        for png, page, fragment in SCREENSHOTS:
-            written.append(screenshot(out / page, out / png, fragment=fragment))
+        for png, page, fragment, height in SCREENSHOTS:
+            if (out / page) in written:
+                written.append(screenshot(out / page, out / png, fragment=fragment,
+                                          size=(1400, height)))
     _common.report_written(written, out, start)
     return 0
 

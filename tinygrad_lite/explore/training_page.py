@@ -60,19 +60,19 @@ def _curves_svg(history: Any, snapshot_epochs: list[int]) -> tuple[str, list[flo
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{_CURVE_W:.0f}" '
              f'height="{2 * _CURVE_H + 70:.0f}" font-family="Helvetica,Arial,sans-serif" '
              'font-size="11">']
-    for y0, label in ((10.0, f"cost (0 to {top_cost:.3g})"), (_CURVE_H + 40.0, "accuracy (0 to 100%)")):
-        parts.append(f'<rect x="{_PAD}" y="{y0}" width="{_CURVE_W - _PAD - 10}" height="{_CURVE_H}" '
-                     'fill="#fafafa" stroke="#cccccc"/>')
-        parts.append(f'<text x="{_PAD + 4}" y="{y0 + 12}" fill="#444444">{label}</text>')
-    parts.append(curve([e.cost for e in history.epochs], top_cost, 10.0, "#b35c00", "cost"))
     y1 = _CURVE_H + 40.0
+    for y0, label in ((16.0, f"cost (0 to {top_cost:.3g})"), (y1, "accuracy (0 to 100%)")):
+        parts.append(f'<rect x="{_PAD}" y="{y0}" width="{_CURVE_W - _PAD - 10}" '
+                     f'height="{_CURVE_H}" fill="#fafafa" stroke="#cccccc"/>')
+        parts.append(f'<text x="{_PAD}" y="{y0 - 4}" fill="#444444">{label}</text>')
+    parts.append(curve([e.cost for e in history.epochs], top_cost, 16.0, "#b35c00", "cost"))
     parts.append(curve([e.train_accuracy for e in history.epochs], 1.0, y1, "#2563eb", "train"))
     parts.append(curve([e.test_accuracy for e in history.epochs], 1.0, y1, "#2b8a3e", "test"))
     parts.append(f'<text x="{_CURVE_W - 120}" y="{y1 + _CURVE_H - 20}" fill="#2563eb">train</text>'
                  f'<text x="{_CURVE_W - 120}" y="{y1 + _CURVE_H - 6}" fill="#2b8a3e">test</text>')
     parts.append(f'<text x="{_PAD}" y="{2 * _CURVE_H + 62}" fill="#444444">epoch 0 … {last}</text>')
     xs = [px(e) for e in snapshot_epochs]
-    parts.append(f'<line id="marker" x1="{xs[-1]:.1f}" x2="{xs[-1]:.1f}" y1="6" '
+    parts.append(f'<line id="marker" x1="{xs[-1]:.1f}" x2="{xs[-1]:.1f}" y1="14" '
                  f'y2="{2 * _CURVE_H + 44}" stroke="#e8590c" stroke-width="2"/></svg>')
     return "".join(parts), xs
 
