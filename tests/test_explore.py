@@ -196,7 +196,7 @@ def test_bad_arguments_say_what_to_do():
     x = Value(1.0, label="x")
     big = Value.sum([x * float(i) for i in range(300)])
     with pytest.raises(ValueError, match="max_nodes"):
-        explore(big, max_nodes=100)
+        explore(big, max_nodes=100, collapse=False)
     model = MLP(4, [3, 2], seed=0)
     with pytest.raises(ValueError, match="out of range"):
         explore(model, [0.1] * 4, 2)
@@ -305,3 +305,31 @@ def test_the_cli_has_help_for_each_page(capsys):
 
 def page_kind(path) -> str:
     return json.loads(DATA_BLOCK.search(path.read_text(encoding="utf-8")).group(1))["kind"]
+
+
+# --------------------------------------------------------------------------- collapsed graphs
+def test_a_large_graph_is_collapsed_to_one_box_per_neuron():
+    split = load_digits()
+    model = MLP(64, [16, 16, 10], seed=0)
+    x, label = split.test.images[0], int(split.test.labels[0])
+    outputs = model(x)
+    cost = Value.sum([(a - (1.0 if j == label else 0.0)) ** 2 for j, a in enumerate(outputs)])
+    assert len(topological_order(cost)) > 400  # more than max_nodes: collapsed by default
+    data = page_data(explore(cost))
+    nodes = data["nodes"]
+    neurons = [n for n in nodes if n["neuron"]]
+    assert len(neurons) == 42 and len(nodes) == 43  # 16 + 16 + 10 neurons and the cost
+    outs = [n for n in neurons if n["name"].startswith("a⁽³⁾")]
+    assert [n["grad"] for n in outs] == pytest.approx(  # ∂C/∂aⱼ = 2(aⱼ − yⱼ)
+        [2 * (a.data - (1.0 if j == label else 0.0)) for j, a in enumerate(outputs)])
+    first = next(n for n in neurons if n["name"] == "a⁽¹⁾₀")
+    a1 = model.layers[0].neurons[0](x)
+    assert first["data"] == pytest.approx(a1.data)
+    # The factors between boxes are the chain rule through the hidden z and w:
+    # ∂a⁽²⁾ⱼ/∂a⁽¹⁾₀ = σ'(z⁽²⁾ⱼ)·wⱼ₀, so the terms still add up to each gradient.
+    for i in data["backward"][1:]:
+        terms = [nodes[c]["grad"] * nodes[c]["locals"][k]
+                 for c, n in enumerate(nodes) for k, p in enumerate(n["parents"]) if p == i]
+        assert sum(terms) == pytest.approx(nodes[i]["grad"], rel=1e-9, abs=1e-15)
+    with pytest.raises(ValueError, match="collapse=True"):
+        explore(cost, collapse=False)

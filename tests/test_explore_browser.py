@@ -273,3 +273,20 @@ def test_the_training_replay_predicts_what_the_snapshot_predicts(browser, tmp_pa
     assert shown == predict(twin, images).tolist()
     assert slider.get_attribute("max") == str(len(history.snapshots) - 1)
     assert errors(browser) == []
+
+
+def test_a_collapsed_network_graph_sums_its_160_paths(browser, tmp_path, digit_example):
+    model, x, label = digit_example
+    hidden1 = model.layers[0](x)
+    cost = quadratic_cost(model.layers[2](model.layers[1](hidden1)), label)
+    page = explore(cost)  # 1,597 values: collapsed to one box per neuron
+    cost.backward()
+    open_page(browser, page, tmp_path)
+    first = browser.find_element(By.XPATH, "//*[local-name()='g'][contains(@class,'node')]"
+                                           "[*[local-name()='title']='c0']")
+    assert first.text.splitlines()[0] == "a⁽¹⁾₀"
+    first.click()
+    assert browser.find_element(By.ID, "path-count").text.startswith("160 paths")  # 16 × 10
+    shown = float(browser.find_element(By.ID, "path-sum").get_attribute("data-value"))
+    assert shown == pytest.approx(hidden1[0].grad, rel=1e-9)
+    assert errors(browser) == []

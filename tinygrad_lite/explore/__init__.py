@@ -40,8 +40,12 @@ def explore(what: Any, x: Any = None, y: Any = None, *, title: Optional[str] = N
       in topological order and show it; backward steps go in reverse order and show how each
       gradient is made, ``∂C/∂z = ∂C/∂a · ∂a/∂z = −0.8609 × 0.2452 = −0.2111``, one term per
       use for a value used several times. The gradients come from one ``backward()`` of the
-      root run for the page (the values' own ``.grad`` are restored afterwards). Options:
-      ``params``, ``inputs``, ``rankdir`` as for ``draw_graph``; ``max_nodes`` (default 400).
+      root run for the page (the values' own ``.grad`` are restored afterwards). A graph of
+      more than ``max_nodes`` values (default 400) is collapsed as
+      :func:`~tinygrad_lite.viz.draw_collapsed` collapses it: one box per neuron, its
+      weights inside, the factor on an edge between boxes being the chain rule through the
+      hidden values (``collapse=True``/``False`` forces either). Options: ``params``,
+      ``inputs``, ``rankdir`` as for ``draw_graph``; ``max_nodes``; ``collapse``.
     * **the result of** :func:`~tinygrad_lite.viz.episode4_chain`: the chain with its
       chain-rule factors on the edges.
     * **an MLP**, with an input ``x`` (e.g. an image's pixels) and its target ``y`` (a label

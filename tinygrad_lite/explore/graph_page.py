@@ -13,6 +13,8 @@ from typing import Any, Iterable, Iterator, Optional
 
 from tinygrad_lite._checks import positive_int
 from tinygrad_lite.engine import Value, topological_order
+from tinygrad_lite.explore.collapsed_page import collapse as collapse_graph
+from tinygrad_lite.explore.collapsed_page import collapsed_view
 from tinygrad_lite.explore.page import ExplorePage, build_page, clean_svg
 from tinygrad_lite.viz import GraphView, draw_graph, to_svg
 from tinygrad_lite.viz.graph import leaf_kind, op_symbol, value_set, value_tooltip
@@ -103,21 +105,26 @@ def _graph_data(records: list[dict[str, Any]], root_name: str, layout: str) -> d
 
 def explore_value(root: Value, *, params: Optional[Iterable[Value]] = None,
                   inputs: Optional[Iterable[Value]] = None, rankdir: str = "LR",
-                  max_nodes: int = DEFAULT_MAX_NODES, title: Optional[str] = None,
-                  backend: str = "auto") -> ExplorePage:
+                  max_nodes: int = DEFAULT_MAX_NODES, collapse: Optional[bool] = None,
+                  title: Optional[str] = None, backend: str = "auto") -> ExplorePage:
     """The stepping page of ``root``'s graph (see :func:`~tinygrad_lite.explore.explore`)."""
     max_nodes = positive_int(max_nodes, "max_nodes")
     order = topological_order([root])
-    if len(order) > max_nodes:
+    if collapse is None:
+        collapse = len(order) > max_nodes
+    if not collapse and len(order) > max_nodes:
         raise ValueError(
             f"the graph of this value has {len(order):,} values, more than max_nodes="
             f"{max_nodes:,}: a page would be too large to follow step by step. Pass a larger "
-            "max_nodes, or explore a network with explore(model, x, y), which draws one "
-            "circle per neuron")
+            "max_nodes, or collapse=True (one box per neuron), or explore a network with "
+            "explore(model, x, y), which draws one circle per neuron")
     param_ids, input_ids = value_set(params, "params"), value_set(inputs, "inputs")
     kinds = ["root" if v is root else "value" if v.parents
              else leaf_kind(v, param_ids, input_ids, params is not None) for v in order]
     names = _names(order, root, kinds)
+    if collapse:
+        return _explore_collapsed(root, order, kinds, names, rankdir=rankdir,
+                                  max_nodes=max_nodes, title=title, backend=backend)
     with _fresh_gradients(root, order) as grads:  # the picture shows the same gradients
         view = draw_graph(root, params=params, inputs=inputs, rankdir=rankdir,
                           max_nodes=max_nodes)
@@ -180,4 +187,49 @@ def explore_chain(chain: tuple[GraphView, dict[str, Value]], *, title: Optional[
              "makes the cost C₀. Step forward, then backward: every gradient is the product "
              "of the factors on the edges. Click w to see its path.")
     page = build_page(title or "Watch the chain rule: episode 4", "graph", svg, data, intro)
+    return ExplorePage(page, "graph", len(data["forward"]) + len(data["backward"]))
+
+
+# --------------------------------------------------------------------------- collapsed
+def _collapsed_tip(v: Value, kind: str, name: str, neuron: bool, names: dict[int, str],
+                   root_name: str) -> str:
+    if not neuron:
+        return value_tooltip(v, kind, names, root_name)
+    z = v if v.op == "affine" else v.parents[0]
+    act = "" if v.op == "affine" else f"{op_symbol(v)}"
+    body = f"{act}(Σ w·x + b)" if act else "Σ w·x + b"
+    return (f"{name} = {body} = {v.data:.4g}\n{len(z.ctx[0])} inputs; its weights and bias "
+            f"are inside the box\ngrad = ∂{root_name}/∂{name} = {v.grad:.4g}")
+
+
+def _explore_collapsed(root: Value, order: list[Value], kinds: list[str], names: list[str], *,
+                       rankdir: str, max_nodes: int, title: Optional[str],
+                       backend: str) -> ExplorePage:
+    kept, neuron_names = collapse_graph(order, root, kinds)
+    if len(kept) > max_nodes:
+        raise ValueError(f"even collapsed (one box per neuron) the graph has {len(kept):,} "
+                         f"boxes, more than max_nodes={max_nodes:,}; pass a larger max_nodes")
+    keep_ids = {id(order[i]) for i in kept}
+    position = {id(order[i]): k for k, i in enumerate(kept)}
+    shown = {id(order[i]): neuron_names.get(i, names[i]) for i in kept}
+    records = []
+    with _fresh_gradients(root, order) as grads:
+        for k, i in enumerate(kept):
+            v = order[i]
+            parents = _named_parents(v, keep_ids) if v.parents else []
+            records.append({
+                "svg": f"c{k}", "name": shown[id(v)], "kind": kinds[i],
+                "neuron": i in neuron_names, "data": v.data, "grad": grads[i],
+                "op": op_symbol(v) if v.parents else "",
+                "parents": [position[id(p)] for p, _ in parents],
+                "locals": [f for _, f in parents],
+                "tip": _collapsed_tip(v, kinds[i], shown[id(v)], i in neuron_names, shown,
+                                      names[-1]),
+            })
+    svg = clean_svg(to_svg(collapsed_view(records, rankdir), backend))
+    data = _graph_data(records, names[-1], "boxes")
+    intro = (f"{len(order):,} values, collapsed to {len(kept)} boxes: one per neuron (its "
+             "weights inside). Step forward, then backward; each edge's factor is the chain "
+             "rule through the hidden values. Click a box to see its paths.")
+    page = build_page(title or f"Explore the graph of {names[-1]}", "graph", svg, data, intro)
     return ExplorePage(page, "graph", len(data["forward"]) + len(data["backward"]))

@@ -96,7 +96,7 @@ def build_page(title: str, kind: str, svg: str, data: dict[str, Any], intro: str
 class ExplorePage:
     """An interactive page made by :func:`~tinygrad_lite.explore.explore`: save it or show it.
 
-    ``str(page)`` / :attr:`html` is the whole page, one self-contained HTML file;
+    :attr:`html` is the whole page, one self-contained HTML file;
     :meth:`save` writes it; in Jupyter the page shows inline (in a sandboxed ``iframe``).
 
     Attributes:
@@ -123,9 +123,6 @@ class ExplorePage:
                              f"{target.suffix or '(no suffix)'!r} ({str(target)!r})")
         atomic_write(target, self.html)
         return target
-
-    def __str__(self) -> str:
-        return self.html
 
     def __len__(self) -> int:
         """The size of the page in bytes (UTF-8)."""

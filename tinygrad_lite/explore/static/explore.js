@@ -151,7 +151,7 @@
       return Array.prototype.map.call(g.querySelectorAll('text'), function (t) {
         var content = t.textContent;
         var isGrad = /^(grad |\u2202)/.test(content);
-        var isData = /^data /.test(content) || (!opLayout && !isGrad);
+        var isData = /^data /.test(content) || (DATA.layout === 'direct' && !isGrad);
         var hidden = content.replace(/-?\d[\d.]*(e[-+]?\d+)?$/, '?');
         return { el: t, full: content, hidden: hidden, grad: isGrad, data: isData && !isGrad };
       });
@@ -235,8 +235,9 @@
         return '\u2202' + C + '/\u2202' + c + ' \u00b7 \u2202' + c + '/\u2202' + r.name;
       });
       var numeric = terms.map(function (t) { return num(nodes[t.child].grad) + ' \u00d7 ' + num(t.local); });
-      line(stepBox, g + ' = ' + symbolic.join(' + '), 'equation');
-      var eq = line(stepBox, '= ' + numeric.join(' + ') + ' = ', 'equation');
+      var many = terms.length > 4;  // then the terms are listed one per line below
+      line(stepBox, g + ' = ' + (many ? '\u03a3 over its ' + terms.length + ' uses u of \u2202' + C + '/\u2202u \u00b7 \u2202u/\u2202' + r.name : symbolic.join(' + ')), 'equation');
+      var eq = line(stepBox, '= ' + (many ? '' : numeric.join(' + ') + ' = '), 'equation');
       eq.appendChild(valueSpan(r.grad, 'grad-value'));
       if (terms.length > 1) {
         line(stepBox, r.name + ' is used ' + terms.length + ' times: one term per use, added up.', 'detail');
