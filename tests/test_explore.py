@@ -147,7 +147,7 @@ def test_the_steps_visit_every_value_once_parents_first_and_children_first_back(
     data = page_data(explore(small_expression()))
     nodes = data["nodes"]
     forward, backward = data["forward"], data["backward"]
-    assert sorted(forward) == [i for i, n in enumerate(nodes) if n["parents"]]
+    assert sorted(forward) == [i for i, n in enumerate(nodes) if n["parents"]]  # all computed
     assert backward[0] == data["root"]
     position = {n: k for k, n in enumerate(forward)}
     back_position = {n: k for k, n in enumerate(backward)}

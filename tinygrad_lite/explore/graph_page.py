@@ -79,6 +79,7 @@ def _node_records(order: list[Value], names: list[str], kinds: list[str], grads:
         records.append({
             "svg": svg_ids[i], "name": names[i], "kind": kinds[i], "data": v.data,
             "grad": grads[i], "op": op_symbol(v) if v.parents else "",
+            "computed": bool(v.parents),
             "parents": [position[id(p)] for p in v.parents],
             "locals": list(v.local_grads), "tip": tip,
         })
@@ -94,8 +95,9 @@ def _graph_data(records: list[dict[str, Any]], root_name: str, layout: str) -> d
     """
     height: list[int] = []
     for r in records:  # records are in topological order
-        height.append(1 + max(height[p] for p in r["parents"]) if r["parents"] else 0)
-    forward = sorted((i for i, r in enumerate(records) if r["parents"]),
+        height.append(1 + max((height[p] for p in r["parents"]), default=0)
+                      if r["computed"] else 0)
+    forward = sorted((i for i, r in enumerate(records) if r["computed"]),
                      key=lambda i: (height[i], i))
     backward = sorted((i for i, r in enumerate(records) if r["kind"] != "const"),
                       key=lambda i: (-height[i], -i))
@@ -179,6 +181,7 @@ def explore_chain(chain: tuple[GraphView, dict[str, Value]], *, title: Optional[
         records.append({
             "svg": f"n{i}", "name": v.label, "kind": kind, "data": v.data,
             "grad": all_grads[id(v)], "op": op_symbol(v) if v.parents else "",
+            "computed": bool(v.parents),
             "parents": [position[id(p)] for p, _ in parents],
             "locals": [f for _, f in parents], "tip": tip,
         })
@@ -220,7 +223,7 @@ def _explore_collapsed(root: Value, order: list[Value], kinds: list[str], names:
             records.append({
                 "svg": f"c{k}", "name": shown[id(v)], "kind": kinds[i],
                 "neuron": i in neuron_names, "data": v.data, "grad": grads[i],
-                "op": op_symbol(v) if v.parents else "",
+                "op": op_symbol(v) if v.parents else "", "computed": bool(v.parents),
                 "parents": [position[id(p)] for p, _ in parents],
                 "locals": [f for _, f in parents],
                 "tip": _collapsed_tip(v, kinds[i], shown[id(v)], i in neuron_names, shown,

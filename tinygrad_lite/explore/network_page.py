@@ -126,77 +126,108 @@ def _shade(a: float, act: str) -> float:
     return (a + 1) / 2 if act == "tanh" else min(1.0, max(0.0, a))
 
 
+class _Layout:
+    """Where everything of the network picture goes: the image's pixels, then the columns."""
+
+    STEP, RADIUS, COLUMN = 30.0, 12.0, 190.0
+
+    def __init__(self, shape: tuple[int, int], sizes: list[int]) -> None:
+        self.rows, self.cols = shape
+        self.cell = min(30.0, 280.0 / max(shape))
+        self.height = max(self.rows * self.cell, max(sizes[1:]) * self.STEP) + 60
+        self.width = self.cols * self.cell + 40 + self.COLUMN * (len(sizes) - 1) + 60
+        self.image_top = 20.0 + (self.height - 60 - self.rows * self.cell) / 2
+        self.pos: dict[str, tuple[float, float]] = {}
+        for i in range(sizes[0]):
+            self.pos[f"in{i}"] = (10 + (i % self.cols + 0.5) * self.cell,
+                                  self.image_top + (i // self.cols + 0.5) * self.cell)
+        for l, n in enumerate(sizes[1:]):
+            cx = self.cols * self.cell + 40 + self.COLUMN * (l + 1) - 60
+            for j in range(n):
+                self.pos[f"n{l}_{j}"] = (cx, 20.0 + (self.height - 60) / 2
+                                         + (j - (n - 1) / 2) * self.STEP)
+
+    def edges(self, weights: list[list[list[float]]], x: Sequence[float],
+              activations: list[list[float]], top_k: int) -> list[str]:
+        """Per neuron its ``top_k`` strongest inputs by |w·a|: blue w > 0, red w < 0."""
+        lines, prev = [], list(x)
+        for l, W in enumerate(weights):
+            picks = [(j, k) for j in range(len(W)) for k in strongest_inputs(W[j], prev, top_k)]
+            strength = [abs(W[j][k] * prev[k]) for j, k in picks]
+            biggest = max(strength, default=0.0) or 1.0
+            for (j, k), s in zip(picks, strength):
+                (x1, y1) = self.pos[f"in{k}" if l == 0 else f"n{l - 1}_{k}"]
+                (x2, y2) = self.pos[f"n{l}_{j}"]
+                w = W[j][k]
+                colour = POSITIVE if w > 0 else NEGATIVE if w < 0 else "#aaaaaa"
+                lines.append(f'<line id="e{l}_{j}_{k}" x1="{x1:.1f}" y1="{y1:.1f}" '
+                             f'x2="{x2:.1f}" y2="{y2:.1f}" stroke="{colour}" '
+                             f'stroke-width="{0.3 + 2.7 * s / biggest:.2f}" '
+                             'stroke-opacity="0.75"/>')
+            prev = activations[l]
+        return lines
+
+    def pixels(self, x: Sequence[float]) -> list[str]:
+        """The input as an image: one square per pixel, ``in{i}``, with its value on hover."""
+        c = self.cell
+        out = [f'<rect x="9" y="{self.image_top - 1:.1f}" width="{self.cols * c + 2:.1f}" '
+               f'height="{self.rows * c + 2:.1f}" fill="none" stroke="#999999"/>']
+        for i, v in enumerate(x):
+            px, py = self.pos[f"in{i}"]
+            out.append(f'<rect id="in{i}" class="px" data-x="{px:.1f}" data-y="{py:.1f}" '
+                       f'x="{px - c / 2:.2f}" y="{py - c / 2:.2f}" width="{c:.2f}" '
+                       f'height="{c:.2f}" fill="{_grey(v)}"><title>input {i} (row '
+                       f'{i // self.cols}, column {i % self.cols}) = {v:.4g}</title></rect>')
+        return out
+
+    def neuron(self, l: int, j: int, role: str, act: str, a: Optional[float],
+               grad: Optional[float]) -> str:
+        """Neuron ``n{l}_{j}``: a circle shaded by its activation, ∂C/∂a beside it."""
+        px, py = self.pos[f"n{l}_{j}"]
+        shade = _shade(a, act) if a is not None else 0.0
+        tip = f"{role}, neuron {j}" + (f": a = {a:.4g}" if a is not None else "")
+        ink = "#ffffff" if shade > 0.55 else "#000000"
+        return (f'<g id="n{l}_{j}" class="neuron" data-x="{px:.1f}" data-y="{py:.1f}">'
+                f'<title>{svg_escape(tip)} (click for its weights)</title>'
+                f'<circle cx="{px:.1f}" cy="{py:.1f}" r="{self.RADIUS}" fill="{_grey(shade)}" '
+                'stroke="#555555" stroke-width="1"/>'
+                f'<text class="act" x="{px:.1f}" y="{py + 3:.1f}" font-size="8" '
+                f'text-anchor="middle" fill="{ink}">{"" if a is None else f"{a:.2f}"}</text>'
+                f'<text class="grad" x="{px + self.RADIUS + 3:.1f}" y="{py + 3:.1f}" '
+                'stroke="#ffffff" stroke-width="3" paint-order="stroke">'
+                f'{"" if grad is None else f"{grad:.2g}".replace("-", "−")}</text></g>')
+
+
 def network_svg_markup(weights: list[list[list[float]]], acts: list[str],
                        shape: tuple[int, int], x: Sequence[float],
                        activations: Optional[list[list[float]]], top_k: int,
                        grads: Optional[list[list[float]]] = None, caption: str = "") -> str:
-    """The network picture as SVG markup, with fixed positions in ``data-x``/``data-y``."""
-    rows, cols = shape
-    cell = min(30.0, 280.0 / max(rows, cols))
-    sizes = [len(x)] + [len(W) for W in weights]
-    step, radius = 30.0, 12.0
-    height = max(rows * cell, max(sizes[1:]) * step) + 60
-    top = 20.0
-    width = cols * cell + 40 + 190 * len(weights) + 60
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" id="network" width="{width:.0f}" '
-             f'height="{height + 30:.0f}" viewBox="0 0 {width:.0f} {height + 30:.0f}" '
+    """The network picture as SVG markup, with fixed positions in ``data-x``/``data-y``.
+
+    Without ``activations`` the circles are white and no edges are drawn (the script draws
+    them); ``grads`` (∂C/∂a per layer) are written beside the circles.
+    """
+    layout = _Layout(shape, [len(x)] + [len(W) for W in weights])
+    w, h = layout.width, layout.height + 30
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" id="network" width="{w:.0f}" '
+             f'height="{h:.0f}" viewBox="0 0 {w:.0f} {h:.0f}" '
              'font-family="Helvetica,Arial,sans-serif">', '<g id="edges">']
-    y0 = top + (height - 60 - rows * cell) / 2
-    pos: dict[str, tuple[float, float]] = {}
-    for i in range(len(x)):
-        pos[f"in{i}"] = (10 + (i % cols + 0.5) * cell, y0 + (i // cols + 0.5) * cell)
-    for l, W in enumerate(weights):
-        cx = cols * cell + 40 + 190 * (l + 1) - 60
-        for j in range(len(W)):
-            pos[f"n{l}_{j}"] = (cx, top + (height - 60) / 2 + (j - (len(W) - 1) / 2) * step)
-    prev = list(x)
-    for l, W in enumerate(weights):
-        if activations is None:
-            break
-        picks = [(j, k) for j in range(len(W)) for k in strongest_inputs(W[j], prev, top_k)]
-        strength = [abs(W[j][k] * prev[k]) for j, k in picks]
-        biggest = max(strength, default=0.0) or 1.0
-        src = (lambda k: f"in{k}") if l == 0 else (lambda k, l=l: f"n{l - 1}_{k}")
-        for (j, k), s in zip(picks, strength):
-            (x1, y1), (x2, y2) = pos[src(k)], pos[f"n{l}_{j}"]
-            colour = POSITIVE if W[j][k] > 0 else NEGATIVE if W[j][k] < 0 else "#aaaaaa"
-            parts.append(f'<line id="e{l}_{j}_{k}" x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" '
-                         f'y2="{y2:.1f}" stroke="{colour}" stroke-width="{0.3 + 2.7 * s / biggest:.2f}" '
-                         'stroke-opacity="0.75"/>')
-        prev = activations[l]
+    if activations is not None:
+        parts += layout.edges(weights, x, activations, top_k)
     parts.append("</g>")
-    parts.append(f'<rect x="9" y="{y0 - 1:.1f}" width="{cols * cell + 2:.1f}" '
-                 f'height="{rows * cell + 2:.1f}" fill="none" stroke="#999999"/>')
-    for i, v in enumerate(x):
-        px, py = pos[f"in{i}"]
-        parts.append(f'<rect id="in{i}" class="px" data-x="{px:.1f}" data-y="{py:.1f}" '
-                     f'x="{px - cell / 2:.2f}" y="{py - cell / 2:.2f}" width="{cell:.2f}" '
-                     f'height="{cell:.2f}" fill="{_grey(v)}"><title>input {i} (row {i // cols}, '
-                     f'column {i % cols}) = {v:.4g}</title></rect>')
+    parts += layout.pixels(x)
     last = len(weights) - 1
     for l, W in enumerate(weights):
+        role = "output" if l == last else f"hidden layer {l + 1}"
         for j in range(len(W)):
-            px, py = pos[f"n{l}_{j}"]
-            a = activations[l][j] if activations is not None else None
-            shade = _shade(a, acts[l]) if a is not None else 0.0
-            role = "output" if l == last else f"hidden layer {l + 1}"
-            tip = f"{role}, neuron {j}" + (f": a = {a:.4g}" if a is not None else "")
-            g = grads[l][j] if grads is not None else None
-            parts.append(
-                f'<g id="n{l}_{j}" class="neuron" data-x="{px:.1f}" data-y="{py:.1f}">'
-                f'<title>{svg_escape(tip)} (click for its weights)</title>'
-                f'<circle cx="{px:.1f}" cy="{py:.1f}" r="{radius}" fill="{_grey(shade)}" '
-                'stroke="#555555" stroke-width="1"/>'
-                f'<text class="act" x="{px:.1f}" y="{py + 3:.1f}" font-size="8" text-anchor="middle" '
-                f'fill="{"#ffffff" if shade > 0.55 else "#000000"}">'
-                f'{"" if a is None else f"{a:.2f}"}</text>'
-                f'<text class="grad" x="{px + radius + 3:.1f}" y="{py + 3:.1f}" stroke="#ffffff" '
-                'stroke-width="3" paint-order="stroke">'
-                f'{"" if g is None else f"{g:.2g}".replace("-", "−")}</text></g>')
+            parts.append(layout.neuron(l, j, role, acts[l],
+                                       activations[l][j] if activations is not None else None,
+                                       grads[l][j] if grads is not None else None))
             if l == last:
+                px, py = layout.pos[f"n{l}_{j}"]
                 parts.append(f'<text x="{px + 72:.1f}" y="{py + 4:.1f}" id="out{j}" '
                              f'font-size="13">{j}</text>')
-    parts.append(f'<text x="10" y="{height + 18:.0f}" font-size="12" fill="#333333">'
+    parts.append(f'<text x="10" y="{layout.height + 18:.0f}" font-size="12" fill="#333333">'
                  f'{svg_escape(caption)}</text></svg>')
     return "".join(parts)
 

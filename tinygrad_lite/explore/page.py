@@ -20,7 +20,7 @@ import re
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Sequence, Union
+from typing import Any, Union
 
 import numpy as np
 
@@ -136,8 +136,3 @@ class ExplorePage:
 
     def __repr__(self) -> str:
         return f"ExplorePage({self.kind}, {len(self):,} bytes, {self.steps} steps)"
-
-
-def as_float_list(values: Sequence[float]) -> list[float]:
-    """Plain floats for JSON."""
-    return [float(v) for v in values]

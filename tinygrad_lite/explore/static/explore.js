@@ -139,7 +139,7 @@
     nodes.forEach(function (r, c) {
       r.parents.forEach(function (p, k) { children[p].push({ child: c, slot: k, local: r.locals[k] }); });
     });
-    var fStep = nodes.map(function (r) { return r.parents.length ? Infinity : 0; });
+    var fStep = nodes.map(function (r) { return r.computed ? Infinity : 0; });
     var bStep = nodes.map(function () { return Infinity; });
     DATA.forward.forEach(function (i, k) { fStep[i] = k + 1; });
     DATA.backward.forEach(function (i, k) { bStep[i] = F + k + 1; });
