@@ -333,3 +333,27 @@ def test_a_large_graph_is_collapsed_to_one_box_per_neuron():
         assert sum(terms) == pytest.approx(nodes[i]["grad"], rel=1e-9, abs=1e-15)
     with pytest.raises(ValueError, match="collapse=True"):
         explore(cost, collapse=False)
+
+
+def test_without_scripts_the_replay_shows_the_last_snapshot_on_the_first_digit():
+    split = subset(load_digits(), 100, 10)
+    model = MLP(64, [6, 10], seed=0)
+    history = train(model, split, epochs=2, record=2, verbose=False, progress=False)
+    text = explore_training(history, model, split.test, count=3).html
+    twin = MLP(64, [6, 10], seed=1)
+    for p, v in zip(twin.parameters(), history.snapshots[-1].parameters.tolist()):
+        p.data = v
+    hidden = twin.layers[0](split.test.images[0].tolist())
+    first = re.search(r'<g id="n0_0".*?<text class="act"[^>]*>([^<]*)</text>', text).group(1)
+    assert first == f"{hidden[0].data:.2f}"
+    assert 'id="e0_' in text  # and its strongest edges
+
+
+@pytest.mark.parametrize("backend", ["dot", "wasm"])
+def test_either_graphviz_lays_the_page_out(backend):
+    from tinygrad_lite.viz import available_backends
+
+    if backend not in available_backends():
+        pytest.skip(f"the {backend} backend is not installed here")
+    page = explore(episode4_chain(), backend=backend)
+    assert page_data(page)["nodes"][0]["svg"] == "n0" and "<svg" in page.html

@@ -290,3 +290,20 @@ def test_a_collapsed_network_graph_sums_its_160_paths(browser, tmp_path, digit_e
     shown = float(browser.find_element(By.ID, "path-sum").get_attribute("data-value"))
     assert shown == pytest.approx(hidden1[0].grad, rel=1e-9)
     assert errors(browser) == []
+
+
+def test_with_scripts_off_the_page_shows_the_finished_picture(browser, tmp_path):
+    graph, named = episode4_chain(values={"w(L)": 0.8, "a(L-1)": 0.6, "b(L)": -0.2, "y": 1.0})
+    path = explore((graph, named)).save(tmp_path / "static.html")
+    browser.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": True})
+    try:
+        browser.get(path.resolve().as_uri())
+        picture = browser.find_element(By.ID, "picture").text
+        controls = browser.find_element(By.ID, "controls").is_displayed()
+        body = browser.find_element(By.TAG_NAME, "body").text
+    finally:
+        browser.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": False})
+    w = named["w(L)"]
+    assert f"∂C₀/∂w⁽ᴸ⁾ = {w.grad:.4g}" in picture.replace("−", "-")
+    assert "?" not in picture and not controls  # every number there; no dead buttons
+    assert "Scripts are off" in body

@@ -42,6 +42,28 @@ def _images(images: Any, labels: Any, count: int, nin: int) -> tuple[np.ndarray,
     return pixels, [int(v) for v in np.asarray(labels)[:count]], shape
 
 
+_ACTIVATIONS = {"sigmoid": lambda z: 1 / (1 + np.exp(-z)), "relu": lambda z: np.maximum(z, 0),
+                "tanh": np.tanh, "linear": lambda z: z}
+
+
+def _snapshot_forward(params: np.ndarray, sizes: list[int], acts: list[str],
+                      x: np.ndarray) -> tuple[list[list[list[float]]], list[list[float]]]:
+    """(weights[l][j][k], activations[l][j]) of a snapshot's network on input ``x``.
+
+    The parameters are in ``model.parameters()`` order: per neuron its weights, then its bias.
+    """
+    weights, activations, pos = [], [], 0
+    a = np.asarray(x, dtype=np.float64)
+    for nin, nout, act in zip(sizes, sizes[1:], acts):
+        block = np.asarray(params[pos:pos + nout * (nin + 1)], dtype=np.float64)
+        block = block.reshape(nout, nin + 1)
+        pos += nout * (nin + 1)
+        a = _ACTIVATIONS[act](block[:, :nin] @ a + block[:, nin])
+        weights.append(block[:, :nin].tolist())
+        activations.append(a.tolist())
+    return weights, activations
+
+
 def _curves_svg(history: Any, snapshot_epochs: list[int]) -> tuple[str, list[float]]:
     """Cost above, train/test accuracy below, and the x of each snapshot for the marker."""
     epochs = [e.epoch for e in history.epochs]
@@ -120,10 +142,11 @@ def explore_training(history: Any, model: Any, images: Any, labels: Any = None, 
                               square_only=False) \
         if (image_shape or ds_shape or math.isqrt(sizes[0]) ** 2 == sizes[0]) else (sizes[0], 1)
     acts = [getattr(layer, "activation", "sigmoid") for layer in layers]
-    weights = [[[w.data for w in n.w] for n in layer.neurons] for layer in layers]
-    svg = network_svg_markup(weights, acts, tuple(shape), pixels[0].tolist(), None, top_k,
-                             caption=f"MLP {' → '.join(map(str, sizes))}; the {top_k} "
-                                     "strongest inputs of each neuron by |w·a|")
+    # The picture without scripts: the last snapshot on the first digit (as the page opens).
+    weights, activations = _snapshot_forward(snapshots[-1].parameters, sizes, acts, pixels[0])
+    svg = network_svg_markup(weights, acts, tuple(shape), pixels[0].tolist(), activations,
+                             top_k, caption=f"MLP {' → '.join(map(str, sizes))}; the {top_k} "
+                                            "strongest inputs of each neuron by |w·a|")
     curves, curve_x = _curves_svg(history, [s.epoch for s in snapshots])
     data = {
         "sizes": sizes, "acts": acts, "shape": list(shape), "topK": top_k,
