@@ -158,6 +158,22 @@ def _named_parents(v: Value, named: set[int]) -> list[tuple[Value, float]]:
     return [(p, f) for p, f in found.values()]
 
 
+def _chain_formula(v: Value) -> str:
+    """``"w⁽ᴸ⁾·a⁽ᴸ⁻¹⁾ + b⁽ᴸ⁾ = "``, ``"σ(z⁽ᴸ⁾) = "``, ``"(a⁽ᴸ⁾ − y)² = "``; "" for a leaf."""
+    if v.op == "affine":
+        ws, xs, b = v.ctx
+        terms = [f"{getattr(w, 'label', w)}·{getattr(x, 'label', x)}" for w, x in zip(ws, xs)]
+        return " + ".join(terms) + f" + {getattr(b, 'label', b)} = "
+    if v.op == "sigmoid":
+        return f"σ({v.parents[0].label}) = "
+    if v.op == "sum":
+        squares = [p.parents[0] for p in v.parents if p.op == "**" and p.parents[0].op == "-"]
+        parts = [f"({d.parents[0].label} − {d.parents[1].label})²" for d in squares]
+        if len(parts) == len(v.parents):
+            return (" + ".join(parts) if len(parts) <= 2 else "Σⱼ (aⱼ − yⱼ)²") + " = "
+    return ""
+
+
 def explore_chain(chain: tuple[GraphView, dict[str, Value]], *, title: Optional[str] = None,
                   backend: str = "auto") -> ExplorePage:
     """The stepping page of an :func:`~tinygrad_lite.viz.episode4_chain` result."""
@@ -177,7 +193,8 @@ def explore_chain(chain: tuple[GraphView, dict[str, Value]], *, title: Optional[
         kind = "root" if v is root else "value" if v.parents else (
             "param" if v.label[:1] in "wb" else "target" if v.label[:1] == "y" else "input")
         parents = _named_parents(v, ids) if v.parents else []
-        tip = f"{v.label} = {v.data:.4g}"
+        tip = "\n".join([f"{v.label} = {_chain_formula(v)}{v.data:.4g}"]
+                        + [f"∂{v.label}/∂{p.label} = {f:.4g}" for p, f in parents])
         records.append({
             "svg": f"n{i}", "name": v.label, "kind": kind, "data": v.data,
             "grad": all_grads[id(v)], "op": op_symbol(v) if v.parents else "",
