@@ -24,7 +24,16 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from tinygrad_lite import MLP, Value, explore, explore_training, load_digits, subset, train
+from tinygrad_lite import (
+    MLP,
+    Value,
+    explore,
+    explore_training,
+    load_digits,
+    predict,
+    subset,
+    train,
+)
 from tinygrad_lite.explore.browser import find_chromium, screenshot
 from tinygrad_lite.viz import GraphvizUnavailable, episode4_chain
 
@@ -60,12 +69,16 @@ def write_explore_pages(model: Any, history: Any, test: Any, out: Path) -> list[
     """The episode-4, network and training pages of a trained ``model`` into ``out``.
 
     ``history`` should come from ``train(..., record=N)`` (without snapshots the training
-    page is left out); ``test`` is the test set, whose first image the network page shows.
-    Returns the paths written.
+    page is left out); ``test`` is the test set. The network page shows the first test digit
+    the model gets wrong (a nudge has something to fix there), or the first one if it gets
+    them all right. Returns the paths written.
     """
     written = save_graph_page(lambda: explore(episode4_chain(values=VALUES)),
                               out / "explore_episode4.html")
-    written.append(explore(model, test.images[0], int(test.labels[0]),
+    guesses = predict(model, test.images[:500])
+    wrong = [i for i, (g, y) in enumerate(zip(guesses, test.labels[:500])) if g != y]
+    i = wrong[0] if wrong else 0
+    written.append(explore(model, test.images[i], int(test.labels[i]),
                            image_shape=test.image_shape).save(out / "explore_network.html"))
     if history.snapshots:
         written.append(explore_training(history, model, test).save(
