@@ -12,6 +12,8 @@ learning rate 3). It prints one line per epoch and the final test accuracy, and 
 * ``test_predictions.png/.svg`` — 50 test digits with the predicted labels, mistakes in red;
 * ``episode4_chain.svg`` — the episode-4 chain with its chain-rule factors;
 * ``network.svg`` — the trained network lit up by the first test digit;
+* ``explore_episode4.html``, ``explore_network.html``, ``explore_training.html`` — interactive
+  pages to open in a browser: step through backpropagation, nudge, replay the training;
 
 and ``episode4_chain.png``/``network.png`` too when the Graphviz ``dot`` program is installed
 (without it the graphs are rendered to SVG by the WebAssembly Graphviz).
@@ -38,6 +40,7 @@ from tinygrad_lite.viz import available_backends, draw_network, episode4_chain
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # demos/ is no package: find _common.py
 import _common  # noqa: E402  (the demos' shared plumbing: options, output folder, graph files)
+from explore_pages import write_explore_pages  # noqa: E402
 
 #: How many test digits the prediction grid shows.
 GRID = 50
@@ -74,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
           f"cost, mini-batches of {DEFAULTS['batch_size']}, learning rate {DEFAULTS['lr']}, "
           f"seed {args.seed}")
     print(f"writing the model and pictures to {out}/")
-    history = train(model, split, epochs=epochs, seed=args.seed)
+    history = train(model, split, epochs=epochs, seed=args.seed, record=20)
     accuracy = history.test_accuracy[-1] if history.epochs else 0.0
     print(f"final test accuracy: {100 * accuracy:.1f}% ({len(history)} epochs, "
           f"{history.seconds:.1f}s)")
@@ -96,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     written += _common.save_graph_files(draw_network(model, split.test.images[0]), out / "network")
     if "dot" not in available_backends():
         print("(no PNG of the graphs: the Graphviz 'dot' program is not installed)")
+    written += write_explore_pages(model, history, split.test, out)  # interactive pages
 
     print(f"wrote {len(written)} files in {time.perf_counter() - start:.1f}s:")
     for path in written:

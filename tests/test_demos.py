@@ -21,6 +21,7 @@ pytest.importorskip("matplotlib")  # the demos draw with the [plots] extra
 
 from tinygrad_lite.serialize import load_model  # noqa: E402
 from tinygrad_lite.viz import available_backends  # noqa: E402
+from tinygrad_lite.explore.browser import find_chromium  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMOS = ROOT / "demos"
@@ -28,6 +29,7 @@ DOCS = ROOT / "docs"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 HAS_DOT = "dot" in available_backends()
 HAS_WASM = "wasm" in available_backends()
+HAS_CHROMIUM = find_chromium() is not None  # for the explore pages' screenshots
 
 # What each demo writes: the docs/img folder its pictures live in, its matplotlib figures
 # (always .png and .svg), its Graphviz pictures (.svg, plus .png when `dot` is installed), other
@@ -78,8 +80,20 @@ SPECS: dict[str, dict] = {
                   "first_layer_weights": "neuron 15",
                   "test_predictions": "Predicted digits of 50 test images"},
         "graphs": {"episode4_chain": "backward() gave", "network": "MLP 64"},
-        "other": ["model.json"],
+        "other": ["model.json", "explore_network.html", "explore_training.html"],
+        "graph_pages": ["explore_episode4.html"],
         "says": ["epoch   1", "epoch   2", "final test accuracy:"],
+    },
+    "explore_pages": {
+        "folder": "explore",
+        "plots": {},
+        "graphs": {},
+        "other": ["explore_network.html", "explore_training.html"],
+        "graph_pages": ["explore_episode4.html", "explore_graph.html"],
+        "screenshots": ["explore_episode4.png", "explore_episode4_paths.png",
+                        "explore_graph.png", "explore_network.png",
+                        "explore_network_nudge.png", "explore_training.png"],
+        "says": ["snapshots", "explore_training.html"],
     },
 }
 
@@ -95,12 +109,15 @@ def run_demo(name: str, *args: str, cwd: Path, env_path: str | None = None,
                           capture_output=True, text=True, timeout=300, check=False)
 
 
-def expected_files(spec: dict, with_dot: bool, with_graphs: bool = True) -> set[str]:
+def expected_files(spec: dict, with_dot: bool, with_graphs: bool = True,
+                   with_browser: bool = HAS_CHROMIUM) -> set[str]:
     files = {f"{stem}.{ext}" for stem in spec["plots"] for ext in ("png", "svg")}
     if with_graphs:
-        files |= {f"{stem}.svg" for stem in spec["graphs"]}
+        files |= {f"{stem}.svg" for stem in spec["graphs"]} | set(spec.get("graph_pages", []))
         if with_dot:
             files |= {f"{stem}.png" for stem in spec["graphs"]}
+        if with_browser:  # screenshots of the pages (some laid out by Graphviz)
+            files |= set(spec.get("screenshots", []))
     return files | set(spec["other"])
 
 

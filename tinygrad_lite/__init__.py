@@ -59,6 +59,7 @@ from tinygrad_lite.viz import (
 from tinygrad_lite.train import (
     EpochStats,
     History,
+    Snapshot,
     accuracy,
     evaluate,
     predict,
@@ -66,6 +67,7 @@ from tinygrad_lite.train import (
     subset,
     train,
 )
+from tinygrad_lite.explore import ExplorePage, explore, explore_training
 
 __version__ = "0.1.0"
 
@@ -86,6 +88,7 @@ __all__ = [
     "gradcheck", "gradcheck_directional", "gradcheck_model", "GradcheckError", "custom_op",
     "grad", "hessian", "hvp", "jvp", "jvp_graph", "gradgradcheck",
     "save_npz", "load_npz", "to_torch", "from_torch",
+    "explore", "explore_training", "ExplorePage", "Snapshot",
     "__version__",
     "weight_label", "bias_label",
 ]

@@ -7,6 +7,7 @@
     tinygrad-lite predict model.json --index 0 5 7           # predicted digits of test images
     tinygrad-lite graph episode4 -o chain.svg                # episode 4's chain rule, drawn
     tinygrad-lite graph network model.json -o net.svg --input-index 0
+    tinygrad-lite explore episode4 -o chain.html             # step through backpropagation
 
 Adding a subcommand takes three steps: a ``_add_<name>_parser(subparsers)`` function that
 declares its options, a ``_cmd_<name>(args) -> int`` handler, and one line in
@@ -451,6 +452,108 @@ def _check_index(i: int, test: Any) -> None:
 
 
 # --------------------------------------------------------------------------- #
+# explore
+# --------------------------------------------------------------------------- #
+def _add_explore_parser(sub: Any, handler: Callable[[argparse.Namespace], int]) -> None:
+    from tinygrad_lite.explore import DEFAULT_LR, DEFAULT_TOP_K
+    from tinygrad_lite.train import DEFAULTS
+
+    p = sub.add_parser(
+        "explore", formatter_class=_Formatter,
+        help="write an interactive page (one .html file, no network needed) that steps "
+             "through backpropagation",
+        description="Write a self-contained HTML page to open in a browser: step forward and "
+                    "backward with\n→ ← (space plays), click a weight to see its paths, hover "
+                    "for the formulas.",
+    )
+    what = p.add_subparsers(dest="what", metavar="WHAT", required=True,
+                            help="episode4 (the chain rule), network (a saved model on one "
+                                 "test image) or training (a replay of a training run)")
+    e = what.add_parser("episode4", formatter_class=_Formatter,
+                        help="episode 4's chain w, a, b → z → a = σ(z) → C0, step by step",
+                        description="The chain of episode 4, forward then backward, each "
+                                    "gradient as a product of chain-rule factors.")
+    e.add_argument("-o", "--output", required=True, metavar="FILE.html", help="the page to write")
+    e.add_argument("--depth", type=_positive_int, default=1,
+                   help="layers of weights: 1 is w(L) → z(L) → a(L); 2 adds the layer before")
+    e.add_argument("--widths", type=_widths, default=None, metavar="SIZES",
+                   help="neurons per layer from the first to the last, DEPTH+1 of them, e.g. 3,2")
+    e.add_argument("--seed", type=int, default=0, help="seed of the example numbers")
+    e.set_defaults(handler=handler)
+    n = what.add_parser("network", formatter_class=_Formatter,
+                        help="a saved model on one test image: forward, backward, nudge",
+                        description="A model saved by 'tinygrad-lite train --output FILE' on "
+                                    "test image --index: layer by layer\nforward, ∂C/∂a "
+                                    "backward, and a nudge button taking one SGD step.")
+    n.add_argument("model", metavar="MODEL.json", help="the saved model")
+    n.add_argument("-o", "--output", required=True, metavar="FILE.html", help="the page to write")
+    n.add_argument("--index", type=_nonnegative_int, default=0, metavar="I",
+                   help="the test image to show")
+    n.add_argument("--dataset", type=_dataset, default=None, metavar="NAME",
+                   help="digits, digits28 or mnist:FOLDER (default: the embedded set that fits "
+                        "the model's inputs)")
+    n.add_argument("--top-k", type=_positive_int, default=DEFAULT_TOP_K, metavar="K",
+                   help="edges drawn per neuron: its K strongest inputs by |w·a|")
+    n.add_argument("--lr", type=_positive_float, default=DEFAULT_LR,
+                   help="the nudge button's starting learning rate")
+    n.set_defaults(handler=handler)
+    t = what.add_parser("training", formatter_class=_Formatter,
+                        help="train a network, recording snapshots, and write a replay page",
+                        description="Train an MLP (sigmoid, quadratic cost) while recording up "
+                                    "to --record snapshots of\nits parameters, then write a page "
+                                    "with a slider over the epochs.")
+    t.add_argument("-o", "--output", required=True, metavar="FILE.html", help="the page to write")
+    t.add_argument("--dataset", type=_dataset, default="digits", metavar="NAME",
+                   help="digits, digits28 or mnist:FOLDER")
+    t.add_argument("--hidden", type=_hidden, default="16,16", metavar="SIZES",
+                   help="comma-separated hidden layer sizes")
+    t.add_argument("--epochs", type=_positive_int, default=DEFAULTS["epochs"])
+    t.add_argument("--record", type=_positive_int, default=20, metavar="N",
+                   help="keep up to N snapshots (plus the starting weights)")
+    t.add_argument("--lr", type=_positive_float, default=DEFAULTS["lr"], help="learning rate η")
+    t.add_argument("--seed", type=int, default=DEFAULTS["seed"])
+    t.add_argument("--limit", type=_positive_int, default=None, metavar="N",
+                   help="use only the first N training and N test images")
+    t.add_argument("--digits", type=_positive_int, default=8, metavar="N",
+                   help="how many test digits the page shows")
+    t.set_defaults(handler=handler)
+
+
+def _cmd_explore(args: argparse.Namespace) -> int:
+    from tinygrad_lite._files import check_target
+    from tinygrad_lite.explore import explore, explore_training
+
+    check_target(args.output, "page")
+    if args.what == "episode4":
+        from tinygrad_lite.viz import episode4_chain
+
+        page = explore(episode4_chain(args.depth, args.widths, seed=args.seed))
+    elif args.what == "network":
+        from tinygrad_lite.serialize import load_model
+
+        model = load_model(args.model)
+        test = _test_set(args, model)
+        _check_index(args.index, test)
+        page = explore(model, test.images[args.index], int(test.labels[args.index]),
+                       top_k=args.top_k, lr=args.lr, image_shape=test.image_shape)
+    else:
+        from tinygrad_lite.data import load_dataset
+        from tinygrad_lite.nn import MLP
+        from tinygrad_lite.train import subset, train
+
+        data = load_dataset(args.dataset)
+        if args.limit is not None:
+            data = subset(data, args.limit, args.limit)
+        model = MLP(data.train.n_inputs, args.hidden + [10], seed=args.seed)
+        history = train(model, data, epochs=args.epochs, lr=args.lr, seed=args.seed,
+                        record=args.record, progress=False)
+        page = explore_training(history, model, data.test, count=args.digits)
+    path = page.save(args.output)
+    print(f"wrote {path} ({len(page) / 1024:.0f} KB); open it in a browser")
+    return 0
+
+
+# --------------------------------------------------------------------------- #
 # entry point
 # --------------------------------------------------------------------------- #
 def build_parser() -> argparse.ArgumentParser:
@@ -469,6 +572,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train_parser(sub, _cmd_train)
     _add_predict_parser(sub, _cmd_predict)
     _add_graph_parser(sub, _cmd_graph)
+    _add_explore_parser(sub, _cmd_explore)
     return parser
 
 
