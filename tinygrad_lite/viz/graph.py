@@ -380,11 +380,13 @@ def add_legend(g: GraphView, rankdir: str = "LR") -> None:
     with g.subgraph(name="cluster_legend") as c:
         c.attr(label="legend (○ = an operation)", fontname=FONT, fontsize="9",
                color=LEGEND_FRAME, style="rounded", margin="4")
-        if rankdir in ("TB", "BT"):  # a row across the ranks
-            c.attr(rank="same")
-        for node, text, kind in samples:
-            c.node(node, dot_text(text), **{**STYLES[kind], "fontsize": "9", "height": "0.25",
-                                              "peripheries": "1"})
-        for (a, _, _), (b, _, _) in zip(samples, samples[1:]):
-            if rankdir in ("LR", "RL"):  # one rank each: a row
-                c.edge(a, b, style="invis", minlen="1")
+        with c.subgraph() as row:
+            if rankdir in ("TB", "BT"):  # one rank is a row here
+                row.attr(rank="same")
+            for node, text, kind in samples:
+                row.node(node, dot_text(text), **{**STYLES[kind], "fontsize": "9",
+                                                  "height": "0.25", "peripheries": "1"})
+            # Invisible edges keep the samples in this order: across the ranks when these
+            # run left to right, within the one rank otherwise.
+            for (a, _, _), (b, _, _) in zip(samples, samples[1:]):
+                row.edge(a, b, style="invis")
