@@ -882,6 +882,20 @@ def test_network_top_k_picks_by_contribution_for_this_input():
     assert {t for t, h, _ in edges if h == "n0_0"} == {"in0", "in2"}
 
 
+def test_network_tooltips_name_the_parameters_as_the_videos_do():
+    model = MLP(3, [4, 2], seed=0)
+    x = [0.2, 0.5, 0.9]
+    nodes, edges = dot_parts(draw_network(model, x, top_k=None, legend=False))
+    tips = {(t, h): a["tooltip"] for t, h, a in edges}
+    w = model.layers[1].neurons[1].w[3]
+    with no_grad():
+        a3 = model.layers[0](x)[3].data
+    assert tips[("n0_3", "n1_1")] == (f"w⁽²⁾₁,₃ = {fmt(w.data)}; w·a⁽¹⁾₃ = {fmt(w.data)} × "
+                                     f"{fmt(a3)} = {fmt(w.data * a3)}")
+    assert "b⁽²⁾₁ = " in nodes["n1_1"]["tooltip"]
+    assert "w⁽²⁾₁,₃·a⁽¹⁾₃" in nodes["n1_1"]["tooltip"]  # among its strongest inputs
+
+
 def test_network_legend_explains_shading_edges_and_the_ring():
     nodes, _ = dot_parts(draw_network(MLP(4, [3, 2], seed=0), [0.1, 0.2, 0.3, 0.4]))
     texts = " ".join(v.get("label", "") for k, v in nodes.items() if k.startswith("legend"))
