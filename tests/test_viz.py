@@ -241,6 +241,17 @@ def test_draw_graph_tells_parameters_inputs_constants_and_root_apart():
                for v in nodes.values())
 
 
+def test_a_networks_parameters_are_drawn_as_weights_and_biases_by_their_names():
+    from tinygrad_lite.nn import Layer
+
+    out = Layer(2, 1, layer=2, seed=0)([0.5, Value(0.25, label="x")])[0]
+    nodes, _ = dot_parts(draw_graph(out))  # no params=: the names w⁽²⁾₀,ₖ and b⁽²⁾₀ decide
+    boxes = {v["label"].split("\\n")[0]: v.get("fillcolor") for v in nodes.values()}
+    param = STYLES["param"]["fillcolor"]
+    assert boxes["w⁽²⁾₀,₀"] == boxes["w⁽²⁾₀,₁"] == boxes["b⁽²⁾₀"] == param
+    assert boxes["x"] == STYLES["input"]["fillcolor"]
+
+
 def test_draw_graph_legend_is_an_optional_cluster():
     *_, cost = neuron_chain()
     assert "cluster_legend" not in draw_graph(cost).source

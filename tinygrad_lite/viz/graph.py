@@ -245,7 +245,7 @@ def draw_graph(
       ``−``, ``/`` and ``**`` arrive on arrows marked ``a`` and ``b`` (the op is a − b, a / b,
       aᵇ).
 
-    Labels longer than :data:`~tinygrad_lite.viz._text.MAX_LABEL_LENGTH` characters are
+    Labels longer than :data:`tinygrad_lite.viz.MAX_LABEL_LENGTH` characters are
     shortened with "…" (the whole label is in the tooltip), so ``dot`` and the WebAssembly
     build draw the same picture; numbers use the minus sign of the formulas, −.
 
