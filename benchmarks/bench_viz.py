@@ -4,10 +4,11 @@ For every available backend (``dot``, the Graphviz program; ``wasm``, Graphviz c
 WebAssembly), times:
 
 * **network view**: ``draw_network(model, x)`` for one 28×28 digit (the embedded digits laid
-  out like MNIST): 784 pixel squares, 42 neurons, 544 edges (the 8 strongest weights per
-  first-layer neuron, all the others), laid out by us and drawn by ``neato``;
-* **network view, every edge**: the same with all 12,544 first-layer edges
-  (``input_top_k=784``), to show what the top-k default saves;
+  out like MNIST): 784 pixel squares, 42 neurons with the first layer's 16 weight tiles, one
+  bundle edge per first-layer neuron and each other neuron's 3 strongest inputs, and the
+  legend, laid out by us and drawn by ``neato``;
+* **network view, every edge**: the same with every edge between layers (``top_k=None``),
+  to show what the top-k default saves;
 * **collapsed view**: ``draw_collapsed(model, y=label)``: 42 neuron boxes, the input, the cost,
   laid out by ``dot`` (building it runs the network and backward());
 * **reference**: ``draw_graph`` of the full computation graph of ``MLP(20, [12, 10])`` on one
@@ -105,7 +106,7 @@ def main() -> int:
 
     builds = {
         "network view": lambda: draw_network(model, x),
-        "network view, every edge": lambda: draw_network(model, x, input_top_k=784),
+        "network view, every edge": lambda: draw_network(model, x, top_k=None),
         "collapsed view": lambda: draw_collapsed(model, x, label),
         "reference: draw_graph, ~460 values": lambda: draw_graph(ref_root),
     }

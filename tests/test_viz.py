@@ -241,6 +241,17 @@ def test_draw_graph_tells_parameters_inputs_constants_and_root_apart():
                for v in nodes.values())
 
 
+def test_a_networks_parameters_are_drawn_as_weights_and_biases_by_their_names():
+    from tinygrad_lite.nn import Layer
+
+    out = Layer(2, 1, layer=2, seed=0)([0.5, Value(0.25, label="x")])[0]
+    nodes, _ = dot_parts(draw_graph(out))  # no params=: the names w⁽²⁾₀,ₖ and b⁽²⁾₀ decide
+    boxes = {v["label"].split("\\n")[0]: v.get("fillcolor") for v in nodes.values()}
+    param = STYLES["param"]["fillcolor"]
+    assert boxes["w⁽²⁾₀,₀"] == boxes["w⁽²⁾₀,₁"] == boxes["b⁽²⁾₀"] == param
+    assert boxes["x"] == STYLES["input"]["fillcolor"]
+
+
 def test_draw_graph_legend_is_an_optional_cluster():
     *_, cost = neuron_chain()
     assert "cluster_legend" not in draw_graph(cost).source
@@ -880,6 +891,20 @@ def test_network_top_k_picks_by_contribution_for_this_input():
     # Without an input, the rule is |w|.
     _, edges = dot_parts(draw_network(model, top_k=2, legend=False))
     assert {t for t, h, _ in edges if h == "n0_0"} == {"in0", "in2"}
+
+
+def test_network_tooltips_name_the_parameters_as_the_videos_do():
+    model = MLP(3, [4, 2], seed=0)
+    x = [0.2, 0.5, 0.9]
+    nodes, edges = dot_parts(draw_network(model, x, top_k=None, legend=False))
+    tips = {(t, h): a["tooltip"] for t, h, a in edges}
+    w = model.layers[1].neurons[1].w[3]
+    with no_grad():
+        a3 = model.layers[0](x)[3].data
+    assert tips[("n0_3", "n1_1")] == (f"w⁽²⁾₁,₃ = {fmt(w.data)}; w·a⁽¹⁾₃ = {fmt(w.data)} × "
+                                     f"{fmt(a3)} = {fmt(w.data * a3)}")
+    assert "b⁽²⁾₁ = " in nodes["n1_1"]["tooltip"]
+    assert "w⁽²⁾₁,₃·a⁽¹⁾₃" in nodes["n1_1"]["tooltip"]  # among its strongest inputs
 
 
 def test_network_legend_explains_shading_edges_and_the_ring():

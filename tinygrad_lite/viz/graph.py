@@ -213,17 +213,27 @@ def draw_graph(
     Values are called by their labels there; unlabelled ones are ``v₁``, ``v₂``... in the order
     they are computed, and an unlabelled ``root`` is ``out``.
 
-    How values are told apart (``legend=True`` adds a "legend" cluster with one sample of each):
+    How values are told apart (``legend=True`` adds a "legend" strip with one sample of each,
+    named in a learner's words: "result", "weight or bias", "input", "computed value",
+    "constant"):
 
-    * **output** (``root``): gold double-bordered box;
-    * **parameter**: blue box. The leaves in ``params`` (e.g. ``model.parameters()``); without
-      ``params``, leaves whose label starts with ``w``/``b`` followed by a non-letter
-      (``"w"``, ``"w0"``, ``"b_1"``, ``"w⁽ᴸ⁾"``) or with ``weight``/``bias``;
+    * **result** (``root``): gold double-bordered box;
+    * **weight or bias** (a parameter): blue box. The leaves in ``params`` (e.g.
+      ``model.parameters()``); without ``params``, leaves whose label starts with ``w``/``b``
+      followed by a non-letter (``"w"``, ``"w0"``, ``"b_1"``, ``"w⁽²⁾₃,₅"``) or with
+      ``weight``/``bias``;
     * **input**: green parallelogram. The leaves in ``inputs``, and every other labelled leaf;
-    * **constant**: small grey number. Unlabelled leaves not in ``params``/``inputs`` — the
-      engine turns plain numbers in expressions like ``2 * x`` into exactly such leaves, so
-      label a leaf (or list it in ``inputs``) to show it as an input;
-    * **intermediate value**: white rounded box; **op**: small grey circle.
+    * **constant**: small grey box, beside the op it feeds when it feeds one. Unlabelled
+      leaves not in ``params``/``inputs`` — the engine turns plain numbers in expressions like
+      ``out - 1.0`` into exactly such leaves, so label a leaf (or list it in ``inputs``) to
+      show it as an input;
+    * **computed value**: white rounded box; **op**: small grey circle. The two operands of
+      ``−``, ``/`` and ``**`` arrive on arrows marked ``a`` and ``b`` (the op is a − b, a / b,
+      aᵇ).
+
+    Labels longer than :data:`tinygrad_lite.viz.MAX_LABEL_LENGTH` characters are
+    shortened with "…" (the whole label is in the tooltip), so ``dot`` and the WebAssembly
+    build draw the same picture; numbers use the minus sign of the formulas, −.
 
     Constant numbers inside a ``Value.affine`` node (a network's input pixels, say) are not
     values; they are summarised in a small note next to its op ("784 constant x").
@@ -236,7 +246,7 @@ def draw_graph(
         max_nodes: the most values to draw (op circles and notes come on top). A network's
             graph has tens of thousands: above the cap a ValueError suggests
             :func:`draw_collapsed` and :func:`draw_network` instead.
-        legend: add the legend cluster.
+        legend: add the legend strip.
         edge_labels: write the local derivative ∂result/∂parent on each parent → op edge.
         show_grad: show ``grad`` in the boxes.
 
@@ -366,11 +376,13 @@ def add_legend(g: GraphView, rankdir: str = "LR") -> None:
     with g.subgraph(name="cluster_legend") as c:
         c.attr(label="legend (○ = an operation)", fontname=FONT, fontsize="9",
                color=LEGEND_FRAME, style="rounded", margin="4")
-        if rankdir in ("TB", "BT"):  # a row across the ranks
-            c.attr(rank="same")
-        for node, text, kind in samples:
-            c.node(node, dot_text(text), **{**STYLES[kind], "fontsize": "9", "height": "0.25",
-                                              "peripheries": "1"})
-        for (a, _, _), (b, _, _) in zip(samples, samples[1:]):
-            if rankdir in ("LR", "RL"):  # one rank each: a row
-                c.edge(a, b, style="invis", minlen="1")
+        with c.subgraph() as row:
+            if rankdir in ("TB", "BT"):  # one rank is a row here
+                row.attr(rank="same")
+            for node, text, kind in samples:
+                row.node(node, dot_text(text), **{**STYLES[kind], "fontsize": "9",
+                                                  "height": "0.25", "peripheries": "1"})
+            # Invisible edges keep the samples in this order: across the ranks when these
+            # run left to right, within the one rank otherwise.
+            for (a, _, _), (b, _, _) in zip(samples, samples[1:]):
+                row.edge(a, b, style="invis")
