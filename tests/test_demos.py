@@ -64,6 +64,16 @@ SPECS: dict[str, dict] = {
         "other": [],
         "says": ["finite difference", "backward() of C = (1/n) Σ C₀ₖ gives"],
     },
+    "derivatives": {
+        "folder": "derivatives",
+        "plots": {"derivatives_newton_vs_gd": "Newton's method",
+                  "derivatives_hessian": "Hessian",
+                  "derivatives_modes": "reverse mode wins"},
+        "graphs": {"derivatives_grad_graph": "∂C₀/∂z"},
+        "other": [],
+        "says": ["Newton's method (x ← x − f'/f''):            6 steps", "2/λ = 9.83",
+                 "13,002 passes"],
+    },
     "train_digits": {
         "folder": "train",
         "plots": {"training_curves": "final test accuracy",
