@@ -606,22 +606,18 @@ class Value:
         unmark them all with :meth:`_unmark`, even after an interruption. Leaves are not
         visited here: ``backward()`` meets them when it hands them their gradient.
         """
-        marked.append(self)
-        self._fresh = 0.0
-        # One iterator over the parents per open node: a node is pushed once, and resumed
-        # where it left off when the parent it descended into is done.
-        stack: list[tuple[Value, Any]] = [(self, iter(self._prev))]
+        stack: list[tuple[Value, bool]] = [(self, False)]
         while stack:
-            node, parents = stack[-1]
-            for p in parents:
-                if p._prev and p._fresh is None:
-                    marked.append(p)
-                    p._fresh = 0.0
-                    stack.append((p, iter(p._prev)))
-                    break
-            else:
-                stack.pop()
+            node, expanded = stack.pop()
+            if expanded:
                 interior.append(node)
+            elif node._fresh is None:
+                marked.append(node)
+                node._fresh = 0.0
+                stack.append((node, True))
+                for p in node._prev:
+                    if p._prev and p._fresh is None:
+                        stack.append((p, False))
 
     @staticmethod
     def _unmark(*groups: list["Value"]) -> None:
@@ -658,8 +654,8 @@ class Value:
         completed = False
         try:
             self._propagate(interior, marked, leaves)
-            # Add this call's gradient in one step per node, after the whole pass: repeated
-            # calls add exactly the same amount, and a pass interrupted by Ctrl-C adds nothing.
+            # Add this call's gradient in one step per node, so that repeated calls add
+            # exactly the same amount every time.
             for group in (interior, leaves):
                 for node in group:
                     node.grad += node._fresh
