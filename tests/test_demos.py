@@ -73,6 +73,15 @@ SPECS: dict[str, dict] = {
         "graphs": {"xor_network": "MLP 2"},
         "other": [],
         "says": ["predictions [0, 1, 1, 0] for targets [0, 1, 1, 0]", "compiled engine"],
+    "derivatives": {
+        "folder": "derivatives",
+        "plots": {"derivatives_newton_vs_gd": "Newton's method",
+                  "derivatives_hessian": "Hessian",
+                  "derivatives_modes": "reverse mode wins"},
+        "graphs": {"derivatives_grad_graph": "∂C₀/∂z"},
+        "other": [],
+        "says": ["Newton's method (x ← x − f'/f''):            6 steps", "2/λ = 9.83",
+                 "13,002 passes"],
     },
     "train_digits": {
         "folder": "train",

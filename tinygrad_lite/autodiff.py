@@ -287,7 +287,8 @@ def jvp_graph(outputs: Union[Value, Sequence[Value]], inputs: Sequence[Value],
     return found[0] if single else found
 
 
-def jvp(f: Callable[[list[Value]], Any], xs: Sequence[float], v: Sequence[float]) -> tuple[Any, Any]:
+def jvp(f: Callable[[list[Value]], Any], xs: Sequence[float],
+        v: Sequence[float]) -> tuple[Any, Any]:
     """Forward mode: ``f(xs)`` and its derivative along ``v`` (the Jacobian times ``v``).
 
     ``f`` receives fresh leaf Values and returns one Value or a sequence of Values.

@@ -614,6 +614,6 @@ def gradcheck_model(
             total = len(chosen)
         return _fail(mismatches, total, eps, atol, rtol, raise_exception, footer)
     finally:
-        for p, (data, grad) in zip(params, saved):
+        for p, (data, old_grad) in zip(params, saved):
             p.data = data
-            p.grad = grad
+            p.grad = old_grad

@@ -86,6 +86,8 @@ class CustomOp:
         forward: ``forward(x1, ..., xn) -> float``.
         derivative: ``derivative(x1, ..., xn, out) -> float`` (n = 1) or n floats.
         arity: the number of inputs n.
+        record: its :class:`tinygrad_lite.optable.OpRecord` in the op table (whose
+            ``value_derivatives`` calls ``derivative`` on Values, for higher derivatives).
     """
 
     def __init__(
