@@ -1020,3 +1020,60 @@ def test_a_lowered_program_counts_its_op_nodes_once():
     assert "n_nodes" not in {f.name for f in dataclasses.fields(lowered)}
     assert program.describe().startswith(f"Program: {lowered.n_rows} op nodes in ")
     assert repr(program).startswith(f"Program({lowered.n_rows} op nodes, ")
+
+
+# --------------------------------------------------------------------------- float32
+#: float32 results are checked against the engine (float64) to this relative tolerance, scaled
+#: by the largest term as everywhere here: float32 carries 24 bits (ε ≈ 6e-8), and a dot
+#: product of n terms can lose about √n·ε of its largest term.
+RTOL32 = 1e-4
+
+
+@pytest.mark.parametrize("cost", ["quadratic", "cross-entropy"])
+@pytest.mark.parametrize("activation", ["sigmoid", "relu", "tanh"])
+@given(data=st.data())
+def test_float32_programs_match_the_engine_within_float32_tolerance(activation, cost, data):
+    model = data.draw(networks(activation), label="model")
+    b = data.draw(st.integers(1, 5))
+    X = np.array(data.draw(st.lists(st.lists(floats, min_size=model.nin, max_size=model.nin),
+                                    min_size=b, max_size=b)))
+    labels = data.draw(st.lists(st.integers(0, model.nouts[-1] - 1), min_size=b, max_size=b))
+    model.zero_grad()
+    c = batch_cost(model, X, labels, cost)
+    c.backward()
+    value_scale, grad_scale = scales([c])
+    program = compile_cost(model, cost, dtype="float32")
+    assert program.dtype == np.float32 and program.theta.dtype == np.float32
+    costs, grads = program.gradients(X, np.eye(model.nouts[-1])[labels])
+    assert costs.dtype == grads.dtype == np.float32
+    assert_close(costs.mean(), c.data, rtol=RTOL32, scale=value_scale)
+    assert_close(grads, [p.grad for p in model.parameters()], rtol=RTOL32, scale=grad_scale)
+
+
+def test_float32_training_follows_the_scalar_engine_within_float32_tolerance():
+    X = np.random.default_rng(30).random((12, 784))
+    labels = np.arange(12) % 10
+    scalar, compiled = MLP(784, [16, 16, 10], seed=3), MLP(784, [16, 16, 10], seed=3)
+    scalar_opt = scalar_training(scalar, X, labels.tolist(), 4, random.Random(5), 3.0, 0.0)
+    trainer = CompiledTrainer(compiled, lr=3.0, dtype="float32")
+    assert trainer.theta.dtype == np.float32
+    trainer.train_epoch(X, labels, 4, random.Random(5))
+    assert_close([p.data for p in compiled.parameters()], [p.data for p in scalar.parameters()],
+                 rtol=RTOL32)
+    assert_close(trainer.grad, [p.grad for p in scalar.parameters()], rtol=RTOL32)
+    assert all(type(p.data) is float for p in compiled.parameters())  # Values stay floats
+    assert scalar_opt.lr == 3.0
+    expected = batch_cost(scalar, X, labels.tolist()).data
+    assert_close(trainer.cost(X, labels), expected, rtol=RTOL32)
+    assert np.array_equal(trainer.predict(X), CompiledTrainer(scalar, lr=1.0).predict(X))
+
+
+def test_float64_is_the_default_and_other_dtypes_are_refused():
+    model = MLP(2, [2], seed=0)
+    assert CompiledTrainer(model, lr=1.0).theta.dtype == np.float64
+    assert compile_model(model).dtype == np.float64
+    for bad in ("float16", "int32", np.float16, None):
+        with pytest.raises(ValueError, match="dtype must be 'float64' or 'float32'"):
+            CompiledTrainer(model, lr=1.0, dtype=bad)
+        with pytest.raises(ValueError, match="dtype"):
+            compile_model(model, dtype=bad)

@@ -248,7 +248,7 @@ class Access:
             flat = pbuf[:, 0]
 
             def get_params() -> np.ndarray:
-                np.take(theta, idx, out=flat)
+                np.take(theta, idx, out=flat, mode="clip")
                 return pbuf
             return get_params, (lambda: pbuf)
         buf = np.empty((m, b), ws.dtype)
@@ -256,14 +256,14 @@ class Access:
             V_ = ws.V
 
             def get_rows() -> np.ndarray:
-                np.take(V_, idx, axis=0, out=buf)
+                np.take(V_, idx, axis=0, out=buf, mode="clip")
                 return buf
             return get_rows, (lambda: buf)
         if self.kind == B:
             banks, k = ws.banks, self.bank
 
             def get_columns() -> np.ndarray:
-                np.take(banks[k], idx, axis=0, out=buf)
+                np.take(banks[k], idx, axis=0, out=buf, mode="clip")
                 return buf
             return get_columns, (lambda: buf)
         return self._bind_mixed(ws, buf)

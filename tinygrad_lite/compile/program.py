@@ -266,6 +266,10 @@ class _Workspace:
         rows = lowered.out_rows
         self.single_row = int(rows[0]) if len(rows) == 1 else None
         self.first_output = self.V[int(rows[0])] if len(rows) else self.V[:0]
+        # For the one-output step: seeding is filling one row when nothing needs zeroing.
+        self.seed_row = (self.D[self.single_row] if self.single_row is not None
+                         and not len(lowered.zero_rows) and not len(lowered.zero_params)
+                         else None)
 
 
 class Batch(NamedTuple):
@@ -592,7 +596,10 @@ class Program:
         try:
             for f in ws.forward:
                 f()
-            self._seed(ws, scale)
+            if ws.seed_row is not None:
+                ws.seed_row.fill(scale)
+            else:
+                self._seed(ws, scale)
             for f in ws.backward:
                 f()
         except (FloatingPointError, FloatingPointFlag):
@@ -618,21 +625,21 @@ class Stepper:
         if program.n_outputs != 1:
             raise ValueError("a Stepper needs a program with one output (a cost)")
         self._program = program
-        self._errstate: Any = None
+        self._errstates: list[Any] = []  # a stack: a callback may step inside a step
 
     def __enter__(self) -> "Stepper":
-        self._errstate = np.errstate(all="raise", under="ignore")
-        self._errstate.__enter__()
+        errstate = np.errstate(all="raise", under="ignore")
+        errstate.__enter__()
+        self._errstates.append(errstate)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._errstate.__exit__(*exc)
-        self._errstate = None
+        self._errstates.pop().__exit__(*exc)
 
     def __call__(self, *arrays: np.ndarray, scale: float) -> tuple[float, np.ndarray]:
         """``(Σ over the batch of the output, gradient of scale · that sum)`` for arrays taken
         from a prepared batch (:meth:`Program.prepare`; they are not checked again). The
         gradient is the program's own buffer, overwritten by the next call."""
-        if self._errstate is None:
+        if not self._errstates:
             raise RuntimeError("call a Stepper inside `with program.stepper() as step:`")
         return self._program._fast_step(arrays, scale)

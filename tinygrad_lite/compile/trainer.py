@@ -153,6 +153,7 @@ class CompiledTrainer:
         self._G_scale = 1.0
         self._velocity_next = np.empty_like(self.theta)
         self._delta = np.empty_like(self.theta)
+        self._stepper = self.program.stepper()
         self._eval: Program | None = None
         self._eval_cost: Program | None = None
         self._eye = np.eye(self.n_outputs, dtype=self.dtype)
@@ -199,8 +200,10 @@ class CompiledTrainer:
         return X
 
     def _targets(self, Y: Any, b: int) -> np.ndarray:
-        Y = real_array(Y, "Y", None)
         n = self.n_outputs
+        if type(Y) is np.ndarray and Y.dtype == self.dtype and Y.shape == (b, n):
+            return Y
+        Y = real_array(Y, "Y", None)
         if Y.ndim == 1 and n == 1:  # one output: each number is its target, as in batch_cost
             if Y.shape[0] != b:
                 raise ValueError(f"{Y.shape[0]} targets for {b} inputs; they must match")
@@ -248,7 +251,7 @@ class CompiledTrainer:
         Y = self._targets(Y, X.shape[0])
         if not self._stepped:
             self._adopt_values()
-        with self.program.stepper() as step:
+        with self._stepper as step:
             return self._train_step(step, X, Y, "train_batch")
 
     def _train_step(self, step: Stepper, X: np.ndarray, Y: np.ndarray, what: str) -> float:
@@ -340,7 +343,7 @@ class CompiledTrainer:
         batches = list(iterate_minibatches(n, batch_size, rng))
         order = np.fromiter(itertools.chain.from_iterable(batches), dtype=np.intp, count=n)
         try:
-            with self.program.stepper() as step:
+            with self._stepper as step:
                 total = self._epoch_steps(step, X, Y, order, [len(b) for b in batches],
                                           on_batch)
         except BaseException as exc:
@@ -360,8 +363,8 @@ class CompiledTrainer:
             start += size
             xb, yb = buffers.get(size) or buffers.setdefault(
                 size, (np.empty((size, X.shape[1]), X.dtype), np.empty((size, Y.shape[1]), Y.dtype)))
-            np.take(X, idx, axis=0, out=xb)
-            np.take(Y, idx, axis=0, out=yb)
+            np.take(X, idx, axis=0, out=xb, mode="clip")  # "raise" would copy out first
+            np.take(Y, idx, axis=0, out=yb, mode="clip")
             cost = self._train_step(step, xb, yb, f"train_epoch, batch {i}")
             total += cost
             if on_batch is not None:
@@ -381,7 +384,7 @@ class CompiledTrainer:
         X, Y = self.prepare(X, Y)
         if not self._stepped:
             self._adopt_values()
-        with self.program.stepper() as step:
+        with self._stepper as step:
             cost, G = self._gradient(step, X, Y, 1.0 / X.shape[0])
         grad = G.copy()
         if to_values:
