@@ -52,30 +52,35 @@ def make(model: Any, X: np.ndarray, Y: np.ndarray, lr: float, dtype: str, order:
                       jnp.asarray([n.b.data for n in layer.neurons], dtype))
                      for layer in model.layers)
 
-    # on the device once: the data set and the epoch's batches of indices
-    Xd, Yd = jnp.asarray(X, dtype), jnp.asarray(Y, dtype)
-    batches = jnp.asarray(order[: len(order) // b * b].reshape(-1, b))
+    # on the device once: the data set and the epoch's batches of indices (passed as
+    # arguments: arrays closed over would be baked into the compiled program as constants)
+    data = (jnp.asarray(X, dtype), jnp.asarray(Y, dtype),
+            jnp.asarray(order[: len(order) // b * b].reshape(-1, b)))
+    n_batches = len(order) // b
 
-    def sgd(params: Params, idx: Any) -> tuple[Params, Any]:
-        cost, grads = jax.value_and_grad(_cost)(params, Xd[idx], Yd[idx])
+    def sgd(params: Params, X: Any, Y: Any, idx: Any) -> tuple[Params, Any]:
+        cost, grads = jax.value_and_grad(_cost)(params, X[idx], Y[idx])
         return jax.tree.map(lambda p, g: p - lr * g, params, grads), cost
 
-    def sgd_at(params: Params, i: Any) -> tuple[Params, Any]:
-        return sgd(params, lax.dynamic_index_in_dim(batches, i, keepdims=False))
+    def sgd_at(params: Params, X: Any, Y: Any, batches: Any, i: Any) -> tuple[Params, Any]:
+        return sgd(params, X, Y, lax.dynamic_index_in_dim(batches, i, keepdims=False))
+
+    def scan(params: Params, X: Any, Y: Any, batches: Any) -> tuple[Params, Any]:
+        return lax.scan(lambda p, idx: sgd(p, X, Y, idx), params, batches)
 
     jit_step = jax.jit(sgd_at, donate_argnums=0)
-    jit_scan = jax.jit(lambda params: lax.scan(sgd, params, batches), donate_argnums=0)
+    jit_scan = jax.jit(scan, donate_argnums=0)
     state = {"step": weights(), "scan": weights()}
 
     def step_epoch() -> float:
         params, cost = state["step"], None
-        for i in range(batches.shape[0]):
-            params, cost = jit_step(params, i)
+        for i in range(n_batches):
+            params, cost = jit_step(params, *data, i)
         state["step"] = params
         return float(jax.block_until_ready(cost))
 
     def scan_epoch() -> float:
-        state["scan"], costs = jit_scan(state["scan"])
+        state["scan"], costs = jit_scan(state["scan"], *data)
         return float(jax.block_until_ready(costs)[-1])
 
     return step_epoch, scan_epoch
