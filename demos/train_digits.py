@@ -67,22 +67,28 @@ RECIPES = {
 }
 
 
+def describe(recipe: dict) -> str:
+    """``"10 epochs, batches of 20, lr 1, one-pixel shifts"``."""
+    shifts = ", one-pixel shifts" if recipe["shift"] else ""
+    return f"{recipe['epochs']} epochs, batches of {recipe['batch_size']}, lr {recipe['lr']:g}{shifts}"
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    recipes = "; ".join(f"{name}: {describe(recipe)}" for name, recipe in RECIPES.items())
     parser = _common.argument_parser(
         "Train the videos' 784-16-16-10 sigmoid network (quadratic cost, mini-batch SGD) on "
         "the 5,000 real MNIST digits shipped with the library (4,000 to train, 1,000 to test); "
         "save the model and pictures of the training curves, first-layer weights, test "
-        "predictions, the episode-4 chain and the network. Unset options follow the recipe of "
-        "the dataset: " + "; ".join(
-            f"{name}: {r['epochs']} epochs, batches of {r['batch_size']}, lr {r['lr']:g}"
-            f"{', one-pixel shifts' if r['shift'] else ''}" for name, r in RECIPES.items()) + ".",
+        "predictions, the episode-4 chain and the network. Options not given follow the "
+        f"recipe of the dataset ({recipes}).",
         out="out", out_help="folder for the model and the pictures (created if missing)")
     parser.add_argument("--dataset", choices=list(RECIPES), default="mnist",
                         help="mnist: 28×28 real MNIST digits, 784 inputs; digits: the embedded "
                              "8×8 UCI digits, 64 inputs")
-    parser.add_argument("--epochs", type=int, default=None, help="passes over the training set")
-    parser.add_argument("--batch-size", type=int, default=None, help="examples per SGD step")
-    parser.add_argument("--lr", type=float, default=None, help="learning rate η")
+    from_recipe = {"default": argparse.SUPPRESS}  # absent unless given: the recipe decides
+    parser.add_argument("--epochs", type=int, help="passes over the training set", **from_recipe)
+    parser.add_argument("--batch-size", type=int, help="examples per SGD step", **from_recipe)
+    parser.add_argument("--lr", type=float, help="learning rate η", **from_recipe)
     parser.add_argument("--no-shift", action="store_true",
                         help="train on the training digits only, without their copies moved "
                              "one pixel up, down, left and right")
@@ -91,10 +97,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true",
                         help="a few-second run (300 training and 100 test digits, 2 epochs) "
                              "that writes the same files, for tests")
-    args = parser.parse_args(argv)
+    return with_recipe(parser, parser.parse_args(argv))
+
+
+def with_recipe(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.Namespace:
+    """``args`` with the dataset's recipe for the options not given, checked (usage errors
+    exit with status 2 before anything is written)."""
     recipe = RECIPES[args.dataset]
     for option in ("epochs", "batch_size", "lr"):
-        if getattr(args, option) is None:
+        if not hasattr(args, option):
             setattr(args, option, recipe[option])
     args.shift = recipe["shift"] and not args.no_shift
     for option in ("epochs", "batch_size"):
