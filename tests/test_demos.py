@@ -20,6 +20,7 @@ import pytest
 pytest.importorskip("matplotlib")  # the demos draw with the [plots] extra
 
 from tinygrad_lite.serialize import load_model  # noqa: E402
+from tinygrad_lite.train import DEFAULTS  # noqa: E402
 from tinygrad_lite.viz import available_backends  # noqa: E402
 from tinygrad_lite.explore.browser import find_chromium  # noqa: E402
 
@@ -92,6 +93,10 @@ SPECS: dict[str, dict] = {
         "other": ["model.json", "explore_network.html", "explore_training.html"],
         "graph_pages": ["explore_episode4.html"],
         "says": ["epoch   1", "epoch   2", "final test accuracy:"],
+        "graphs": {"episode4_chain": "backward() gave", "network": "MLP 784"},
+        "other": ["model.json"],
+        "says": ["epoch   1", "epoch   2", "final test accuracy:", "(+ 1,200 shifted copies)",
+                 "(mnist)"],
     },
     "explore_pages": {
         "folder": "explore",
@@ -170,9 +175,27 @@ def test_demo_writes_the_files_it_promises(name, quick_runs):
 def test_train_digits_saves_a_model_that_loads_and_reports_its_accuracy(quick_runs):
     out, done = quick_runs["train_digits"]
     model = load_model(out / "model.json")
-    assert model.nouts == [16, 16, 10] and model.nin == 64
-    match = re.search(r"final test accuracy: (\d+\.\d)%", done.stdout)
+    assert model.nouts == [16, 16, 10] and model.nin == 784  # the videos' network, on MNIST
+    match = re.search(r"final test accuracy: (\d+\.\d)% on 100 test digits", done.stdout)
     assert match and 0.0 <= float(match.group(1)) <= 100.0
+
+
+def test_train_digits_keeps_the_8x8_digits_one_option_away(tmp_path):
+    out = tmp_path / "digits"
+    done = run_demo("train_digits", "--quick", "--dataset", "digits", "--out", str(out),
+                    cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert load_model(out / "model.json").nin == 64
+    assert "(digits)" in done.stdout and "shifted" not in done.stdout
+    assert f"learning rate {DEFAULTS['lr']:g}" in done.stdout
+
+
+@pytest.mark.parametrize("option, value", [("--batch-size", "0"), ("--lr", "0"),
+                                           ("--lr", "nan")])
+def test_train_digits_bad_recipe_options_are_usage_errors(tmp_path, option, value):
+    done = run_demo("train_digits", option, value, cwd=tmp_path)
+    assert done.returncode == 2 and f"{option} must be a positive" in done.stderr
+    assert os.listdir(tmp_path) == []
 
 
 @pytest.mark.parametrize("name", SPECS)
