@@ -589,32 +589,23 @@ def _run_epochs(runner: _ScalarEngine | _CompiledEngine, history: History, epoch
         report.done(stats)
 
 
-def train(
-    model: MLP,
-    data: DatasetSplit | Dataset | tuple[Any, Any] | Any,
-    targets: Any = None,
-    *,
-    epochs: int = DEFAULTS["epochs"],
-    batch_size: int = DEFAULTS["batch_size"],
-    lr: float = DEFAULTS["lr"],
-    cost: str | CostFunction = "quadratic",
-    momentum: float = DEFAULTS["momentum"],
-    seed: int | random.Random = DEFAULTS["seed"],
-    validation: Dataset | tuple[Any, Any] | None = None,
-    progress: bool = True,
-    verbose: bool = True,
-    out: Optional[TextIO] = None,
-    on_epoch: Optional[Callable[[EpochStats], None]] = None,
-    on_batch: Optional[BatchCallback] = None,
-    step_fn: StepFunction = scalar_step,
-    engine: str = "auto",
-) -> History:
+def train(model: MLP, data: DatasetSplit | Dataset | tuple[Any, Any] | Any, targets: Any = None,
+          *, epochs: int = DEFAULTS["epochs"], batch_size: int = DEFAULTS["batch_size"],
+          lr: float = DEFAULTS["lr"], cost: str | CostFunction = "quadratic",
+          momentum: float = DEFAULTS["momentum"], seed: int | random.Random = DEFAULTS["seed"],
+          validation: Dataset | tuple[Any, Any] | None = None,
+          # what the user sees and hooks into (see _Reporter)
+          progress: bool = True, verbose: bool = True, out: Optional[TextIO] = None,
+          on_epoch: Optional[Callable[[EpochStats], None]] = None,
+          on_batch: Optional[BatchCallback] = None,
+          # how the steps are computed
+          step_fn: StepFunction = scalar_step, engine: str = "auto") -> History:
     """Train ``model`` in place with mini-batch SGD; return the per-epoch :class:`History`.
 
     Measures the untrained network (epoch 0), then every epoch shuffles the training set
     (seeded), takes one SGD step per mini-batch and measures cost and accuracy on the training
-    and test sets under ``no_grad``. ``train(MLP(2, [2, 1]), [[0, 0], [0, 1], [1, 0], [1, 1]],
-    [0, 1, 1, 0], lr=5.0, epochs=1000, batch_size=4)`` learns XOR.
+    and test sets under ``no_grad``. Ctrl-C (or a callback's KeyboardInterrupt) stops it with
+    ``history.interrupted`` set; the model keeps the weights trained so far.
 
     Args:
         data: a :class:`DatasetSplit` (``load_digits()``), a :class:`Dataset`, an ``(inputs,
@@ -624,7 +615,7 @@ def train(
         epochs, batch_size: positive ints; lr, momentum: passed to :class:`SGD`.
         cost: ``"quadratic"`` (C₀ of the videos), ``"cross-entropy"`` or a cost function.
         seed: seeds the mini-batch shuffling (an int or a :class:`random.Random`).
-        validation: a test set for a Dataset or arrays: a Dataset or an (inputs, targets) pair.
+        validation: the test set for a Dataset or arrays (a Dataset or an (inputs, targets) pair).
         progress: a bar on stderr over each epoch's batches and evaluation (on a terminal only;
             tqdm when installed). verbose: one line per epoch to ``out`` (default stdout).
         on_epoch: called with each :class:`EpochStats` from epoch 1 on; on_batch: with
@@ -632,10 +623,6 @@ def train(
         step_fn: the scalar engine's per-batch update (:data:`StepFunction`); giving one
             selects the scalar engine under ``"auto"``.
         engine: ``"auto"``, ``"scalar"`` or ``"compiled"`` (see the module docstring).
-
-    Returns:
-        The :class:`History`; ``interrupted`` is ``True`` if KeyboardInterrupt (Ctrl-C or a
-        callback) stopped it. The model keeps the weights trained so far.
 
     Raises:
         ValueError / TypeError: bad settings, or data that does not fit the model.
