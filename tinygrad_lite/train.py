@@ -354,13 +354,6 @@ class _ScalarEngine:
         return evaluate(self.model, dataset, self.cost_fn)
 
 
-def _compiled_targets(dataset: Dataset, n_outputs: int) -> np.ndarray:
-    """The targets in the compiled trainer's form: labels, or an ``(n, n_outputs)`` table."""
-    if n_outputs == 1 and dataset.labels.ndim == 1:
-        return dataset.labels.astype(np.float64).reshape(-1, 1)  # labels 0/1 are the targets
-    return dataset.labels
-
-
 class _CompiledEngine:
     """Steps and evaluations run by a :class:`~tinygrad_lite.compile.CompiledTrainer`; it writes
     the parameters back into the Values at the end of every epoch."""
@@ -372,21 +365,19 @@ class _CompiledEngine:
         self.trainer, self.batch_size, self.rng = trainer, batch_size, rng
         self.n_outputs = int(trainer.n_outputs)
         self.train_set = train_set
-        self.train_targets = _compiled_targets(train_set, self.n_outputs)
         self._checked: dict[int, Any] = {}  # id(dataset) → its arrays, checked once
 
     def epoch(self, on_batch: BatchCallback) -> None:
         """One shuffled pass of mini-batch SGD steps (the same batches as the scalar engine)."""
-        self.trainer.train_epoch(self.train_set.images, self.train_targets, self.batch_size,
+        self.trainer.train_epoch(self.train_set.images, self.train_set.labels, self.batch_size,
                                  self.rng, on_batch=on_batch)
 
     def evaluate(self, dataset: Dataset) -> tuple[float, Optional[float]]:
         """``(mean cost, accuracy)`` on ``dataset`` from one forward pass (two for one output)."""
         arrays = self._checked.get(id(dataset))
         if arrays is None:  # the data sets do not change between epochs: check them once
-            targets = _compiled_targets(dataset, self.n_outputs)
             arrays = self._checked[id(dataset)] = self.trainer._evaluation_arrays(
-                dataset.images, targets)
+                dataset.images, dataset.labels)
         cost, predictions = self.trainer._cost_and_predictions(*arrays)
         if not dataset.is_classification:
             return cost, None
