@@ -984,4 +984,4 @@ def test_cli_graph_episode4_and_network(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "apt-get install graphviz" in err
     assert main(["graph", "episode4", "-o", str(out), "--widths", "2"]) == 1
-    assert "widths must give 2 layer sizes" in capsys.readouterr().err
+    assert "--widths needs 2 sizes for --depth 1" in capsys.readouterr().err
