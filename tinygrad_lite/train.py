@@ -354,6 +354,13 @@ class _ScalarEngine:
         return evaluate(self.model, dataset, self.cost_fn)
 
 
+def _compiled_targets(dataset: Dataset, n_outputs: int) -> np.ndarray:
+    """The targets in the compiled trainer's form: labels, or an ``(n, n_outputs)`` table."""
+    if n_outputs == 1 and dataset.labels.ndim == 1:
+        return dataset.labels.astype(np.float64).reshape(-1, 1)  # labels 0/1 are the targets
+    return dataset.labels
+
+
 class _CompiledEngine:
     """Steps and evaluations run by a :class:`~tinygrad_lite.compile.CompiledTrainer`; it writes
     the parameters back into the Values at the end of every epoch."""
@@ -365,19 +372,21 @@ class _CompiledEngine:
         self.trainer, self.batch_size, self.rng = trainer, batch_size, rng
         self.n_outputs = int(trainer.n_outputs)
         self.train_set = train_set
+        self.train_targets = _compiled_targets(train_set, self.n_outputs)
         self._checked: dict[int, Any] = {}  # id(dataset) → its arrays, checked once
 
     def epoch(self, on_batch: BatchCallback) -> None:
         """One shuffled pass of mini-batch SGD steps (the same batches as the scalar engine)."""
-        self.trainer.train_epoch(self.train_set.images, self.train_set.labels, self.batch_size,
+        self.trainer.train_epoch(self.train_set.images, self.train_targets, self.batch_size,
                                  self.rng, on_batch=on_batch)
 
     def evaluate(self, dataset: Dataset) -> tuple[float, Optional[float]]:
         """``(mean cost, accuracy)`` on ``dataset`` from one forward pass (two for one output)."""
         arrays = self._checked.get(id(dataset))
         if arrays is None:  # the data sets do not change between epochs: check them once
+            targets = _compiled_targets(dataset, self.n_outputs)
             arrays = self._checked[id(dataset)] = self.trainer._evaluation_arrays(
-                dataset.images, dataset.labels)
+                dataset.images, targets)
         cost, predictions = self.trainer._cost_and_predictions(*arrays)
         if not dataset.is_classification:
             return cost, None
@@ -580,23 +589,32 @@ def _run_epochs(runner: _ScalarEngine | _CompiledEngine, history: History, epoch
         report.done(stats)
 
 
-def train(model: MLP, data: DatasetSplit | Dataset | tuple[Any, Any] | Any, targets: Any = None,
-          *, epochs: int = DEFAULTS["epochs"], batch_size: int = DEFAULTS["batch_size"],
-          lr: float = DEFAULTS["lr"], cost: str | CostFunction = "quadratic",
-          momentum: float = DEFAULTS["momentum"], seed: int | random.Random = DEFAULTS["seed"],
-          validation: Dataset | tuple[Any, Any] | None = None,
-          # what the user sees and hooks into (see _Reporter)
-          progress: bool = True, verbose: bool = True, out: Optional[TextIO] = None,
-          on_epoch: Optional[Callable[[EpochStats], None]] = None,
-          on_batch: Optional[BatchCallback] = None,
-          # how the steps are computed
-          step_fn: StepFunction = scalar_step, engine: str = "auto") -> History:
+def train(
+    model: MLP,
+    data: DatasetSplit | Dataset | tuple[Any, Any] | Any,
+    targets: Any = None,
+    *,
+    epochs: int = DEFAULTS["epochs"],
+    batch_size: int = DEFAULTS["batch_size"],
+    lr: float = DEFAULTS["lr"],
+    cost: str | CostFunction = "quadratic",
+    momentum: float = DEFAULTS["momentum"],
+    seed: int | random.Random = DEFAULTS["seed"],
+    validation: Dataset | tuple[Any, Any] | None = None,
+    progress: bool = True,
+    verbose: bool = True,
+    out: Optional[TextIO] = None,
+    on_epoch: Optional[Callable[[EpochStats], None]] = None,
+    on_batch: Optional[BatchCallback] = None,
+    step_fn: StepFunction = scalar_step,
+    engine: str = "auto",
+) -> History:
     """Train ``model`` in place with mini-batch SGD; return the per-epoch :class:`History`.
 
     Measures the untrained network (epoch 0), then every epoch shuffles the training set
     (seeded), takes one SGD step per mini-batch and measures cost and accuracy on the training
-    and test sets under ``no_grad``. Ctrl-C (or a callback's KeyboardInterrupt) stops it with
-    ``history.interrupted`` set; the model keeps the weights trained so far.
+    and test sets under ``no_grad``. ``train(MLP(2, [2, 1]), [[0, 0], [0, 1], [1, 0], [1, 1]],
+    [0, 1, 1, 0], lr=5.0, epochs=1000, batch_size=4)`` learns XOR.
 
     Args:
         data: a :class:`DatasetSplit` (``load_digits()``), a :class:`Dataset`, an ``(inputs,
@@ -606,7 +624,7 @@ def train(model: MLP, data: DatasetSplit | Dataset | tuple[Any, Any] | Any, targ
         epochs, batch_size: positive ints; lr, momentum: passed to :class:`SGD`.
         cost: ``"quadratic"`` (C₀ of the videos), ``"cross-entropy"`` or a cost function.
         seed: seeds the mini-batch shuffling (an int or a :class:`random.Random`).
-        validation: the test set for a Dataset or arrays (a Dataset or an (inputs, targets) pair).
+        validation: a test set for a Dataset or arrays: a Dataset or an (inputs, targets) pair.
         progress: a bar on stderr over each epoch's batches and evaluation (on a terminal only;
             tqdm when installed). verbose: one line per epoch to ``out`` (default stdout).
         on_epoch: called with each :class:`EpochStats` from epoch 1 on; on_batch: with
@@ -614,6 +632,10 @@ def train(model: MLP, data: DatasetSplit | Dataset | tuple[Any, Any] | Any, targ
         step_fn: the scalar engine's per-batch update (:data:`StepFunction`); giving one
             selects the scalar engine under ``"auto"``.
         engine: ``"auto"``, ``"scalar"`` or ``"compiled"`` (see the module docstring).
+
+    Returns:
+        The :class:`History`; ``interrupted`` is ``True`` if KeyboardInterrupt (Ctrl-C or a
+        callback) stopped it. The model keeps the weights trained so far.
 
     Raises:
         ValueError / TypeError: bad settings, or data that does not fit the model.

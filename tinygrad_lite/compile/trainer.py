@@ -182,9 +182,6 @@ class CompiledTrainer:
         if type(Y) is not np.ndarray:
             Y = np.asarray(Y)
         n = self.n_outputs
-        if Y.ndim == 1 and n == 1 and Y.dtype.kind in "iuf":
-            # One output: each label (0/1) or number is its own target, as the costs take it.
-            Y = Y.reshape(-1, 1)
         if Y.ndim == 1 and Y.dtype.kind in "iu":
             if Y.shape[0] != b:
                 raise ValueError(f"{Y.shape[0]} labels for {b} inputs; they must match")
