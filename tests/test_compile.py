@@ -348,6 +348,8 @@ def test_random_mlps_with_both_costs_match_batch_cost_backward(activation, cost,
     program = compile_cost(model, cost)
     # A label is one-hot for several outputs; for one output it is the target number itself.
     targets = np.eye(n_out)[labels] if n_out > 1 else np.array(labels, dtype=float)[:, None]
+    # batch_cost's targets: one-hot labels, or for one output the label 0/1 itself
+    targets = np.eye(n_out)[labels] if n_out > 1 else np.array(labels, float).reshape(-1, 1)
     costs, grads = program.gradients(X, targets)
     assert_close(costs.mean(), c.data, scale=value_scale)
     assert_close(grads, expected, scale=grad_scale)

@@ -371,3 +371,24 @@ def test_activation_curves_are_the_engines_values_and_derivatives():
 def test_activation_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):
         plot_activations(**kwargs)
+
+
+def test_training_curves_start_at_the_untrained_network():
+    from tinygrad_lite import load_digits, subset, train
+
+    data = subset(load_digits(), 40, 20)
+    h = train(MLP(64, [6, 10], seed=1), data, epochs=2, verbose=False, progress=False)
+    fig = plot_training_curves(h)
+    cost_line = fig.axes[0].lines[0]
+    assert list(cost_line.get_xdata()) == [0, 1, 2]
+    assert list(cost_line.get_ydata()) == [h.initial.cost, *h.cost]
+    assert "Training: 2 epochs" in fig._suptitle.get_text()
+
+
+def test_training_curves_of_a_regression_say_there_is_no_accuracy():
+    from tinygrad_lite import train
+
+    x = np.linspace(-1, 1, 8)
+    h = train(MLP(1, [3, 1], seed=0), x, x ** 2, epochs=1, verbose=False, progress=False)
+    with pytest.raises(ValueError, match="no accuracy to plot .* plot_cost"):
+        plot_training_curves(h)

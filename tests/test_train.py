@@ -488,13 +488,15 @@ def test_both_engines_agree_on_one_output_and_on_regression_targets(targets):
     assert runs["compiled"][1].train_accuracy == runs["scalar"][1].train_accuracy
 
 
-def test_float32_data_trains_exactly_as_its_float64_conversion():
+@pytest.mark.parametrize("engine", ["scalar", "compiled"])
+def test_float32_data_trains_exactly_as_its_float64_conversion(engine):
     x = np.array(XOR_X, dtype=np.float32) * np.float32(0.3)
     y = np.array([0.1, 0.9, 0.7, 0.2], dtype=np.float32)
     nets = [MLP(2, [3, 1], seed=0) for _ in range(2)]
-    train(nets[0], x, y, epochs=3, batch_size=2, progress=False, verbose=False)
+    train(nets[0], x, y, epochs=3, batch_size=2, progress=False, verbose=False, engine=engine)
     train(nets[1], x.astype(np.float64).tolist(), [float(v) for v in y], epochs=3,
-          batch_size=2, progress=False, verbose=False)
+          batch_size=2, progress=False, verbose=False, engine=engine)
+    assert all(type(v) is float for v in weights(nets[0]))
     assert weights(nets[0]) == weights(nets[1])
 
 

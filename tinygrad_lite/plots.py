@@ -211,6 +211,9 @@ def plot_training_curves(history: Any, *, title: Optional[str] = None) -> "Figur
     if initial is not None:
         cost, train_acc, test_acc = ([initial.cost, *cost], [initial.train_accuracy, *train_acc],
                                      [initial.test_accuracy, *test_acc])
+    if any(a is None for a in [*train_acc, *test_acc]):
+        raise ValueError("the history has no accuracy to plot (real-valued targets, or no test "
+                         "set); plot its cost with plot_cost([p.cost for p in history.points])")
     cost = _numbers(cost, "history.cost")
     train_acc = _numbers(train_acc, "history.train_accuracy")
     test_acc = _numbers(test_acc, "history.test_accuracy")

@@ -471,7 +471,7 @@ class _Progress:
             now = time.monotonic()
             if now - self._last > 0.2 or self.n == self.n_batches:
                 self._last = now
-                self._write(f"{self.n}/{self.n_batches} batches  cost {cost:.4f}")
+                self._write(f"{self.n:,}/{self.n_batches:,} batches  cost {cost:.4f}")
 
     def evaluating(self, what: str) -> None:
         """The evaluation of ``what`` (e.g. "the training set") begins."""
@@ -479,7 +479,7 @@ class _Progress:
             self.bar.set_postfix_str(f"evaluating {what}", refresh=False)
             self.bar.update(1)
         elif self.simple:
-            self._write(f"{self.n}/{self.n_batches} batches, evaluating {what}")
+            self._write(f"{self.n:,}/{self.n_batches:,} batches, evaluating {what}")
 
     def _write(self, text: str) -> None:
         sys.stderr.write(f"\r\033[K{self.desc}: {text}")
