@@ -329,6 +329,12 @@ def networks(draw, activation):
     return MLP(nin, nouts, activation, output_activation=output_activation, seed=seed)
 
 
+def label_targets(labels: list[int], n_out: int) -> np.ndarray:
+    """The targets batch_cost makes of labels: one-hot for several outputs, and for one
+    output the number itself."""
+    return np.eye(n_out)[labels] if n_out > 1 else np.array(labels, dtype=float)[:, None]
+
+
 @pytest.mark.parametrize("cost", ["quadratic", "cross-entropy"])
 @pytest.mark.parametrize("activation", ["sigmoid", "relu", "tanh", "linear"])
 @given(data=st.data())
@@ -346,11 +352,7 @@ def test_random_mlps_with_both_costs_match_batch_cost_backward(activation, cost,
     expected = np.array([p.grad for p in params])
     value_scale, grad_scale = scales([c])
     program = compile_cost(model, cost)
-    # A label is one-hot for several outputs; for one output it is the target number itself.
-    targets = np.eye(n_out)[labels] if n_out > 1 else np.array(labels, dtype=float)[:, None]
-    # batch_cost's targets: one-hot labels, or for one output the label 0/1 itself
-    targets = np.eye(n_out)[labels] if n_out > 1 else np.array(labels, float).reshape(-1, 1)
-    costs, grads = program.gradients(X, targets)
+    costs, grads = program.gradients(X, label_targets(labels, n_out))
     assert_close(costs.mean(), c.data, scale=value_scale)
     assert_close(grads, expected, scale=grad_scale)
 
@@ -1046,7 +1048,7 @@ def test_float32_programs_match_the_engine_within_float32_tolerance(activation, 
     value_scale, grad_scale = scales([c])
     program = compile_cost(model, cost, dtype="float32")
     assert program.dtype == np.float32 and program.theta.dtype == np.float32
-    costs, grads = program.gradients(X, np.eye(model.nouts[-1])[labels])
+    costs, grads = program.gradients(X, label_targets(labels, model.nouts[-1]))
     assert costs.dtype == grads.dtype == np.float32
     assert_close(costs.mean(), c.data, rtol=RTOL32, scale=value_scale)
     assert_close(grads, [p.grad for p in model.parameters()], rtol=RTOL32, scale=grad_scale)

@@ -137,6 +137,7 @@ def test_an_interrupt_during_step_never_leaves_a_half_updated_model(momentum):
     for p in params:
         p.grad = 1.0
     opt = SGD(params, lr=1.0, momentum=momentum)
+    opt.step()  # one whole step however slow the machine, so that the parameters have moved
     previous = signal.signal(signal.SIGALRM, interrupt)
     try:
         for delay in (0.013, 0.021, 0.034):
