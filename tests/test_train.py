@@ -544,3 +544,16 @@ def test_the_progress_bar_covers_the_evaluation(small, monkeypatch):
     assert shown.index("epoch 1/1: 2/2 batches") < shown.index(
         "epoch 1/1: 2/2 batches, evaluating the training set") < shown.index(
         "epoch 1/1: 2/2 batches, evaluating the test set")
+
+
+def test_a_regression_line_shows_the_test_cost_and_accuracy_refuses_real_targets():
+    stats = EpochStats(3, 0.25, None, None, 0.5, test_cost=0.125)
+    assert str(stats) == "epoch   3  training cost 0.2500  test cost 0.1250  (0.5s)"
+    assert stats.summary() == "epoch 3: training cost 0.25, test cost 0.125"
+    line = Dataset.from_arrays([0.0, 1.0], [0.5, 1.5], "line")
+    net = MLP(1, [1], "linear", seed=0)
+    cost, acc = evaluate(net, line)
+    assert acc is None and cost == pytest.approx(
+        np.mean([(net([x])[0].data - y) ** 2 for x, y in ((0.0, 0.5), (1.0, 1.5))]), rel=1e-12)
+    with pytest.raises(ValueError, match="line has real-valued targets, not class labels"):
+        accuracy(net, line)
