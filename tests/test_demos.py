@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # the everyday run (pytest -m "not slow") leaves these out
+
 pytest.importorskip("matplotlib")  # the demos draw with the [plots] extra
 
 from tinygrad_lite.serialize import load_model  # noqa: E402

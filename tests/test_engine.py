@@ -336,6 +336,7 @@ def test_zero_grad_helper_resets_given_values():
     assert a.grad == 0.0 and b.grad == 0.0
 
 
+@pytest.mark.slow
 def test_a_million_node_chain_backpropagates_without_recursion():
     x = Value(1.0)
     y = x
@@ -672,6 +673,7 @@ def test_topological_order_has_no_side_effects():
     assert [v.grad for v in topological_order(out)] == [2 * g for g in grads]
 
 
+@pytest.mark.slow
 def test_topological_order_of_a_deep_chain_needs_no_recursion():
     x = Value(1.0)
     y = x

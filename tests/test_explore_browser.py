@@ -24,6 +24,8 @@ from tinygrad_lite.explore.browser import CHROMIUM_FLAGS, find_chromedriver, fin
 from tinygrad_lite.serialize import from_arrays, to_arrays
 from tinygrad_lite.train import subset
 
+pytestmark = pytest.mark.slow  # the everyday run (pytest -m "not slow") leaves these out
+
 if os.environ.get("CI"):  # under CI selenium must be installed: fail loudly if it is not
     from selenium import webdriver
 else:

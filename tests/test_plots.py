@@ -12,6 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+pytestmark = pytest.mark.slow  # the everyday run (pytest -m "not slow") leaves these out
+
 matplotlib = pytest.importorskip("matplotlib")  # an optional extra: `pip install .[plots]`
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
