@@ -182,3 +182,13 @@ def test_a_from_op_node_named_like_a_custom_op_is_not_taken_for_it():
     y = Value.from_op(4.0, [x], [4.0], "shared_name")  # not made by the custom op
     with pytest.raises(TypeError, match="made with Value.from_op"):
         grad(y, [x], create_graph=True)
+
+
+def test_a_later_op_of_the_same_name_does_not_change_an_earlier_ops_derivatives():
+    from tinygrad_lite.autodiff import grad
+
+    first = custom_op("reused_name", lambda x: x * x, lambda x, out: 2 * x)
+    custom_op("reused_name", lambda x: x * x * x, lambda x, out: 3 * x * x)  # replaces it in OPS
+    x = Value(1.5)
+    (d1,) = grad(first(x), [x], create_graph=True)
+    assert d1.data == 3.0 and grad(d1, [x]) == [2.0]  # the first op's own derivative

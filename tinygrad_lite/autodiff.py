@@ -29,7 +29,7 @@ import numbers
 from typing import Any, Callable, Sequence, Union
 
 from tinygrad_lite.engine import Value, is_grad_enabled, topological_order
-from tinygrad_lite.optable import op_record
+from tinygrad_lite.optable import record_of
 
 __all__ = ["grad", "hessian", "hvp", "jvp", "jvp_graph"]
 
@@ -132,7 +132,7 @@ def _total(terms: list[Gradient]) -> Gradient:
 
 
 def _value_derivatives(node: Value) -> Sequence[Gradient]:
-    record = op_record(node.op)
+    record = record_of(node)
     if record is None or record.value_derivatives is None:
         raise TypeError(
             f"op {node.op!r} (made with Value.from_op) has only float local derivatives: it can "

@@ -130,22 +130,33 @@ def _finite(x: float, op: str, operands: Sequence[Any]) -> float:
     raise OverflowError(f"{op}: result too large for a float for operands ({shown})")
 
 
+# How many numbers _number has converted, so that a caller can tell, without another pass,
+# whether its items were all Values and floats already. Another thread's conversions can only
+# make it take the slower (always correct) path.
+_conversions = 0
+
+
 def _number(x: Any) -> float:
     """A plain real number as a finite float; raises (without naming it) for anything else."""
+    global _conversions
+    _conversions += 1
     return _finite_real(x, "number")
 
 
-def _data_floats(items: Sequence[Any], what: str) -> list[float]:
-    """``.data`` of the Values and ``float(x)`` of the numbers of ``items``.
+def _data_floats(items: Sequence[Any], what: str) -> tuple[list[float], bool]:
+    """``.data`` of the Values and ``float(x)`` of the numbers of ``items``, and whether no
+    entry needed converting (all were Values or floats).
 
     The fast path converts only entries that are not already a Value or a float; on a bad
     entry, a second pass names it ("affine: input 3 must be a real number ...").
     """
+    before = _conversions
     try:
-        return [x.data if type(x) is Value else x if type(x) is float else _number(x)
-                for x in items]
+        floats = [x.data if type(x) is Value else x if type(x) is float else _number(x)
+                  for x in items]
     except (TypeError, ValueError):
-        return _named_floats(items, what)
+        return _named_floats(items, what), False
+    return floats, _conversions == before
 
 
 def _named_floats(items: Sequence[Any], what: str) -> list[float]:
@@ -156,8 +167,6 @@ def _named_floats(items: Sequence[Any], what: str) -> list[float]:
 
 def _wiring(items: Sequence[Any], floats: list[float], is_value: list[bool]) -> tuple[Any, ...]:
     """``items`` with each plain number replaced by its float (the affine ctx)."""
-    if all(is_value):
-        return tuple(items)
     return tuple(x if keep else d for x, d, keep in zip(items, floats, is_value))
 
 
@@ -519,8 +528,8 @@ class Value:
         n = len(ws)
         if len(xs) != n:
             raise ValueError(f"affine: {n} weights but {len(xs)} inputs; they must match")
-        wd = _data_floats(ws, "weight")
-        xd = _data_floats(xs, "input")
+        wd, ws_exact = _data_floats(ws, "weight")
+        xd, xs_exact = _data_floats(xs, "input")
         b_is_value = type(b) is Value
         bd = b.data if b_is_value else _finite_real(b, "affine: bias")
         z = float(sum(map(operator.mul, wd, xd), bd))
@@ -547,7 +556,8 @@ class Value:
             parents.append(b)
             local.append(1.0)
         # ctx keeps the wiring (which inputs were constants) for tools that re-run the graph.
-        ctx = (_wiring(ws, wd, w_is_value), _wiring(xs, xd, x_is_value), b if b_is_value else bd)
+        ctx = (tuple(ws) if ws_exact else _wiring(ws, wd, w_is_value),
+               tuple(xs) if xs_exact else _wiring(xs, xd, x_is_value), b if b_is_value else bd)
         return Value._make(z, parents, local, "affine", ctx=ctx)
 
     @staticmethod
@@ -569,10 +579,10 @@ class Value:
                 f"affine_layer: {len(weights)} weight rows but {len(biases)} biases; they must match"
             )
         n = len(xs)
-        xd = _data_floats(xs, "input")
+        xd, exact = _data_floats(xs, "input")
         value_idx = [i for i, x in enumerate(xs) if type(x) is Value]
         value_xs = [xs[i] for i in value_idx]
-        ctx_xs = _wiring(xs, xd, [type(x) is Value for x in xs])
+        ctx_xs = tuple(xs) if exact else _wiring(xs, xd, [type(x) is Value for x in xs])
         out: list[Value] = []
         for ws, b in zip(weights, biases):
             # Fast path: Value weights and bias, number inputs. Anything else (a plain-number

@@ -32,7 +32,8 @@ import numpy as np
 
 from tinygrad_lite.engine import Value
 
-__all__ = ["OpRecord", "OPS", "BUILTIN_OP_NAMES", "op_record", "register", "LocalDerivative"]
+__all__ = ["OpRecord", "OPS", "BUILTIN_OP_NAMES", "op_record", "record_of", "register",
+           "LocalDerivative"]
 
 #: One local derivative as the table gives it: a ``Value`` (differentiable again) or a plain
 #: float (a constant: its own derivative is 0).
@@ -277,6 +278,16 @@ BUILTIN_OP_NAMES: frozenset[str] = frozenset(OPS)
 def op_record(name: str) -> Optional[OpRecord]:
     """The record of the op called ``name``, or ``None`` for a name no op has."""
     return OPS.get(name)
+
+
+def record_of(node: Value) -> Optional[OpRecord]:
+    """The record of the op that made ``node``: a built-in op's, the custom op's that made it
+    (which its ``ctx`` names, even when a later op took the same name), or the table's entry
+    for its name; ``None`` for a leaf or an unknown name."""
+    own = getattr(node.ctx, "record", None)
+    if isinstance(own, OpRecord) and own.name == node.op and not own.builtin:
+        return own
+    return OPS.get(node.op) if node.op else None
 
 
 def register(record: OpRecord) -> OpRecord:
