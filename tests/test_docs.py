@@ -122,7 +122,30 @@ def render_api_reference() -> str:
                 summary = _first_paragraph(getattr(target, "__doc__", None))
                 lines.append(f"- `{attr}`: {summary or '(undocumented)'}")
             lines.append("")
+    lines += render_op_table()
     return "\n".join(lines).rstrip() + "\n"
+
+
+def render_op_table() -> list[str]:
+    """The built-in ops, read from the op table (tinygrad_lite.optable): one row each."""
+    from tinygrad_lite.optable import OPS
+
+    def cell(text: str) -> str:
+        for slot in ("x", "a", "b", "p"):  # the templates' operands, named as in the tooltips
+            text = text.replace("{" + slot + "}", slot)
+        return text.replace("|", "\\|")
+
+    lines = ["## Built-in ops", "",
+             "Read from the op table, `tinygrad_lite.optable.OPS`, where each op is defined once.",
+             "", "| op | drawn as | result | local derivatives | made by |",
+             "| --- | --- | --- | --- | --- |"]
+    for name, record in sorted(OPS.items()):
+        if not record.builtin:
+            continue
+        made_by = getattr(record.apply, "__qualname__", str(record.apply))
+        lines.append(f"| `{cell(name)}` | {cell(record.symbol)} | {cell(record.formula)} | "
+                     f"{cell('; '.join(record.derivative_formulas))} | `{made_by}` |")
+    return lines + [""]
 
 
 def test_api_reference_is_current():

@@ -12,7 +12,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from tinygrad_lite import Value, is_grad_enabled, no_grad, zero_grad
-from tinygrad_lite.engine import BUILTIN_OP_NAMES, topological_order
+from tinygrad_lite.engine import topological_order
+from tinygrad_lite.optable import BUILTIN_OP_NAMES
 
 EPS = 1e-6
 

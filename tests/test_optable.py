@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tinygrad_lite import Value
-from tinygrad_lite.engine import BUILTIN_OP_NAMES
+from tinygrad_lite.optable import BUILTIN_OP_NAMES
 from tinygrad_lite.optable import OPS, OpRecord, op_record, register
 from tinygrad_lite.viz.graph import OP_SYMBOLS
 

@@ -20,7 +20,8 @@ from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
 from tinygrad_lite import Value
-from tinygrad_lite.engine import BUILTIN_OP_NAMES, topological_order
+from tinygrad_lite.engine import topological_order
+from tinygrad_lite.optable import BUILTIN_OP_NAMES
 from tinygrad_lite.gradcheck import (
     GradcheckError,
     gradcheck,

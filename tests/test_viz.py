@@ -23,7 +23,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tinygrad_lite.engine import BUILTIN_OP_NAMES, Value, no_grad
+from tinygrad_lite.engine import Value, no_grad
+from tinygrad_lite.optable import BUILTIN_OP_NAMES
 from tinygrad_lite.losses import batch_cost, quadratic_cost
 from tinygrad_lite.nn import MLP
 from tinygrad_lite.viz import (

@@ -46,12 +46,26 @@ from typing import Any, Iterable, Sequence, Union
 
 __all__ = [
     "Value", "no_grad", "is_grad_enabled", "zero_grad", "topological_order", "Number", "ValueLike",
-    "BUILTIN_OP_NAMES",
+    "reserve_op_names",
 ]
 
 Number = Union[int, float]
 ValueLike = Union["Value", int, float]
 
+
+
+#: The ``.op`` names of the engine's own ops, which :meth:`Value.from_op` refuses; filled by the
+#: op table (:mod:`tinygrad_lite.optable`), which is built from Value's methods.
+_reserved_names: set[str] = set()
+
+
+def reserve_op_names(names: Iterable[str]) -> None:
+    """Reserve ``names`` for the engine's built-in ops: :meth:`Value.from_op` refuses them.
+
+    Called once by the op table (:mod:`tinygrad_lite.optable`) with every built-in op's name,
+    so that a user's op can never be mistaken for one by the compiler or the graph views.
+    """
+    _reserved_names.update(names)
 
 
 class _GradMode(threading.local):
@@ -263,12 +277,12 @@ class Value:
         Raises:
             TypeError: a parent is not a Value, or ``data``/a local gradient is not a number.
             ValueError: lengths differ, ``data`` is nan, or ``op`` is a built-in op's name
-                (:data:`BUILTIN_OP_NAMES`, reserved for the engine's own ops).
+                (reserved for the engine's own ops, see :func:`reserve_op_names`).
             OverflowError: ``data`` is infinite.
         """
         if not isinstance(op, str) or not op:
             raise TypeError(f"from_op: op must be a non-empty str, got {op!r}")
-        if op in BUILTIN_OP_NAMES:
+        if op in _reserved_names:
             raise ValueError(
                 f"from_op: op name {op!r} is reserved for the engine's built-in op (the "
                 "compiler and the graph views would take the node for it); choose another name"
@@ -773,7 +787,3 @@ def topological_order(roots: Union[Value, Iterable[Value]]) -> list[Value]:
                 order.append(node)
     return order
 
-
-# The op table points at Value's methods, so it is built once they exist; BUILTIN_OP_NAMES (the
-# compiler imports it from here) is the table's list of built-in names.
-from tinygrad_lite.optable import BUILTIN_OP_NAMES  # noqa: E402

@@ -550,70 +550,93 @@ def gradcheck_model(
     rng = make_rng(seed)
     _require_grad_mode("gradcheck_model")
 
-    # A parameter listed twice (a shared weight) is one input of the cost.
+    chosen = [_unique_indices(params)[k] for k in _chosen(len(set(map(id, params))),
+                                                           max_params, rng)]
+    check = _ModelCheck(model, params, lambda: _check_result(cost(model(x), y), "cost"), eps)
+    try:
+        analytic = check.analytic(chosen)
+        if directional:
+            mismatches, total, footer = check.directional(chosen, analytic, rng, seed, atol, rtol)
+        else:
+            mismatches, total, footer = check.each(chosen, analytic, atol, rtol)
+        return _fail(mismatches, total, eps, atol, rtol, raise_exception, footer)
+    finally:
+        check.restore()
+
+
+def _unique_indices(params: Sequence[Value]) -> list[int]:
+    """The index of each parameter's first appearance: one listed twice (a shared weight) is
+    one input of the cost."""
     unique: list[int] = []
     seen: set[int] = set()
     for i, p in enumerate(params):
         if id(p) not in seen:
             seen.add(id(p))
             unique.append(i)
-    chosen = [unique[k] for k in _chosen(len(unique), max_params, rng)]
-    saved = [(p.data, p.grad) for p in params]
+    return unique
 
-    def cost_value() -> Value:
-        return _check_result(cost(model(x), y), "cost")
 
-    def shifted_cost(shift: dict[int, float], where: str) -> float:
+class _ModelCheck:
+    """The parameters of one :func:`gradcheck_model` call: nudged in place and restored."""
+
+    def __init__(self, model: Any, params: list[Value], cost_value: Callable[[], Value],
+                 eps: float) -> None:
+        self.model, self.params, self.cost_value, self.eps = model, params, cost_value, eps
+        self.saved = [(p.data, p.grad) for p in params]
+
+    def analytic(self, chosen: Sequence[int]) -> dict[int, float]:
+        """∂cost/∂parameter from ``backward()`` for the ``chosen`` parameters."""
+        for p in self.params:
+            p.grad = 0.0
+        self.cost_value().backward()
+        return {i: self.params[i].grad for i in chosen}
+
+    def shifted_cost(self, shift: dict[int, float], where: str) -> float:
+        """The cost with parameter i moved by ``shift[i]``, then put back."""
+        params, saved = self.params, self.saved
         for i, d in shift.items():
             params[i].data = saved[i][0] + d
         try:
-            return _shifted_data(cost_value, where, eps, "the cost")
+            return _shifted_data(self.cost_value, where, self.eps, "the cost")
         finally:
             for i in shift:
                 params[i].data = saved[i][0]
 
-    try:
-        for p in params:
-            p.grad = 0.0
-        cost_value().backward()
-        analytic = {i: params[i].grad for i in chosen}
-        names = _parameter_names(model)
-
-        def describe(i: int) -> str:
-            name = names.get(id(params[i]))
-            detail = f"{name}; " if name else ""
-            return f"parameter {i} ({detail}data = {saved[i][0]:.6g})"
-
+    def each(self, chosen: Sequence[int], analytic: dict[int, float], atol: float,
+             rtol: float) -> tuple[list[GradMismatch], int, str]:
+        """Every chosen partial derivative against its central difference."""
+        names = _parameter_names(self.model)
         mismatches = []
-        if directional:
-            v = _unit_direction(len(chosen), rng)
-            up = shifted_cost({i: eps * d for i, d in zip(chosen, v)}, "+eps along v")
-            down = shifted_cost({i: -eps * d for i, d in zip(chosen, v)}, "-eps along v")
-            numerical = (up - down) / (2.0 * eps)
-            projected = math.fsum(analytic[i] * d for i, d in zip(chosen, v))
-            found = _compare(
-                f"a random unit direction v in parameter space (seed={seed!r})",
-                None, numerical, projected, atol, rtol,
-            )
-            mismatches = [found] if found else []
-            footer = (
-                f"v = {_format_vector(v)} over parameters {_format_vector(chosen)}.\n"
-                f"Run gradcheck_model(..., directional=False) to find which parameter is "
-                f"wrong. {_HINT}"
-            )
-            total = 1
-        else:
-            for i in chosen:
-                up = shifted_cost({i: eps}, f"+eps on parameter {i}")
-                down = shifted_cost({i: -eps}, f"-eps on parameter {i}")
-                numerical = (up - down) / (2.0 * eps)
-                found = _compare(describe(i), i, numerical, analytic[i], atol, rtol)
-                if found:
-                    mismatches.append(found)
-            footer = _HINT
-            total = len(chosen)
-        return _fail(mismatches, total, eps, atol, rtol, raise_exception, footer)
-    finally:
-        for p, (data, old_grad) in zip(params, saved):
+        for i in chosen:
+            up = self.shifted_cost({i: self.eps}, f"+eps on parameter {i}")
+            down = self.shifted_cost({i: -self.eps}, f"-eps on parameter {i}")
+            numerical = (up - down) / (2.0 * self.eps)
+            name = names.get(id(self.params[i]))
+            what = f"parameter {i} ({f'{name}; ' if name else ''}data = {self.saved[i][0]:.6g})"
+            found = _compare(what, i, numerical, analytic[i], atol, rtol)
+            if found:
+                mismatches.append(found)
+        return mismatches, len(chosen), _HINT
+
+    def directional(self, chosen: Sequence[int], analytic: dict[int, float],
+                    rng: random.Random, seed: Any, atol: float,
+                    rtol: float) -> tuple[list[GradMismatch], int, str]:
+        """One random directional derivative over the chosen parameters."""
+        eps = self.eps
+        v = _unit_direction(len(chosen), rng)
+        up = self.shifted_cost({i: eps * d for i, d in zip(chosen, v)}, "+eps along v")
+        down = self.shifted_cost({i: -eps * d for i, d in zip(chosen, v)}, "-eps along v")
+        numerical = (up - down) / (2.0 * eps)
+        projected = math.fsum(analytic[i] * d for i, d in zip(chosen, v))
+        found = _compare(f"a random unit direction v in parameter space (seed={seed!r})",
+                         None, numerical, projected, atol, rtol)
+        footer = (f"v = {_format_vector(v)} over parameters {_format_vector(chosen)}.\n"
+                  f"Run gradcheck_model(..., directional=False) to find which parameter is "
+                  f"wrong. {_HINT}")
+        return ([found] if found else []), 1, footer
+
+    def restore(self) -> None:
+        """Every parameter's ``.data`` and ``.grad`` as they were before the check."""
+        for p, (data, old_grad) in zip(self.params, self.saved):
             p.data = data
             p.grad = old_grad

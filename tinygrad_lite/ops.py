@@ -40,7 +40,8 @@ from typing import Any, Callable, Sequence
 
 # BUILTIN_OP_NAMES: the ``.op`` names the engine itself uses; custom ops must pick another name.
 from tinygrad_lite._checks import finite_number
-from tinygrad_lite.engine import BUILTIN_OP_NAMES, Value, is_grad_enabled
+from tinygrad_lite.engine import Value, is_grad_enabled
+from tinygrad_lite.optable import BUILTIN_OP_NAMES
 from tinygrad_lite.optable import OpRecord, register
 
 __all__ = ["CustomOp", "custom_op", "op", "BUILTIN_OP_NAMES"]

@@ -30,7 +30,7 @@ from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
 
-from tinygrad_lite.engine import Value
+from tinygrad_lite.engine import Value, reserve_op_names
 
 __all__ = ["OpRecord", "OPS", "BUILTIN_OP_NAMES", "op_record", "record_of", "register",
            "LocalDerivative"]
@@ -273,6 +273,7 @@ OPS: dict[str, OpRecord] = {r.name: r for r in _builtin_records()}
 
 #: The names of the engine's own ops, reserved for them.
 BUILTIN_OP_NAMES: frozenset[str] = frozenset(OPS)
+reserve_op_names(BUILTIN_OP_NAMES)
 
 
 def op_record(name: str) -> Optional[OpRecord]:

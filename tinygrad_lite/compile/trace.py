@@ -22,7 +22,8 @@ import numbers
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from tinygrad_lite.engine import BUILTIN_OP_NAMES, Value, topological_order
+from tinygrad_lite.engine import Value, topological_order
+from tinygrad_lite.optable import BUILTIN_OP_NAMES
 
 __all__ = [
     "SUPPORTED_OPS",
