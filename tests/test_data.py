@@ -385,8 +385,10 @@ def test_load_idx_missing_file(tmp_path: Path) -> None:
 # embedded MNIST: 5,000 real digits, checksums, licence, the 4,000 / 1,000 split
 # --------------------------------------------------------------------------- #
 MNIST_5K_SHA256 = {
-    "mnist_5k-images-idx3-ubyte.gz": "c6b100a5a2c03680cfe2ea9a6cb50df61c85444712901c9827140677184ff468",
-    "mnist_5k-labels-idx1-ubyte.gz": "86843f81a1849db34cf2a8117f2c27d94bdb2638b0633e53343f198187730267",
+    "mnist_5k-images-idx3-ubyte.gz":
+        "c6b100a5a2c03680cfe2ea9a6cb50df61c85444712901c9827140677184ff468",
+    "mnist_5k-labels-idx1-ubyte.gz":
+        "86843f81a1849db34cf2a8117f2c27d94bdb2638b0633e53343f198187730267",
 }
 DATA_DIR = Path(data.__file__).resolve().parent / "_data"
 
