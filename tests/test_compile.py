@@ -21,8 +21,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from tinygrad_lite import Value, no_grad
+from tinygrad_lite.engine import BUILTIN_OP_NAMES
 from tinygrad_lite.compile import (
-    SUPPORTED_OPS,
     CompiledTrainer,
     Program,
     TraceError,
@@ -295,7 +295,7 @@ def test_the_random_graphs_use_every_op():
             if v.op:
                 ops.add(v.op)
             stack.extend(v.parents)
-    assert ops == SUPPORTED_OPS
+    assert ops == BUILTIN_OP_NAMES
 
 
 def _every_op(xs, params):

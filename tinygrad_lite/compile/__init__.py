@@ -23,7 +23,7 @@ Entry points:
 * :func:`compile_graph`: an already built graph;
 * :class:`Program`: ``forward``, ``gradients``, ``backward`` and ``describe``.
 
-Supported ops: all of the engine's (:data:`SUPPORTED_OPS`). An op made by other code with
+Supported ops: all of the engine's (:data:`~tinygrad_lite.engine.BUILTIN_OP_NAMES`). An op made by other code with
 ``Value.from_op`` raises :class:`UnsupportedOpError` naming it, unless it depends on no input
 and no parameter (then it is a constant). A NumPy floating-point error raises the engine's
 error for that op (OverflowError for ``exp``, ValueError for ``log`` of a non-positive number,
@@ -32,8 +32,9 @@ error for that op (OverflowError for ``exp``, ValueError for ``log`` of a non-po
 
 from tinygrad_lite.compile.compiler import cache_info, clear_cache, compile_function, compile_graph
 from tinygrad_lite.compile.program import Program
-from tinygrad_lite.compile.trace import SUPPORTED_OPS, TraceError, UnsupportedOpError
-from tinygrad_lite.compile.trainer import CompiledTrainer, compile_cost, compile_model
+from tinygrad_lite.compile.program import Batch, Stepper
+from tinygrad_lite.compile.trace import TraceError, UnsupportedOpError
+from tinygrad_lite.compile.trainer import CompiledTrainer, PreparedBatch, compile_cost, compile_model
 
 __all__ = [
     "compile_graph",
@@ -41,10 +42,12 @@ __all__ = [
     "compile_cost",
     "compile_model",
     "CompiledTrainer",
+    "PreparedBatch",
     "Program",
+    "Batch",
+    "Stepper",
     "TraceError",
     "UnsupportedOpError",
-    "SUPPORTED_OPS",
     "clear_cache",
     "cache_info",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+from itertools import repeat
 from collections import OrderedDict
 from typing import Any, Callable, Sequence
 
@@ -75,8 +76,9 @@ def _check(program: Program, graph: Graph) -> None:
     """Run the program on the trace's own values; it must reproduce the traced outputs."""
     arrays = [np.empty((1, n)) for n in graph.n_inputs]
     for i, node in enumerate(graph.nodes):
-        if node[0] == "input":
-            arrays[node[1]][0, node[2]] = graph.data[i]
+        if node.kind == "input":
+            bank, column = node.extra
+            arrays[bank][0, column] = graph.data[i]
     if not arrays:
         return
     try:
@@ -170,7 +172,7 @@ def compile_function(fn: Callable[..., Value | Sequence[Value]], input_sizes: in
     def trace(values: list[list[float]]) -> tuple[Graph, bool]:
         banks = [[Value(v, label=f"in{k}[{j}]") for j, v in enumerate(vals)]
                  for k, vals in enumerate(values)]
-        if not all(isinstance(p, Value) for p in params):
+        if not all(map(isinstance, params, repeat(Value))):
             raise TypeError("params must be Values")
         out = fn(*banks)
         if isinstance(out, Value):

@@ -17,7 +17,7 @@ from typing import Any, Callable, NoReturn, Sequence
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from tinygrad_lite.compile.access import B, P, V, Access, Bound, Loc, Planner
+from tinygrad_lite.compile.access import B, V, Access, Bound, GradPart, Planner
 
 __all__ = [
     "Instruction",
@@ -305,10 +305,19 @@ class MatmulAffine(Instruction):
         self.xs = xs
         self.bias = bias
         self.block = regular_block(weights)
-        flat = weights.ravel()
-        # Only for planning whether dW assigns or adds (and for its description).
-        self.w_access = Access([Loc(P, int(i)) for i in flat], [True] * len(flat), full=True)
-        self.operands = [a for a in (self.w_access, bias, xs) if a is not None]
+        # Whether dW assigns or adds to G, decided by the Planner (see plan()).
+        self.w_part = GradPart("G", None, weights.ravel())
+        self.operands = [a for a in (bias, xs) if a is not None]
+
+    @property
+    def needs_backward(self) -> bool:
+        """Always: the weights are parameters."""
+        return True
+
+    def plan(self, planner: Planner) -> None:
+        """Plan dW, the bias and the inputs, in the order the backward closure runs them."""
+        planner.plan(self.w_part)
+        super().plan(planner)
 
     def label(self) -> str:
         """``matmul k×n``."""
@@ -391,7 +400,7 @@ class MatmulAffine(Instruction):
     def _weight_gradient(self, ws: Any, GW: np.ndarray | None,
                          x_value: Callable[[], np.ndarray]) -> Fn:
         dout = ws.D[self.start:self.start + self.k]
-        mode = self.w_access.parts[0].mode
+        mode = self.w_part.mode
         if GW is not None and mode == "assign":
             product = self._product()
             return lambda: product(dout, x_value().T, out=GW)
