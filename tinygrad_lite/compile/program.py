@@ -332,7 +332,7 @@ class Program:
     def __init__(self, lowered: Lowered, params: Sequence[Value], *, single_output: bool,
                  theta: np.ndarray | None = None, dtype: Any = "float64") -> None:
         self.lowered = lowered
-        self.params = list(params)
+        self.params = params if isinstance(params, list) else list(params)  # shared, not copied
         if theta is None:
             theta = np.array([p.data for p in self.params], dtype=check_dtype(dtype))
         self.theta = theta
