@@ -6,7 +6,10 @@ in the backward pass the same rows of ``D`` hold ∂cost/∂node, which the inst
 contributions to its operands (see :mod:`tinygrad_lite.compile.access`).
 
 Instructions are independent of the batch size; :meth:`Instruction.bind` makes the two closures
-that run them on one workspace.
+that run them on one workspace. A forward closure may carry a cheaper variant as its ``fast``
+attribute (the sigmoid without its clip against overflow): valid only where every
+floating-point error raises and the step is then run again with the careful closures, as
+:class:`~tinygrad_lite.compile.program.Stepper` does.
 """
 
 from __future__ import annotations
@@ -120,6 +123,13 @@ def _unary_forward(op: str, p: float | None, get: Callable[[], np.ndarray], out:
             np.exp(t, out=t)
             np.add(t, 1.0, out=t)
             np.divide(1.0, t, out=out)
+
+        def sigmoid_unclipped() -> None:  # e^(−x) overflows for x < −709: an error, see FAST
+            np.negative(get(), out=t)
+            np.exp(t, out=t)
+            np.add(t, 1.0, out=t)
+            np.divide(1.0, t, out=out)
+        sigmoid.fast = sigmoid_unclipped  # type: ignore[attr-defined]
         return sigmoid
     if op == "**":
         if p == 2.0:

@@ -288,10 +288,12 @@ class _Workspace:
         self.banks: list[Any] = [None] * len(lowered.n_inputs)
         self.theta, self.G = theta, G
         self.forward: list[Any] = []
+        self.fast_forward: list[Any] = []  # for the Stepper, see instructions.py
         backward: list[tuple[Instruction, Any]] = []
         for instr in lowered.instructions:
             fwd, bwd = instr.bind(self)
             self.forward.append(fwd)
+            self.fast_forward.append(getattr(fwd, "fast", fwd))
             if bwd is not None:
                 backward.append((instr, bwd))
         backward.reverse()
@@ -628,7 +630,7 @@ class Program:
         for k, a in enumerate(arrays):
             banks[k] = a.T
         try:
-            for f in ws.forward:
+            for f in ws.fast_forward:
                 f()
             if ws.seed_row is not None:
                 ws.seed_row.fill(scale)
