@@ -39,30 +39,6 @@ def _run_to_end(drain: Callable[[], None]) -> None:
         raise interrupt
 
 
-def assign_all(values: Sequence[Value], data: Iterable[float],
-               grads: Iterable[float] | None = None) -> None:
-    """Set ``values[i].data = data[i]`` (and ``.grad = grads[i]``) for every i, all of them even
-    if Ctrl-C arrives midway (see :func:`_run_to_end`).
-
-    Used by the compiled trainer when it writes its flat parameters back.
-    """
-    if grads is None:
-        pairs = zip(values, data)
-
-        def drain() -> None:
-            for v, x in pairs:
-                v.data = x
-    else:
-        triples = zip(values, data, grads)
-
-        def drain() -> None:
-            for v, x, g in triples:
-                v.data = x
-                v.grad = g
-
-    _run_to_end(drain)
-
-
 def _descend(params: Sequence[Value], steps: Sequence[float], lr: float) -> None:
     """p ← p − lr·step for every parameter, all of them even if Ctrl-C arrives midway."""
     pairs = zip(params, steps)

@@ -10,13 +10,13 @@ unsigned ints, floats. Anything else (complex numbers, strings, datetimes, Pytho
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
 from tinygrad_lite.engine import Value
 
-__all__ = ["REAL_KINDS", "real_array", "check_finite", "check_dtype"]
+__all__ = ["REAL_KINDS", "real_array", "check_finite", "check_dtype", "assign_all"]
 
 #: NumPy dtype kinds that hold real numbers: bool, signed int, unsigned int, float.
 REAL_KINDS = frozenset("biuf")
@@ -67,3 +67,30 @@ def check_finite(arr: np.ndarray, what: str) -> None:
         bad = np.argwhere(~np.isfinite(arr))[0]
         where = ", ".join(str(int(i)) for i in bad)
         raise ValueError(f"{what} is not finite at [{where}]: {arr[tuple(bad)]}")
+
+
+def assign_all(values: Sequence[Value], data: Iterable[float],
+               grads: Iterable[float] | None = None) -> None:
+    """Set ``values[i].data = data[i]`` (and ``.grad = grads[i]``) for every i, all of them even
+    if Ctrl-C arrives midway: the compiled path writes its flat arrays back into the model's
+    Values with it, so a model is never left half old, half new.
+
+    Python delivers a KeyboardInterrupt between loop iterations, never inside one iteration's
+    writes, so the loop resumes from the same iterator; the interrupt is raised once it is done.
+    """
+    items = iter(zip(values, data) if grads is None else zip(values, data, grads))
+    interrupt: KeyboardInterrupt | None = None
+    while True:
+        try:
+            if grads is None:
+                for v, x in items:
+                    v.data = x
+            else:
+                for v, x, g in items:
+                    v.data = x
+                    v.grad = g
+            break
+        except KeyboardInterrupt as exc:  # a second Ctrl-C while finishing is caught as well
+            interrupt = exc
+    if interrupt is not None:
+        raise interrupt

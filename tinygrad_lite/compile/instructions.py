@@ -152,70 +152,76 @@ def _unary_forward(op: str, p: float | None, get: Callable[[], np.ndarray], out:
 def _unary_backward(op: str, p: float | None, a: Bound, out: np.ndarray, dout: np.ndarray,
                     t: np.ndarray, t2: np.ndarray) -> Fn:
     """dout · f'(x) sent to the operand; ``f'`` from the saved input or output."""
-    direct, scatter, x = a.direct, a.scatter, a.value
+    direct, scatter = a.direct, a.scatter
     target = direct if direct is not None else t2
+    compute = _unary_contribution(op, p, a.value, out, dout, target)
+    if compute is None:
+        local = _local_derivative(op, p, a.value, out, t)
 
-    def send() -> None:
-        if direct is None:
-            scatter(target)
+        def compute() -> None:
+            local()
+            np.multiply(dout, t, out=target)
+    if direct is not None:
+        return compute
 
-    if op in ("neg", "exp", "log", "id") or (op == "**" and p in (0.0, 1.0)):
-        if op == "neg":
-            def compute() -> None:
-                np.negative(dout, out=target)
-        elif op == "exp":
-            def compute() -> None:
-                np.multiply(dout, out, out=target)
-        elif op == "log":
-            def compute() -> None:  # (1/x)·dout, as the engine: inf·0 = nan for a tiny x
-                np.divide(1.0, x(), out=target)
-                np.multiply(target, dout, out=target)
-        elif op == "id" or p == 1.0:
-            def compute() -> None:
-                np.copyto(target, dout)
-        else:  # x ** 0 is constant
-            def compute() -> None:
-                target.fill(0.0)
+    def backward() -> None:
+        compute()
+        scatter(target)  # type: ignore[misc]
+    return backward
 
-        def backward_simple() -> None:
-            compute()
-            send()
-        return backward_simple
 
+def _unary_contribution(op: str, p: float | None, x: Callable[[], np.ndarray],
+                        out: np.ndarray, dout: np.ndarray, target: np.ndarray) -> Fn | None:
+    """dout · f'(x) into ``target`` for the ops that need no local-derivative buffer, else
+    None."""
+    if op == "neg":
+        return lambda: np.negative(dout, out=target)
+    if op == "exp":
+        return lambda: np.multiply(dout, out, out=target)
+    if op == "log":
+        def log() -> None:  # (1/x)·dout, as the engine: inf·0 = nan for a tiny x
+            np.divide(1.0, x(), out=target)
+            np.multiply(target, dout, out=target)
+        return log
+    if op == "id" or (op == "**" and p == 1.0):
+        return lambda: np.copyto(target, dout)
+    if op == "**" and p == 0.0:  # x ** 0 is constant
+        return lambda: target.fill(0.0)
+    return None
+
+
+def _local_derivative(op: str, p: float | None, x: Callable[[], np.ndarray], out: np.ndarray,
+                      t: np.ndarray) -> Fn:
+    """f'(x) into ``t``."""
     if op == "sigmoid":
-        def local() -> None:  # σ' = σ(1 − σ)
+        def sigmoid() -> None:  # σ' = σ(1 − σ)
             np.subtract(1.0, out, out=t)
             np.multiply(t, out, out=t)
-    elif op == "tanh":
-        def local() -> None:  # tanh' = 1 − tanh²
+        return sigmoid
+    if op == "tanh":
+        def tanh() -> None:  # tanh' = 1 − tanh²
             np.multiply(out, out, out=t)
             np.subtract(1.0, t, out=t)
-    elif op == "relu":
+        return tanh
+    if op == "relu":
         mask = np.empty(out.shape, dtype=bool)
 
-        def local() -> None:  # 1 where x > 0 (relu(x) > 0 exactly there), else 0
+        def relu() -> None:  # 1 where x > 0 (relu(x) > 0 exactly there), else 0
             np.greater(out, 0.0, out=mask)
             np.copyto(t, mask)
-    elif op == "abs":
-        def local() -> None:
-            np.sign(x(), out=t)
-    elif op == "**" and p == 2.0:
-        def local() -> None:
-            np.multiply(x(), 2.0, out=t)
-    elif op == "**":
-        def local() -> None:  # p·x^(p−1); inf at x = 0 for p < 1, as the engine's
+        return relu
+    if op == "abs":
+        return lambda: np.sign(x(), out=t)
+    if op == "**" and p == 2.0:
+        return lambda: np.multiply(x(), 2.0, out=t)
+    if op == "**":
+        def power() -> None:  # p·x^(p−1); inf at x = 0 for p < 1, as the engine's
             # x^(p−1) overflowing raises OverflowError in the engine's forward pass: here too
             with np.errstate(over="call", call=raise_flag):
                 np.power(x(), p - 1.0, out=t)
             np.multiply(t, p, out=t)
-    else:  # pragma: no cover - lowering only emits the ops above
-        raise AssertionError(op)
-
-    def backward() -> None:
-        local()
-        np.multiply(dout, t, out=target)
-        send()
-    return backward
+        return power
+    raise AssertionError(op)  # pragma: no cover - lowering only emits the ops above
 
 
 def _binary_forward(op: str, ga: Callable[[], np.ndarray], gb: Callable[[], np.ndarray],

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple, Sequence
 import numpy as np
 
 from tinygrad_lite.compile.access import B, C, P, V, Access, Loc, Planner
-from tinygrad_lite.compile.arrays import check_dtype, check_finite, real_array
+from tinygrad_lite.compile.arrays import assign_all, check_dtype, check_finite, real_array
 from tinygrad_lite.compile.instructions import (
     FLAGGED,
     Elementwise,
@@ -33,7 +33,6 @@ from tinygrad_lite.compile.instructions import (
 )
 from tinygrad_lite.compile.trace import LEAF_KINDS, Graph, Node
 from tinygrad_lite.engine import Value
-from tinygrad_lite.optim import assign_all
 
 __all__ = ["Lowered", "lower", "Program", "Batch", "Stepper"]
 

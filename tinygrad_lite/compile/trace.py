@@ -125,7 +125,8 @@ def describe_node(graph: Graph, i: int) -> str:
     elif node.kind == "const":
         text = f"constant {node.extra!r}"
     elif node.kind == "dense":
-        text = f"op 'affine' of parameters {node.extra.first}..{node.extra.first + node.extra.n - 1}"
+        first, n = node.extra.first, node.extra.n
+        text = f"op 'affine' of parameters {first}..{first + n - 1}"
     else:
         text = f"op {node.kind!r} with {len(node.parents)} parent(s)"
     label = graph.labels[i]

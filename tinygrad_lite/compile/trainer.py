@@ -26,13 +26,12 @@ import numpy as np
 
 from tinygrad_lite._checks import momentum as check_momentum
 from tinygrad_lite._checks import positive_number
-from tinygrad_lite.compile.arrays import check_dtype, check_finite, real_array
+from tinygrad_lite.compile.arrays import assign_all, check_dtype, check_finite, real_array
 from tinygrad_lite.compile.compiler import compile_function
 from tinygrad_lite.compile.program import Batch, Program, Stepper
 from tinygrad_lite.data import iterate_minibatches
 from tinygrad_lite.engine import Value, no_grad
 from tinygrad_lite.losses import get_cost
-from tinygrad_lite.optim import assign_all
 
 __all__ = ["compile_cost", "compile_model", "CompiledTrainer", "PreparedBatch"]
 
@@ -359,8 +358,10 @@ class CompiledTrainer:
         for i, size in enumerate(sizes):
             idx = order[start:start + size]
             start += size
-            xb, yb = buffers.get(size) or buffers.setdefault(
-                size, (np.empty((size, X.shape[1]), X.dtype), np.empty((size, Y.shape[1]), Y.dtype)))
+            if size not in buffers:
+                buffers[size] = (np.empty((size, X.shape[1]), X.dtype),
+                                 np.empty((size, Y.shape[1]), Y.dtype))
+            xb, yb = buffers[size]
             np.take(X, idx, axis=0, out=xb, mode="clip")  # "raise" would copy out first
             np.take(Y, idx, axis=0, out=yb, mode="clip")
             cost = self._train_step(step, xb, yb, f"train_epoch, batch {i}")
