@@ -21,8 +21,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from tinygrad_lite import Value, no_grad
+from tinygrad_lite.optable import BUILTIN_OP_NAMES
 from tinygrad_lite.compile import (
-    SUPPORTED_OPS,
     CompiledTrainer,
     Program,
     TraceError,
@@ -295,7 +295,7 @@ def test_the_random_graphs_use_every_op():
             if v.op:
                 ops.add(v.op)
             stack.extend(v.parents)
-    assert ops == SUPPORTED_OPS
+    assert ops == BUILTIN_OP_NAMES
 
 
 def _every_op(xs, params):
@@ -1081,3 +1081,25 @@ def test_float64_is_the_default_and_other_dtypes_are_refused():
             CompiledTrainer(model, lr=1.0, dtype=bad)
         with pytest.raises(ValueError, match="dtype"):
             compile_model(model, dtype=bad)
+
+
+def test_a_sigmoid_far_below_zero_trains_as_the_engine_does():
+    # σ(−1000) = 0: e^1000 overflows inside the fast step, which then runs the careful way.
+    def saturated():
+        model = MLP(2, [2], seed=0)
+        for p, t in zip(model.parameters(), [1000.0, 0.0, 0.5, -1000.0, 1.0, 0.0]):
+            p.data = t
+        return model
+
+    X, labels = np.array([[-1.0, 0.0], [0.5, 1.0]]), [0, 1]
+    scalar, compiled = saturated(), saturated()
+    opt = SGD(scalar.parameters(), lr=0.5)
+    opt.zero_grad()
+    c = batch_cost(scalar, X, labels)
+    c.backward()
+    opt.step()
+    trainer = CompiledTrainer(compiled, lr=0.5)
+    assert_close(trainer.train_batch(X, np.array(labels)), c.data)
+    trainer.sync_to_values()
+    assert_close([p.data for p in compiled.parameters()], [p.data for p in scalar.parameters()])
+    assert_close(trainer.grad, [p.grad for p in scalar.parameters()])

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from tinygrad_lite.engine import Value
 from tinygrad_lite.losses import batch_cost
 from tinygrad_lite.nn import MLP
-from tinygrad_lite.optim import SGD, assign_all
+from tinygrad_lite.optim import SGD
 
 
 @given(st.lists(st.floats(-10, 10), min_size=1, max_size=6),
@@ -153,40 +153,6 @@ def test_an_interrupt_during_step_never_leaves_a_half_updated_model(momentum):
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
     assert params[0].data < 0
-
-
-def test_assign_all_writes_data_and_grads():
-    values = [Value(0.0) for _ in range(3)]
-    assign_all(values, [1.0, 2.0, 3.0])
-    assert [v.data for v in values] == [1.0, 2.0, 3.0] and [v.grad for v in values] == [0.0] * 3
-    assign_all(values, [4.0, 5.0, 6.0], [0.5, 0.25, 0.125])
-    assert [v.data for v in values] == [4.0, 5.0, 6.0]
-    assert [v.grad for v in values] == [0.5, 0.25, 0.125]
-
-
-@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs POSIX interval timers")
-def test_an_interrupt_during_assign_all_is_raised_after_the_last_write():
-    """Ctrl-C (a timer signal raising KeyboardInterrupt) lands while values are written over
-    and over; every value must hold the same round's numbers, data and grad alike."""
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    values = [Value(0.0) for _ in range(50_000)]
-    rounds = [([float(r)] * len(values), [-float(r)] * len(values)) for r in range(2)]
-    previous = signal.signal(signal.SIGALRM, interrupt)
-    try:
-        for delay in (0.013, 0.021, 0.034):
-            signal.setitimer(signal.ITIMER_REAL, delay)
-            with pytest.raises(KeyboardInterrupt):
-                for r in range(10**9):
-                    assign_all(values, *rounds[r % 2])
-            assert len({v.data for v in values}) == 1
-            assert len({v.grad for v in values}) == 1
-            assert values[0].grad == -values[0].data
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def test_momentum_is_validated_when_changed_too():

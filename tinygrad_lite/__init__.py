@@ -7,6 +7,7 @@ The public API is re-exported here::
 
 from tinygrad_lite.compile import (
     CompiledTrainer,
+    PreparedBatch,
     Program,
     TraceError,
     UnsupportedOpError,
@@ -85,6 +86,7 @@ __all__ = [
     "available_backends",
     "CompiledTrainer", "Program", "TraceError", "UnsupportedOpError", "compile_cost",
     "compile_model", "compile_function", "compile_graph",
+    "PreparedBatch",
     "gradcheck", "gradcheck_directional", "gradcheck_model", "GradcheckError", "custom_op",
     "grad", "hessian", "hvp", "jvp", "jvp_graph", "gradgradcheck",
     "save_npz", "load_npz", "to_torch", "from_torch",

@@ -44,7 +44,8 @@ def assign_all(values: Sequence[Value], data: Iterable[float],
     """Set ``values[i].data = data[i]`` (and ``.grad = grads[i]``) for every i, all of them even
     if Ctrl-C arrives midway (see :func:`_run_to_end`).
 
-    Used by the compiled trainer when it writes its flat parameters back.
+    The one interrupt-safe writer of many Values: :meth:`SGD.step` moves the parameters with
+    it, and the compiled path writes its flat arrays back into the model's Values with it.
     """
     if grads is None:
         pairs = zip(values, data)
@@ -59,17 +60,6 @@ def assign_all(values: Sequence[Value], data: Iterable[float],
             for v, x, g in triples:
                 v.data = x
                 v.grad = g
-
-    _run_to_end(drain)
-
-
-def _assign(params: Sequence[Value], new_data: Sequence[float]) -> None:
-    """p.data ← new value for every parameter, all of them even if Ctrl-C arrives midway."""
-    pairs = zip(params, new_data)
-
-    def drain() -> None:
-        for p, x in pairs:
-            p.data = x
 
     _run_to_end(drain)
 
@@ -158,7 +148,7 @@ class SGD:
             _refuse_non_finite(params, steps, new_data, lr)
         if velocity is not None:
             self.velocity = velocity
-        _assign(params, new_data)
+        assign_all(params, new_data)
 
     def zero_grad(self) -> None:
         """Set every parameter's ``.grad`` to 0 (call before each backward pass)."""

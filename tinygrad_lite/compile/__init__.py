@@ -18,22 +18,35 @@ Entry points:
 * :func:`compile_cost` / :func:`compile_model`: an ``MLP``'s per-example cost / outputs;
 * :class:`CompiledTrainer`: SGD (with momentum) on flat arrays; writes the model's Values at
   :meth:`~CompiledTrainer.sync_to_values` (end of each epoch, end of a ``with`` block);
+  :meth:`~CompiledTrainer.prepare` checks a data set once (a :class:`PreparedBatch`);
 * :func:`compile_function`: any function of placeholder Values (traced twice, so a Python
   branch on ``.data`` raises :class:`TraceError`);
 * :func:`compile_graph`: an already built graph;
-* :class:`Program`: ``forward``, ``gradients``, ``backward`` and ``describe``.
+* :class:`Program`: ``forward``, ``gradients``, ``backward`` and ``describe``; ``prepare``
+  (a :class:`Batch`), ``evaluate``, ``differentiate`` and ``stepper`` (a :class:`Stepper`) for
+  callers that run many batches.
 
-Supported ops: all of the engine's (:data:`SUPPORTED_OPS`). An op made by other code with
-``Value.from_op`` raises :class:`UnsupportedOpError` naming it, unless it depends on no input
-and no parameter (then it is a constant). A NumPy floating-point error raises the engine's
-error for that op (OverflowError for ``exp``, ValueError for ``log`` of a non-positive number,
-...), naming the op.
+Every entry point takes ``dtype="float64"`` (the default, the scalar engine's numbers) or
+``dtype="float32"`` (faster; about 7 significant digits). Inputs and targets must hold real
+numbers (bool, int or float dtypes); anything else is a TypeError naming its dtype.
+
+Supported ops: all of the engine's (``tinygrad_lite.optable.BUILTIN_OP_NAMES``). An op made by
+other code with ``Value.from_op`` raises :class:`UnsupportedOpError` naming it, unless it
+depends on no input and no parameter (then it is a constant). A floating-point error raises
+the engine's error for that op (OverflowError for ``exp``, ValueError for ``log`` of a
+non-positive number, ...), naming the op.
 """
 
 from tinygrad_lite.compile.compiler import cache_info, clear_cache, compile_function, compile_graph
 from tinygrad_lite.compile.program import Program
-from tinygrad_lite.compile.trace import SUPPORTED_OPS, TraceError, UnsupportedOpError
-from tinygrad_lite.compile.trainer import CompiledTrainer, compile_cost, compile_model
+from tinygrad_lite.compile.program import Batch, Stepper
+from tinygrad_lite.compile.trace import TraceError, UnsupportedOpError
+from tinygrad_lite.compile.trainer import (
+    CompiledTrainer,
+    PreparedBatch,
+    compile_cost,
+    compile_model,
+)
 
 __all__ = [
     "compile_graph",
@@ -41,10 +54,12 @@ __all__ = [
     "compile_cost",
     "compile_model",
     "CompiledTrainer",
+    "PreparedBatch",
     "Program",
+    "Batch",
+    "Stepper",
     "TraceError",
     "UnsupportedOpError",
-    "SUPPORTED_OPS",
     "clear_cache",
     "cache_info",
 ]

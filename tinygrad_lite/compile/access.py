@@ -21,7 +21,7 @@ from typing import Any, Callable, NamedTuple, Sequence
 
 import numpy as np
 
-__all__ = ["Kind", "Loc", "Access", "Planner", "arith_range"]
+__all__ = ["Kind", "Loc", "Access", "GradPart", "Planner", "arith_range"]
 
 
 class Kind(IntEnum):
@@ -72,8 +72,9 @@ def _span(idx: Sequence[int]) -> str:
     return f"[{start}:{stop}]" if step == 1 else f"[{start}:{stop}:{step}]"
 
 
-class _Part:
-    """One group of gradient targets of an operand: rows of ``D`` or entries of ``G``."""
+class GradPart:
+    """One group of gradient targets of an operand: rows of ``D`` or entries of ``G``, and
+    whether contributions to them assign or add (:attr:`mode`, set by the :class:`Planner`)."""
 
     def __init__(self, target: str, positions: np.ndarray | None, index: np.ndarray,
                  reduce_rows: bool = False) -> None:
@@ -82,9 +83,6 @@ class _Part:
         self.index = index  # rows of D or entries of G
         self.reduce_rows = reduce_rows  # every position is the same row: sum them first
         self.mode = "assign"  # "assign", "add" or "addat" (duplicates), set by the Planner
-
-    def targets(self) -> list[int]:
-        return [int(self.index[0])] if self.reduce_rows else [int(i) for i in self.index]
 
 
 class Planner:
@@ -96,31 +94,36 @@ class Planner:
     at the start of the backward pass instead (:attr:`zero_rows`, :attr:`zero_params`).
     """
 
-    def __init__(self, seeded_rows: Sequence[int]) -> None:
-        self.written = {"D": set(int(r) for r in seeded_rows), "G": set()}
-        self.zero: dict[str, set[int]] = {"D": set(), "G": set()}
+    def __init__(self, seeded_rows: Sequence[int], n_rows: int, n_params: int) -> None:
+        # One flag per row of D / entry of G (arrays, so planning a layer of a million
+        # weights costs a few vectorised operations, not a million set insertions).
+        self.written = {"D": np.zeros(n_rows, bool), "G": np.zeros(n_params, bool)}
+        self.written["D"][np.asarray(seeded_rows, dtype=np.int64)] = True
+        self.zero = {"D": np.zeros(n_rows, bool), "G": np.zeros(n_params, bool)}
 
-    def plan(self, part: _Part) -> None:
-        targets = part.targets()
+    def plan(self, part: GradPart) -> None:
+        """Set ``part.mode``: "assign" if it is the first write of each of its (distinct)
+        targets, else "add" ("addat" if a target repeats), zeroing what it finds unwritten."""
+        targets = part.index[:1] if part.reduce_rows else part.index
         written = self.written[part.target]
-        unique = len(set(targets)) == len(targets)
-        fresh = [t for t in targets if t not in written]
-        if unique and len(fresh) == len(targets):
+        unique = bool((targets[1:] > targets[:-1]).all()) or len(np.unique(targets)) == len(targets)
+        fresh = ~written[targets]
+        if unique and fresh.all():
             part.mode = "assign"
         else:
             part.mode = "add" if unique else "addat"
-            self.zero[part.target].update(fresh)
-        written.update(targets)
+            self.zero[part.target][targets[fresh]] = True
+        written[targets] = True
 
     @property
     def zero_rows(self) -> np.ndarray:
         """Rows of ``D`` to zero before each backward pass."""
-        return np.array(sorted(self.zero["D"]), dtype=np.int64)
+        return np.flatnonzero(self.zero["D"]).astype(np.int64)
 
     @property
     def zero_params(self) -> np.ndarray:
         """Entries of ``G`` to zero before each backward pass."""
-        return np.array(sorted(self.zero["G"]), dtype=np.int64)
+        return np.flatnonzero(self.zero["G"]).astype(np.int64)
 
 
 class Bound:
@@ -190,22 +193,22 @@ class Access:
         self.parts = self._grad_parts(need)
 
     # -------------------------------------------------------------- gradients
-    def _grad_parts(self, need: Sequence[bool]) -> list[_Part]:
-        parts: list[_Part] = []
+    def _grad_parts(self, need: Sequence[bool]) -> list[GradPart]:
+        parts: list[GradPart] = []
         kinds = np.array([loc.kind for loc in self.locs], dtype=np.int64)
         needs = np.array(need, dtype=bool)
         rows = np.flatnonzero((kinds == V) & needs)
         if len(rows):
             if self.kind == V and self.form == "bcast":
-                parts.append(_Part("D", None, self.idx[:1], reduce_rows=True))
+                parts.append(GradPart("D", None, self.idx[:1], reduce_rows=True))
             elif len(rows) == self.m:
-                parts.append(_Part("D", None, self.idx))
+                parts.append(GradPart("D", None, self.idx))
             else:
-                parts.append(_Part("D", rows, self.idx[rows]))
+                parts.append(GradPart("D", rows, self.idx[rows]))
         params = np.flatnonzero(kinds == P)
         if len(params):
             positions = None if len(params) == self.m else params
-            parts.append(_Part("G", positions, self.idx[params]))
+            parts.append(GradPart("G", positions, self.idx[params]))
         return parts
 
     @property
@@ -311,7 +314,7 @@ class Access:
                 fn(contrib)
         return scatter_all, direct
 
-    def _bind_part(self, part: _Part, ws: Any) -> Callable[[np.ndarray], None]:
+    def _bind_part(self, part: GradPart, ws: Any) -> Callable[[np.ndarray], None]:
         pos, idx, mode = part.positions, part.index, part.mode
         if part.target == "D":
             D = ws.D

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+from itertools import repeat
 from collections import OrderedDict
 from typing import Any, Callable, Sequence
 
@@ -12,6 +13,7 @@ from tinygrad_lite.compile.arrays import check_dtype, real_array
 from tinygrad_lite.compile.program import Lowered, Program, lower
 from tinygrad_lite.compile.trace import Graph, TraceError, resolve_traces, trace_graph
 from tinygrad_lite.engine import Value, is_grad_enabled
+from tinygrad_lite.optim import assign_all
 
 __all__ = ["compile_graph", "compile_function", "clear_cache", "cache_info"]
 
@@ -75,8 +77,9 @@ def _check(program: Program, graph: Graph) -> None:
     """Run the program on the trace's own values; it must reproduce the traced outputs."""
     arrays = [np.empty((1, n)) for n in graph.n_inputs]
     for i, node in enumerate(graph.nodes):
-        if node[0] == "input":
-            arrays[node[1]][0, node[2]] = graph.data[i]
+        if node.kind == "input":
+            bank, column = node.extra
+            arrays[bank][0, column] = graph.data[i]
     if not arrays:
         return
     try:
@@ -167,36 +170,45 @@ def compile_function(fn: Callable[..., Value | Sequence[Value]], input_sizes: in
         first, second = (_trace_values(t, sizes, i) for i, t in enumerate(_pair(trace_inputs)))
     factors = rng.uniform(0.7, 1.3, len(params)).tolist()
 
-    def trace(values: list[list[float]]) -> tuple[Graph, bool]:
-        banks = [[Value(v, label=f"in{k}[{j}]") for j, v in enumerate(vals)]
-                 for k, vals in enumerate(values)]
-        if not all(isinstance(p, Value) for p in params):
-            raise TypeError("params must be Values")
-        out = fn(*banks)
-        if isinstance(out, Value):
-            return trace_graph(out, banks, params), True
-        if isinstance(out, Sequence) and not isinstance(out, (str, bytes)):
-            out = list(out)
-            if out and all(isinstance(o, Value) for o in out):
-                return trace_graph(out, banks, params), False
-        raise TypeError(f"fn must return a Value or a sequence of Values, got "
-                        f"{type(out).__name__}")
-
     if not is_grad_enabled():
         raise TraceError("cannot trace inside no_grad(): ops would record no graph")
-    g1, single = trace(first)
+    g1, g2, single = _two_traces(fn, params, first, second, factors)
+    return _checked(_lowered(resolve_traces(g1, g2)), g1, params, single, dtype)
+
+
+def _trace(fn: Callable[..., Any], params: list[Value],
+           values: list[list[float]]) -> tuple[Graph, bool]:
+    """The graph of ``fn`` on placeholders holding ``values``, and whether it has one output."""
+    banks = [[Value(v, label=f"in{k}[{j}]") for j, v in enumerate(vals)]
+             for k, vals in enumerate(values)]
+    if not all(map(isinstance, params, repeat(Value))):
+        raise TypeError("params must be Values")
+    out = fn(*banks)
+    if isinstance(out, Value):
+        return trace_graph(out, banks, params), True
+    if isinstance(out, Sequence) and not isinstance(out, (str, bytes)):
+        out = list(out)
+        if out and all(isinstance(o, Value) for o in out):
+            return trace_graph(out, banks, params), False
+    raise TypeError(f"fn must return a Value or a sequence of Values, got "
+                    f"{type(out).__name__}")
+
+
+def _two_traces(fn: Callable[..., Any], params: list[Value], first: list[list[float]],
+                second: list[list[float]], factors: list[float]) -> tuple[Graph, Graph, bool]:
+    """Trace on ``first``, then on ``second`` with each parameter scaled by its factor (the
+    parameters are restored afterwards, all of them even if Ctrl-C arrives)."""
+    g1, single = _trace(fn, params, first)
     saved = [p.data for p in params]
     try:
-        for p, f in zip(params, factors):
-            p.data = p.data * f
+        assign_all(params, [x * f for x, f in zip(saved, factors)])
         try:
-            g2, _ = trace(second)
+            g2, _ = _trace(fn, params, second)
         except (ArithmeticError, ValueError) as exc:
             raise TraceError(f"tracing again with other placeholder values failed: {exc}") from exc
     finally:
-        for p, x in zip(params, saved):
-            p.data = x
-    return _checked(_lowered(resolve_traces(g1, g2)), g1, params, single, dtype)
+        assign_all(params, saved)
+    return g1, g2, single
 
 
 def _pair(trace_inputs: Any) -> tuple[Any, Any]:

@@ -6,7 +6,10 @@ in the backward pass the same rows of ``D`` hold ∂cost/∂node, which the inst
 contributions to its operands (see :mod:`tinygrad_lite.compile.access`).
 
 Instructions are independent of the batch size; :meth:`Instruction.bind` makes the two closures
-that run them on one workspace.
+that run them on one workspace. A forward closure may carry a cheaper variant as its ``fast``
+attribute (the sigmoid without its clip against overflow): valid only where every
+floating-point error raises and the step is then run again with the careful closures, as
+:class:`~tinygrad_lite.compile.program.Stepper` does.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any, Callable, NoReturn, Sequence
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from tinygrad_lite.compile.access import B, P, V, Access, Bound, Loc, Planner
+from tinygrad_lite.compile.access import B, V, Access, Bound, GradPart, Planner
 
 __all__ = [
     "Instruction",
@@ -120,6 +123,13 @@ def _unary_forward(op: str, p: float | None, get: Callable[[], np.ndarray], out:
             np.exp(t, out=t)
             np.add(t, 1.0, out=t)
             np.divide(1.0, t, out=out)
+
+        def sigmoid_unclipped() -> None:  # e^(−x) overflows for x < −709: an error, see FAST
+            np.negative(get(), out=t)
+            np.exp(t, out=t)
+            np.add(t, 1.0, out=t)
+            np.divide(1.0, t, out=out)
+        sigmoid.fast = sigmoid_unclipped  # type: ignore[attr-defined]
         return sigmoid
     if op == "**":
         if p == 2.0:
@@ -142,70 +152,76 @@ def _unary_forward(op: str, p: float | None, get: Callable[[], np.ndarray], out:
 def _unary_backward(op: str, p: float | None, a: Bound, out: np.ndarray, dout: np.ndarray,
                     t: np.ndarray, t2: np.ndarray) -> Fn:
     """dout · f'(x) sent to the operand; ``f'`` from the saved input or output."""
-    direct, scatter, x = a.direct, a.scatter, a.value
+    direct, scatter = a.direct, a.scatter
     target = direct if direct is not None else t2
+    compute = _unary_contribution(op, p, a.value, out, dout, target)
+    if compute is None:
+        local = _local_derivative(op, p, a.value, out, t)
 
-    def send() -> None:
-        if direct is None:
-            scatter(target)
+        def compute() -> None:
+            local()
+            np.multiply(dout, t, out=target)
+    if direct is not None:
+        return compute
 
-    if op in ("neg", "exp", "log", "id") or (op == "**" and p in (0.0, 1.0)):
-        if op == "neg":
-            def compute() -> None:
-                np.negative(dout, out=target)
-        elif op == "exp":
-            def compute() -> None:
-                np.multiply(dout, out, out=target)
-        elif op == "log":
-            def compute() -> None:  # (1/x)·dout, as the engine: inf·0 = nan for a tiny x
-                np.divide(1.0, x(), out=target)
-                np.multiply(target, dout, out=target)
-        elif op == "id" or p == 1.0:
-            def compute() -> None:
-                np.copyto(target, dout)
-        else:  # x ** 0 is constant
-            def compute() -> None:
-                target.fill(0.0)
+    def backward() -> None:
+        compute()
+        scatter(target)  # type: ignore[misc]
+    return backward
 
-        def backward_simple() -> None:
-            compute()
-            send()
-        return backward_simple
 
+def _unary_contribution(op: str, p: float | None, x: Callable[[], np.ndarray],
+                        out: np.ndarray, dout: np.ndarray, target: np.ndarray) -> Fn | None:
+    """dout · f'(x) into ``target`` for the ops that need no local-derivative buffer, else
+    None."""
+    if op == "neg":
+        return lambda: np.negative(dout, out=target)
+    if op == "exp":
+        return lambda: np.multiply(dout, out, out=target)
+    if op == "log":
+        def log() -> None:  # (1/x)·dout, as the engine: inf·0 = nan for a tiny x
+            np.divide(1.0, x(), out=target)
+            np.multiply(target, dout, out=target)
+        return log
+    if op == "id" or (op == "**" and p == 1.0):
+        return lambda: np.copyto(target, dout)
+    if op == "**" and p == 0.0:  # x ** 0 is constant
+        return lambda: target.fill(0.0)
+    return None
+
+
+def _local_derivative(op: str, p: float | None, x: Callable[[], np.ndarray], out: np.ndarray,
+                      t: np.ndarray) -> Fn:
+    """f'(x) into ``t``."""
     if op == "sigmoid":
-        def local() -> None:  # σ' = σ(1 − σ)
+        def sigmoid() -> None:  # σ' = σ(1 − σ)
             np.subtract(1.0, out, out=t)
             np.multiply(t, out, out=t)
-    elif op == "tanh":
-        def local() -> None:  # tanh' = 1 − tanh²
+        return sigmoid
+    if op == "tanh":
+        def tanh() -> None:  # tanh' = 1 − tanh²
             np.multiply(out, out, out=t)
             np.subtract(1.0, t, out=t)
-    elif op == "relu":
+        return tanh
+    if op == "relu":
         mask = np.empty(out.shape, dtype=bool)
 
-        def local() -> None:  # 1 where x > 0 (relu(x) > 0 exactly there), else 0
+        def relu() -> None:  # 1 where x > 0 (relu(x) > 0 exactly there), else 0
             np.greater(out, 0.0, out=mask)
             np.copyto(t, mask)
-    elif op == "abs":
-        def local() -> None:
-            np.sign(x(), out=t)
-    elif op == "**" and p == 2.0:
-        def local() -> None:
-            np.multiply(x(), 2.0, out=t)
-    elif op == "**":
-        def local() -> None:  # p·x^(p−1); inf at x = 0 for p < 1, as the engine's
+        return relu
+    if op == "abs":
+        return lambda: np.sign(x(), out=t)
+    if op == "**" and p == 2.0:
+        return lambda: np.multiply(x(), 2.0, out=t)
+    if op == "**":
+        def power() -> None:  # p·x^(p−1); inf at x = 0 for p < 1, as the engine's
             # x^(p−1) overflowing raises OverflowError in the engine's forward pass: here too
             with np.errstate(over="call", call=raise_flag):
                 np.power(x(), p - 1.0, out=t)
             np.multiply(t, p, out=t)
-    else:  # pragma: no cover - lowering only emits the ops above
-        raise AssertionError(op)
-
-    def backward() -> None:
-        local()
-        np.multiply(dout, t, out=target)
-        send()
-    return backward
+        return power
+    raise AssertionError(op)  # pragma: no cover - lowering only emits the ops above
 
 
 def _binary_forward(op: str, ga: Callable[[], np.ndarray], gb: Callable[[], np.ndarray],
@@ -305,10 +321,19 @@ class MatmulAffine(Instruction):
         self.xs = xs
         self.bias = bias
         self.block = regular_block(weights)
-        flat = weights.ravel()
-        # Only for planning whether dW assigns or adds (and for its description).
-        self.w_access = Access([Loc(P, int(i)) for i in flat], [True] * len(flat), full=True)
-        self.operands = [a for a in (self.w_access, bias, xs) if a is not None]
+        # Whether dW assigns or adds to G, decided by the Planner (see plan()).
+        self.w_part = GradPart("G", None, weights.ravel())
+        self.operands = [a for a in (bias, xs) if a is not None]
+
+    @property
+    def needs_backward(self) -> bool:
+        """Always: the weights are parameters."""
+        return True
+
+    def plan(self, planner: Planner) -> None:
+        """Plan dW, the bias and the inputs, in the order the backward closure runs them."""
+        planner.plan(self.w_part)
+        super().plan(planner)
 
     def label(self) -> str:
         """``matmul k×n``."""
@@ -391,7 +416,7 @@ class MatmulAffine(Instruction):
     def _weight_gradient(self, ws: Any, GW: np.ndarray | None,
                          x_value: Callable[[], np.ndarray]) -> Fn:
         dout = ws.D[self.start:self.start + self.k]
-        mode = self.w_access.parts[0].mode
+        mode = self.w_part.mode
         if GW is not None and mode == "assign":
             product = self._product()
             return lambda: product(dout, x_value().T, out=GW)

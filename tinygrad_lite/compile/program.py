@@ -31,13 +31,12 @@ from tinygrad_lite.compile.instructions import (
     fp_error,
     regular_block,
 )
-from tinygrad_lite.compile.trace import Graph
+from tinygrad_lite.compile.trace import LEAF_KINDS, Graph, Node
 from tinygrad_lite.engine import Value
 from tinygrad_lite.optim import assign_all
 
 __all__ = ["Lowered", "lower", "Program", "Batch", "Stepper"]
 
-_LEAVES = ("input", "param", "const")
 #: Batches larger than this run in chunks, so memory stays bounded (evaluating a test set).
 CHUNK = 4096
 _MAX_WORKSPACES = 4
@@ -68,11 +67,80 @@ class Lowered:
     ones_rows: np.ndarray
 
 
-def _fold_candidates(nodes: Sequence[Any]) -> set[tuple[int, ...]]:
+def _affine_inputs(node: Node) -> tuple[int, ...]:
+    """The input node ids of an ``affine`` or ``dense`` node."""
+    n = node.extra.n
+    return node.parents[:n] if node.kind == "dense" else node.parents[n:2 * n]
+
+
+def _fold_candidates(nodes: Sequence[Node]) -> set[tuple[int, ...]]:
     """The input tuples of affine nodes with a bias: a group of rows equal to one of them gets a
     row of ones after it, so that the bias can be folded into the matrix product."""
-    return {tuple(node[1][node[2][0]:2 * node[2][0]]) for node in nodes
-            if node[0] == "affine" and node[2][1] and node[2][0]}
+    return {_affine_inputs(node) for node in nodes
+            if node.kind in ("affine", "dense") and node.extra.has_bias and node.extra.n}
+
+
+def _places(nodes: Sequence[Node]) -> tuple[list[Loc], list[bool], dict[tuple, list[int]]]:
+    """(location of each leaf, whether each node depends on a parameter, op nodes grouped by
+    (depth, op, variant))."""
+    n = len(nodes)
+    depth = [0] * n
+    need = [False] * n
+    loc: list[Loc] = [Loc(C)] * n
+    groups: dict[tuple, list[int]] = {}
+    for i, node in enumerate(nodes):
+        kind, ps = node.kind, node.parents
+        if kind == "input":
+            loc[i] = Loc(B, node.extra[1], node.extra[0])
+        elif kind == "param":
+            loc[i] = Loc(P, node.extra)
+            need[i] = True
+        elif kind == "const":
+            loc[i] = Loc(C, value=node.extra)
+        else:
+            depth[i] = 1 + max(map(depth.__getitem__, ps), default=0)
+            need[i] = kind == "dense" or (kind != "_max" and any(need[p] for p in ps))
+            sub = None
+            if kind == "**":
+                sub = ("c", node.extra) if len(ps) == 1 else ("v",)
+            groups.setdefault((depth[i], kind, sub), []).append(i)
+    return loc, need, groups
+
+
+def _gradient_flow(nodes: Sequence[Node], outputs: Sequence[int], need: list[bool]) -> list[bool]:
+    """Whether a gradient reaches each node: only through consumers that pass one on (not
+    "_max"); without that, the node's gradient row would never be written, so it must not be
+    read either."""
+    flows = [False] * len(nodes)
+    for o in outputs:
+        flows[o] = need[o]
+    for i in range(len(nodes) - 1, -1, -1):
+        node = nodes[i]
+        if flows[i] and node.kind not in LEAF_KINDS and node.kind != "_max":
+            for p in node.parents:
+                if need[p]:
+                    flows[p] = True
+    return flows
+
+
+class _Rows:
+    """Gives out rows of the workspaces group by group (with a row of ones after a group that
+    is the input of products whose bias is folded in)."""
+
+    def __init__(self, nodes: Sequence[Node], loc: list[Loc]) -> None:
+        self.next, self.loc = 0, loc
+        self.fold_inputs = _fold_candidates(nodes)
+        self.ones: list[int] = []
+
+    def give(self, ids: Sequence[int]) -> int:
+        start = self.next
+        for r, i in enumerate(ids):
+            self.loc[i] = Loc(V, start + r)
+        self.next += len(ids)
+        if tuple(ids) in self.fold_inputs:
+            self.ones.append(self.next)
+            self.next += 1
+        return start
 
 
 def lower(graph: Graph) -> Lowered:
@@ -80,110 +148,68 @@ def lower(graph: Graph) -> Lowered:
     nodes = list(graph.nodes)
     outputs = list(graph.outputs)
     for j, o in enumerate(outputs):
-        if nodes[o][0] in _LEAVES:  # an output that is a leaf gets a row through a copy
-            nodes.append(("id", (o,), None))
+        if nodes[o].kind in LEAF_KINDS:  # an output that is a leaf gets a row through a copy
+            nodes.append(Node("id", (o,)))
             outputs[j] = len(nodes) - 1
-    n = len(nodes)
-    depth = [0] * n
-    need = [False] * n
-    loc: list[Loc] = [Loc(C)] * n
-    groups: dict[tuple, list[int]] = {}
-    for i, node in enumerate(nodes):
-        kind = node[0]
-        if kind == "input":
-            loc[i] = Loc(B, node[2], node[1])
-        elif kind == "param":
-            loc[i] = Loc(P, node[1])
-            need[i] = True
-        elif kind == "const":
-            loc[i] = Loc(C, value=node[1])
-        else:
-            ps = node[1]
-            depth[i] = 1 + max(depth[p] for p in ps)
-            need[i] = kind != "_max" and any(need[p] for p in ps)
-            sub = None
-            if kind == "**":
-                sub = ("c", node[2]) if len(ps) == 1 else ("v",)
-            groups.setdefault((depth[i], kind, sub), []).append(i)
-
-    # A gradient reaches node i only through consumers that pass one on (not "_max"): without
-    # that, the node's gradient row would never be written, so it must not be read either.
-    flows = [False] * n
-    for o in outputs:
-        flows[o] = need[o]
-    for i in range(n - 1, -1, -1):
-        node = nodes[i]
-        if flows[i] and node[0] not in _LEAVES and node[0] != "_max":
-            for p in node[1]:
-                if need[p]:
-                    flows[p] = True
-    need = flows
-
-    instructions: list[Instruction] = []
-    next_row = 0
-    fold_inputs = _fold_candidates(nodes)
-    ones_rows: list[int] = []
-
-    def give_rows(ids: Sequence[int]) -> int:
-        nonlocal next_row
-        start = next_row
-        for r, i in enumerate(ids):
-            loc[i] = Loc(V, start + r)
-        next_row += len(ids)
-        if tuple(ids) in fold_inputs:
-            ones_rows.append(next_row)
-            next_row += 1
-        return start
+    loc, need, groups = _places(nodes)
+    need = _gradient_flow(nodes, outputs, need)
+    rows = _Rows(nodes, loc)
 
     def access(refs: Sequence[int], full: bool = False, grads: bool = True) -> Access:
         return Access([loc[p] for p in refs], [grads and need[p] for p in refs], full=full)
 
-    def parent_key(i: int) -> tuple:
-        return tuple(loc[p] for p in nodes[i][1])
-
+    instructions: list[Instruction] = []
     for key in sorted(groups, key=lambda k: (k[0], k[1], repr(k[2]))):
         d, op, sub = key
         ids = groups[key]
-        if op == "affine":
-            instructions.extend(_lower_affine(d, ids, nodes, loc, need, give_rows, access,
-                                              set(ones_rows)))
-            continue
-        ids = sorted(ids, key=parent_key)
-        start = give_rows(ids)
-        if op in ("sum", "_max"):
-            refs = [p for i in ids for p in nodes[i][1]]
-            counts = [len(nodes[i][1]) for i in ids]
-            if op == "sum":
-                instructions.append(SegmentSum(d, start, counts, access(refs, full=True),
-                                               [nodes[i][2] for i in ids]))
-            else:
-                instructions.append(SegmentMax(d, start, counts,
-                                               access(refs, full=True, grads=False)))
-            continue
-        arity = len(nodes[ids[0]][1])
-        operands = [access([nodes[i][1][j] for i in ids]) for j in range(arity)]
-        exponent = sub[1] if sub is not None and sub[0] == "c" else None
-        instructions.append(Elementwise(op, d, start, operands, exponent))
-
+        if op in ("affine", "dense"):
+            instructions.extend(_lower_affine(d, ids, nodes, loc, need, rows, access))
+        else:
+            ids = sorted(ids, key=lambda i: tuple(loc[p] for p in nodes[i].parents))
+            instructions.append(_lower_group(d, op, sub, ids, nodes, rows.give(ids), access))
     out_rows = np.array([loc[o].index for o in outputs], dtype=np.int64)
-    planner = Planner(out_rows.tolist())
+    planner = Planner(out_rows.tolist(), rows.next, graph.n_params)
     for instr in reversed(instructions):
         if instr.needs_backward:
             instr.plan(planner)
-    return Lowered(tuple(instructions), next_row, out_rows, graph.n_inputs, graph.n_params,
-                   planner.zero_rows, planner.zero_params, np.array(ones_rows, dtype=np.int64))
+    return Lowered(tuple(instructions), rows.next, out_rows, graph.n_inputs, graph.n_params,
+                   planner.zero_rows, planner.zero_params, np.array(rows.ones, dtype=np.int64))
 
 
-def _lower_affine(d: int, ids: list[int], nodes: list, loc: list[Loc], need: list[bool],
-                  give_rows: Any, access: Any, ones_rows: set[int]) -> list[Instruction]:
+def _lower_group(d: int, op: str, sub: Any, ids: list[int], nodes: Sequence[Node], start: int,
+                 access: Any) -> Instruction:
+    """The instruction of the nodes ``ids`` of one op at depth ``d`` (rows from ``start``)."""
+    if op in ("sum", "_max"):
+        refs = [p for i in ids for p in nodes[i].parents]
+        counts = [len(nodes[i].parents) for i in ids]
+        if op == "sum":
+            return SegmentSum(d, start, counts, access(refs, full=True),
+                              [nodes[i].extra for i in ids])
+        return SegmentMax(d, start, counts, access(refs, full=True, grads=False))
+    arity = len(nodes[ids[0]].parents)
+    operands = [access([nodes[i].parents[j] for i in ids]) for j in range(arity)]
+    exponent = sub[1] if sub is not None and sub[0] == "c" else None
+    return Elementwise(op, d, start, operands, exponent)
+
+
+def _lower_affine(d: int, ids: list[int], nodes: list[Node], loc: list[Loc], need: list[bool],
+                  rows: _Rows, access: Any) -> list[Instruction]:
     """Matrix products for clusters of nodes sharing their inputs; the rest as segment sums."""
-    clusters: dict[tuple[int, ...], list[tuple[int, list[int], int | None]]] = {}
+    clusters: dict[tuple[int, ...], list[tuple[int, np.ndarray, int | None]]] = {}
     generic: list[int] = []
     for i in ids:
-        refs = nodes[i][1]
-        n, has_bias = nodes[i][2]
-        ws, xs = refs[:n], refs[n:2 * n]
-        bias = refs[2 * n] if has_bias else None
+        node = nodes[i]
+        n, has_bias = node.extra.n, node.extra.has_bias
+        bias = node.parents[-1] if has_bias else None
+        if node.kind == "dense":
+            if {loc[x].kind for x in node.parents[:n]} <= {V, B}:
+                first = node.extra.first
+                clusters.setdefault(node.parents[:n], []).append(
+                    (i, np.arange(first, first + n), bias))
+            else:
+                generic.append(i)
+            continue
+        ws, xs = node.parents[:n], node.parents[n:2 * n]
         w_kinds = {loc[w].kind for w in ws}
         x_kinds = {loc[x].kind for x in xs}
         if n and w_kinds == {P} and x_kinds <= {V, B}:
@@ -193,27 +219,27 @@ def _lower_affine(d: int, ids: list[int], nodes: list, loc: list[Loc], need: lis
         else:
             generic.append(i)
             continue
-        clusters.setdefault(tuple(shared), []).append((i, [loc[w].index for w in params], bias))
+        clusters.setdefault(tuple(shared), []).append(
+            (i, np.array([loc[w].index for w in params]), bias))
     out: list[Instruction] = []
     for shared, members in clusters.items():
-        members.sort(key=lambda m: m[1][0])
-        start = give_rows([m[0] for m in members])
-        out.append(_matmul(d, start, members, access(list(shared), full=True), loc, need,
-                           ones_rows))
+        members.sort(key=lambda m: int(m[1][0]))
+        start = rows.give([m[0] for m in members])
+        weights = np.array([m[1] for m in members], dtype=np.int64)
+        out.append(_matmul(d, start, weights, [m[2] for m in members],
+                           access(list(shared), full=True), loc, need, set(rows.ones)))
     if generic:
-        out.append(_segment_affine(d, give_rows(generic), generic, nodes, loc, need, access))
+        out.append(_segment_affine(d, rows.give(generic), generic, nodes, loc, need, access))
     return out
 
 
-def _matmul(d: int, start: int, members: list[tuple[int, list[int], int | None]], xs: Access,
+def _matmul(d: int, start: int, weights: np.ndarray, biases: list[int | None], xs: Access,
             loc: list[Loc], need: list[bool], ones_rows: set[int]) -> MatmulAffine:
     """One cluster's product; the biases folded in when they are parameters that extend the
     weights' block by one column and the inputs are rows of V with a row of ones below."""
-    weights = np.array([m[1] for m in members], dtype=np.int64)
-    biases = [m[2] for m in members]
     if (xs.kind == V and xs.form == "slice" and xs.start + xs.m in ones_rows
             and all(b is not None and loc[b].kind == P for b in biases)):
-        extended = np.hstack([weights, [[loc[b].index] for b in biases]])
+        extended = np.hstack([weights, [[loc[b].index] for b in biases]])  # type: ignore[index]
         if regular_block(extended) is not None:
             return MatmulAffine(d, start, extended, xs, None, ones_row=True)
     bias = None
@@ -223,24 +249,32 @@ def _matmul(d: int, start: int, members: list[tuple[int, list[int], int | None]]
     return MatmulAffine(d, start, weights, xs, bias)
 
 
-def _segment_affine(d: int, start: int, generic: list[int], nodes: list, loc: list[Loc],
+def _segment_affine(d: int, start: int, generic: list[int], nodes: list[Node], loc: list[Loc],
                     need: list[bool], access: Any) -> SegmentAffine:
     """Affine nodes of any other wiring, as products and segment sums."""
-    w_refs: list[int] = []
+    w_locs: list[Loc] = []
+    w_need: list[bool] = []
     x_refs: list[int] = []
     counts: list[int] = []
     bias_locs: list[Loc] = []
     bias_need: list[bool] = []
     for i in generic:
-        refs = nodes[i][1]
-        n, has_bias = nodes[i][2]
-        w_refs.extend(refs[:n])
-        x_refs.extend(refs[n:2 * n])
+        node = nodes[i]
+        n, has_bias = node.extra.n, node.extra.has_bias
+        if node.kind == "dense":  # weights are parameters first.., inputs come first
+            w_locs.extend(Loc(P, node.extra.first + j) for j in range(n))
+            w_need.extend([True] * n)
+            x_refs.extend(node.parents[:n])
+        else:
+            w_locs.extend(loc[w] for w in node.parents[:n])
+            w_need.extend(need[w] for w in node.parents[:n])
+            x_refs.extend(node.parents[n:2 * n])
         counts.append(n)
-        bias_locs.append(loc[refs[2 * n]] if has_bias else Loc(C))
-        bias_need.append(has_bias and need[refs[2 * n]])
-    return SegmentAffine(d, start, counts, access(w_refs, full=True), access(x_refs, full=True),
-                         Access(bias_locs, bias_need))
+        bias = node.parents[-1]
+        bias_locs.append(loc[bias] if has_bias else Loc(C))
+        bias_need.append(has_bias and need[bias])
+    return SegmentAffine(d, start, counts, Access(w_locs, w_need, full=True),
+                         access(x_refs, full=True), Access(bias_locs, bias_need))
 
 
 class _Workspace:
@@ -254,10 +288,12 @@ class _Workspace:
         self.banks: list[Any] = [None] * len(lowered.n_inputs)
         self.theta, self.G = theta, G
         self.forward: list[Any] = []
+        self.fast_forward: list[Any] = []  # for the Stepper, see instructions.py
         backward: list[tuple[Instruction, Any]] = []
         for instr in lowered.instructions:
             fwd, bwd = instr.bind(self)
             self.forward.append(fwd)
+            self.fast_forward.append(getattr(fwd, "fast", fwd))
             if bwd is not None:
                 backward.append((instr, bwd))
         backward.reverse()
@@ -298,7 +334,7 @@ class Program:
     def __init__(self, lowered: Lowered, params: Sequence[Value], *, single_output: bool,
                  theta: np.ndarray | None = None, dtype: Any = "float64") -> None:
         self.lowered = lowered
-        self.params = list(params)
+        self.params = params if isinstance(params, list) else list(params)  # shared, not copied
         if theta is None:
             theta = np.array([p.data for p in self.params], dtype=check_dtype(dtype))
         self.theta = theta
@@ -594,7 +630,7 @@ class Program:
         for k, a in enumerate(arrays):
             banks[k] = a.T
         try:
-            for f in ws.forward:
+            for f in ws.fast_forward:
                 f()
             if ws.seed_row is not None:
                 ws.seed_row.fill(scale)

@@ -1,18 +1,25 @@
 """Tracing: turn the ``Value`` graph the ordinary API builds into a numbered, structure-only graph.
 
 A traced :class:`Graph` lists the nodes the outputs depend on in topological order (parents
-first). Every node is a plain tuple, so a graph's structure is hashable and two traces can be
-compared node by node:
+first). Every node is a :class:`Node` (a named tuple, so a graph's structure is hashable and two
+traces can be compared node by node) with a ``kind``, its ``parents`` (node ids) and an
+``extra``:
 
-* ``("input", bank, column)``: a placeholder, column ``column`` of input array ``bank``;
-* ``("param", p)``: the parameter at position ``p`` of the ``params`` list;
-* ``("const", value)``: a leaf that is neither (a lifted number such as the ``1.0`` of ``1 - a``),
-  or a whole sub-graph that depends on no input and no parameter (folded to its value);
-* ``(op, parent_ids, extra)`` for an engine op: ``extra`` is the exponent of ``x ** 2.0``, the
-  constant term of ``Value.sum``, ``(n, has_bias)`` for ``affine`` (whose parents are then the
-  n weights, the n inputs and the bias, constants included as ``const`` nodes), else ``None``.
-  The compiler adds ``"_max"`` (the per-example maximum of its parents, with no gradient) for
-  the shift of a stable softmax, see :func:`resolve_traces`.
+* ``Node("input", extra=(bank, column))``: a placeholder, column ``column`` of input array
+  ``bank``;
+* ``Node("param", extra=p)``: the parameter at position ``p`` of the ``params`` list;
+* ``Node("const", extra=value)``: a leaf that is neither (a lifted number such as the ``1.0`` of
+  ``1 - a``), or a whole sub-graph that depends on no input and no parameter (folded to its
+  value);
+* ``Node("dense", parents, Dense(first, n, has_bias))``: an ``affine`` node whose n weights are
+  the parameters ``first .. first+n-1`` (a neuron of an ``MLP``); its parents are the n inputs
+  and the bias, and its weights get no nodes of their own, so tracing and compiling grow with
+  the number of neurons, not of weights;
+* ``Node(op, parents, extra)`` for any other engine op: ``extra`` is the exponent of
+  ``x ** 2.0``, the constant term of ``Value.sum``, ``Affine(n, has_bias)`` for ``affine``
+  (whose parents are then the n weights, the n inputs and the bias, constants included as
+  ``const`` nodes), else ``None``. The compiler adds ``"_max"`` (the per-example maximum of its
+  parents, with no gradient) for the shift of a stable softmax, see :func:`resolve_traces`.
 """
 
 from __future__ import annotations
@@ -20,29 +27,54 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from itertools import compress, repeat
+from operator import attrgetter, is_
+from typing import Any, NamedTuple, Sequence
 
-from tinygrad_lite.engine import Value, topological_order
+import numpy as np
+
+from tinygrad_lite.engine import Value
 from tinygrad_lite.optable import BUILTIN_OP_NAMES
 
 __all__ = [
-    "SUPPORTED_OPS",
     "TraceError",
     "UnsupportedOpError",
+    "Node",
+    "Dense",
+    "Affine",
     "Graph",
+    "LEAF_KINDS",
     "trace_graph",
     "resolve_traces",
 ]
 
-#: Every op of the engine, all of which the compiler runs vectorised. Ops made by other code
-#: with ``Value.from_op`` (``tinygrad_lite.ops.custom_op``, say) are not supported, except inside
-#: a sub-graph that depends on no input and no parameter (it is folded into a constant).
-SUPPORTED_OPS: frozenset[str] = BUILTIN_OP_NAMES
-
 _UNARY = frozenset({"neg", "exp", "log", "tanh", "sigmoid", "relu", "abs"})
 _BINARY = frozenset({"+", "-", "*", "/"})
+#: The kinds of leaf nodes.
+LEAF_KINDS = frozenset({"input", "param", "const"})
 
-Node = tuple  # see the module docstring
+
+class Node(NamedTuple):
+    """One traced node: its kind (a leaf kind or an op), parent node ids and op details."""
+
+    kind: str
+    parents: tuple[int, ...] = ()
+    extra: Any = None
+
+
+class Dense(NamedTuple):
+    """The ``extra`` of a ``"dense"`` node: weights are parameters ``first .. first+n-1``."""
+
+    first: int
+    n: int
+    has_bias: bool
+
+
+class Affine(NamedTuple):
+    """The ``extra`` of an ``"affine"`` node: n weights, n inputs, then the bias if any."""
+
+    n: int
+    has_bias: bool
 
 
 class TraceError(ValueError):
@@ -63,7 +95,7 @@ class Graph:
     """A traced graph: nodes in topological order, which of them are outputs, and sizes.
 
     Attributes:
-        nodes: one tuple per node (see the module docstring); parents come before children.
+        nodes: one :class:`Node` per node; parents come before children.
         outputs: the node index of each output.
         n_inputs: the number of placeholders of each input array ("bank").
         n_params: the number of parameters.
@@ -84,23 +116,20 @@ class Graph:
         return (self.nodes, self.outputs, self.n_inputs, self.n_params)
 
 
-def parents_of(node: Node) -> tuple[int, ...]:
-    """The parent node ids of ``node`` (empty for a leaf)."""
-    return node[1] if len(node) == 3 and isinstance(node[1], tuple) else ()
-
-
 def describe_node(graph: Graph, i: int) -> str:
     """A short human description of node ``i``, e.g. ``"node #12 (op 'relu', label 'z')"``."""
     node = graph.nodes[i]
-    kind = node[0]
-    if kind == "input":
-        text = f"input {node[2]} of input array {node[1]}"
-    elif kind == "param":
-        text = f"parameter {node[1]}"
-    elif kind == "const":
-        text = f"constant {node[1]!r}"
+    if node.kind == "input":
+        text = f"input {node.extra[1]} of input array {node.extra[0]}"
+    elif node.kind == "param":
+        text = f"parameter {node.extra}"
+    elif node.kind == "const":
+        text = f"constant {node.extra!r}"
+    elif node.kind == "dense":
+        first, n = node.extra.first, node.extra.n
+        text = f"op 'affine' of parameters {first}..{first + n - 1}"
     else:
-        text = f"op {kind!r} with {len(node[1])} parent(s)"
+        text = f"op {node.kind!r} with {len(node.parents)} parent(s)"
     label = graph.labels[i]
     return f"node #{i} ({text}{f', label {label!r}' if label else ''})"
 
@@ -109,6 +138,8 @@ def _check_values(values: Sequence[Any], what: str) -> list[Value]:
     if isinstance(values, Value) or not isinstance(values, Sequence):
         raise TypeError(f"{what} must be a sequence of Values, got {type(values).__name__}")
     out = list(values)
+    if all(map(isinstance, out, repeat(Value))) and not any(map(_parents, out)):
+        return out  # the common case, checked at C speed (a layer has a million weights)
     for i, v in enumerate(out):
         if not isinstance(v, Value):
             raise TypeError(f"{what}[{i}] must be a Value, got {type(v).__name__}")
@@ -118,21 +149,110 @@ def _check_values(values: Sequence[Any], what: str) -> list[Value]:
     return out
 
 
-def _leaf_map(banks: Sequence[Sequence[Value]], params: Sequence[Value]) -> dict[int, Node]:
-    where: dict[int, Node] = {}
-    for b, bank in enumerate(banks):
-        for c, v in enumerate(bank):
-            if id(v) in where:
-                raise ValueError(f"the placeholder input {b}[{c}] is listed twice (as "
-                                 f"{where[id(v)][:3]}); every input must be its own Value")
-            where[id(v)] = ("input", b, c)
-    for p, v in enumerate(params):
-        if id(v) in where:
-            first = where[id(v)]
-            what = "an input placeholder" if first[0] == "input" else f"parameter {first[1]}"
-            raise ValueError(f"parameter {p} is also {what}; every parameter must appear once")
-        where[id(v)] = ("param", p)
-    return where
+_parents = attrgetter("parents")
+
+
+class _ParamIndex:
+    """The position of each parameter, found by its ``id`` in a sorted array (24 bytes per
+    parameter, a tenth of a dict's; a layer's weights are looked up in one vectorised call)."""
+
+    def __init__(self, params: Sequence[Value]) -> None:
+        ids = np.fromiter(map(id, params), np.int64, len(params))
+        self.order = np.argsort(ids, kind="stable")
+        self.sorted = ids[self.order]
+
+    def duplicated(self) -> bool:
+        """Whether some parameter is listed twice."""
+        return bool((self.sorted[1:] == self.sorted[:-1]).any())
+
+    def positions(self, values: Sequence[Any]) -> np.ndarray:
+        """The position of each value in the parameter list, −1 for a value not in it."""
+        if not len(self.sorted):
+            return np.full(len(values), -1)
+        ids = np.fromiter(map(id, values), np.int64, len(values))
+        at = np.minimum(np.searchsorted(self.sorted, ids), len(self.sorted) - 1)
+        return np.where(self.sorted[at] == ids, self.order[at], -1)
+
+    def get(self, v: Any) -> int | None:
+        """The position of ``v``, or None."""
+        p = int(self.positions((v,))[0])
+        return None if p < 0 else p
+
+
+class _Leaves:
+    """Which Values are placeholders (``inputs[id] = (bank, column)``) and which parameters
+    (:class:`_ParamIndex`)."""
+
+    def __init__(self, banks: Sequence[Sequence[Value]], params: Sequence[Value]) -> None:
+        self.inputs: dict[int, tuple[int, int]] = {}
+        for b, bank in enumerate(banks):
+            for c, v in enumerate(bank):
+                if id(v) in self.inputs:
+                    raise ValueError(f"the placeholder input {b}[{c}] is listed twice (as input "
+                                     f"{self.inputs[id(v)]}); every input must be its own Value")
+                self.inputs[id(v)] = (b, c)
+        self.params = _ParamIndex(params)
+        input_values = [v for bank in banks for v in bank]
+        if self.params.duplicated() or (self.params.positions(input_values) >= 0).any():
+            self._explain_duplicates(params)
+
+    def _explain_duplicates(self, params: Sequence[Value]) -> None:
+        seen: dict[int, int] = {}
+        for p, v in enumerate(params):
+            if id(v) in self.inputs:
+                raise ValueError(f"parameter {p} is also an input placeholder; every parameter "
+                                 f"must appear once")
+            if id(v) in seen:
+                raise ValueError(f"parameter {p} is also parameter {seen[id(v)]}; every "
+                                 f"parameter must appear once")
+            seen[id(v)] = p
+
+    def __contains__(self, v: Value) -> bool:
+        return id(v) in self.inputs or self.params.get(v) is not None
+
+    def node(self, v: Value) -> Node | None:
+        """The leaf node of ``v`` if it is a parameter or a placeholder, else None."""
+        where = self.inputs.get(id(v))
+        if where is not None:
+            return Node("input", extra=where)
+        p = self.params.get(v)
+        return None if p is None else Node("param", extra=p)
+
+
+def _walk(outs: Sequence[Value], leaves: _Leaves) -> list[Value]:
+    """The op nodes and leaves ``outs`` depend on, parents first, WITHOUT the parameters that
+    are weights of an ``affine`` node (a layer's weights are read by index, see
+    :func:`_normalise_affine`; a weight needed as a node is numbered on first use)."""
+    order: list[Value] = []
+    seen: set[int] = set()
+    for root in outs:
+        stack: list[tuple[Value, bool]] = [(root, False)]
+        while stack:
+            v, expanded = stack.pop()
+            if expanded:
+                order.append(v)
+            elif id(v) not in seen:
+                seen.add(id(v))
+                stack.append((v, True))
+                parents = _walked_parents(v, leaves, seen)
+                stack.extend((p, False) for p in reversed(parents) if id(p) not in seen)
+    return order
+
+
+def _walked_parents(v: Value, leaves: _Leaves, seen: set[int]) -> Sequence[Value]:
+    """The parents of ``v`` to walk: for a neuron (an ``affine`` node whose weights are all
+    parameters) only its inputs and bias, and none if all of them were walked already (every
+    neuron of a layer has the same inputs; checked at C speed)."""
+    ctx = v.ctx
+    if v.op != "affine" or not (isinstance(ctx, tuple) and len(ctx) == 3 and ctx[0]):
+        return v.parents
+    weights, xs, b = ctx
+    if (leaves.params.positions(weights) < 0).any():
+        params = leaves.params.positions(v.parents) >= 0
+        return [p for p, is_param in zip(v.parents, params) if not is_param]
+    if all(map(seen.__contains__, map(id, xs))):
+        xs = ()
+    return [x for x in (*xs, b) if isinstance(x, Value)]
 
 
 def trace_graph(
@@ -160,63 +280,81 @@ def trace_graph(
             raise TypeError(f"outputs[{i}] must be a Value, got {type(o).__name__}")
     banks = [_check_values(bank, f"inputs[{b}]") for b, bank in enumerate(inputs)]
     params = _check_values(params, "params")
-    where = _leaf_map(banks, params)
+    leaves = _Leaves(banks, params)
+    tracer = _Tracer(leaves)
+    for v in _walk(outs, leaves):
+        tracer.visit(v)
+    out_ids = tuple(tracer.ref(o) for o in outs)
+    return Graph(tuple(tracer.nodes), out_ids, tuple(len(b) for b in banks), len(params),
+                 tuple(tracer.data), tuple(tracer.labels))
 
-    order = topological_order(outs)
-    live: dict[int, bool] = {}
-    for v in order:
-        if v.is_leaf:
-            live[id(v)] = id(v) in where
-        else:
-            live[id(v)] = any(live[id(p)] for p in v.parents)
 
-    nodes: list[Node] = []
-    data: list[float] = []
-    labels: list[str] = []
-    index: dict[int, int] = {}
+class _Tracer:
+    """Numbers nodes as :func:`trace_graph` meets them (parents first)."""
 
-    def emit(node: Node, value: float, label: str = "") -> int:
-        nodes.append(node)
-        data.append(float(value))
-        labels.append(label)
-        return len(nodes) - 1
+    def __init__(self, leaves: _Leaves) -> None:
+        self.leaves = leaves
+        self.nodes: list[Node] = []
+        self.data: list[float] = []
+        self.labels: list[str] = []
+        self.index: dict[int, int] = {}
+        self.live: dict[int, bool] = {}  # depends on an input or a parameter
 
-    def ref(v: Value | float) -> int:
-        """The node id of parent ``v``; a non-live parent becomes a constant on first use.
+    def emit(self, node: Node, value: float, label: str = "") -> int:
+        self.nodes.append(node)
+        self.data.append(float(value))
+        self.labels.append(label)
+        return len(self.nodes) - 1
 
-        A plain number (an affine weight, input or bias given as a number) gets a fresh
-        constant node, as the engine would lift it.
-        """
+    def ref(self, v: Value | float) -> int:
+        """The node id of parent ``v``, numbered on first use: a parameter or placeholder as
+        itself, anything else not live as a constant (a plain number too, as the engine would
+        lift it)."""
         if not isinstance(v, Value):
-            return emit(("const", float(v)), v)
-        i = index.get(id(v))
+            return self.emit(Node("const", extra=float(v)), v)
+        i = self.index.get(id(v))
         if i is None:
-            i = index[id(v)] = emit(("const", float(v.data)), v.data, v.label)
+            leaf = self.leaves.node(v)
+            node = leaf if leaf is not None else Node("const", extra=float(v.data))
+            i = self.index[id(v)] = self.emit(node, v.data, v.label)
         return i
 
-    for v in order:
-        key = id(v)
+    def refs(self, values: Sequence[Value | float]) -> tuple[int, ...]:
+        """``ref`` of each value; at C speed when all are numbered already (the inputs of a
+        layer's neurons after the first)."""
+        try:
+            return tuple(map(self.index.__getitem__, map(id, values)))
+        except (KeyError, TypeError):
+            return tuple(self.ref(v) for v in values)
+
+    def is_live(self, v: Value) -> bool:
         if v.is_leaf:
-            if key in where:
-                index[key] = emit(where[key], v.data, v.label)
-            continue  # constants are emitted on first use, see ref()
-        if not live[key]:
-            continue
-        index[key] = emit(_normalise(v, ref), v.data, v.label)
-    out_ids = tuple(ref(o) for o in outs)
-    return Graph(tuple(nodes), out_ids, tuple(len(b) for b in banks), len(params),
-                 tuple(data), tuple(labels))
+            return v in self.leaves
+        if v.op == "affine" and (self.leaves.params.positions(v.parents) >= 0).any():
+            return True  # a neuron: its weights (not walked) are parameters
+        live = self.live.get  # every walked node, leaves included, is in self.live
+        return any(live(id(p), False) for p in v.parents)
+
+    def visit(self, v: Value) -> None:
+        self.live[id(v)] = live = self.is_live(v)
+        if v.is_leaf:
+            if v in self.leaves:
+                self.ref(v)
+            return  # constants are numbered on first use, see ref()
+        if live:
+            self.index[id(v)] = self.emit(_normalise(v, self), v.data, v.label)
 
 
-def _normalise(v: Value, ref: Any) -> Node:
-    """The node tuple of the live op node ``v`` (its parents already numbered by ``ref``)."""
+def _normalise(v: Value, tracer: _Tracer) -> Node:
+    """The node of the live op node ``v`` (its parents numbered by ``tracer.ref``)."""
     op, parents, ctx = v.op, v.parents, v.ctx
-    if op not in SUPPORTED_OPS:
+    ref = tracer.ref
+    if op not in BUILTIN_OP_NAMES:
         raise UnsupportedOpError(
             f"op {op!r} (made with Value.from_op) cannot be compiled: the compiler vectorises "
-            f"only the engine's ops ({', '.join(sorted(SUPPORTED_OPS))}); build the function "
-            f"from those, or keep {op!r} on a part that depends on no input or parameter"
-        )
+            f"only the engine's ops ({', '.join(sorted(BUILTIN_OP_NAMES))}); build the "
+            f"function from those, or keep {op!r} on a part that depends on no input or "
+            f"parameter")
     n = len(parents)
 
     def expect(count: int) -> None:
@@ -226,44 +364,54 @@ def _normalise(v: Value, ref: Any) -> Node:
 
     if op in _UNARY:
         expect(1)
-        return (op, (ref(parents[0]),), None)
+        return Node(op, (ref(parents[0]),))
     if op in _BINARY:
         expect(2)
-        return (op, (ref(parents[0]), ref(parents[1])), None)
+        return Node(op, (ref(parents[0]), ref(parents[1])))
     if op == "**":
         if n == 2:
-            return (op, (ref(parents[0]), ref(parents[1])), None)
+            return Node(op, (ref(parents[0]), ref(parents[1])))
         expect(1)
         if not isinstance(ctx, numbers.Real):
             raise UnsupportedOpError(f"op '**' with one parent needs its exponent as ctx, "
                                      f"got {ctx!r:.60}")
-        return (op, (ref(parents[0]),), float(ctx))
+        return Node(op, (ref(parents[0]),), float(ctx))
     if op == "sum":
         if n == 0 or not isinstance(ctx, numbers.Real):
             raise UnsupportedOpError(f"op 'sum' needs parents and its constant as ctx, got "
                                      f"{n} parents and ctx {ctx!r:.60}")
-        return (op, tuple(ref(p) for p in parents), float(ctx))
-    return _normalise_affine(v, ref)
+        return Node(op, tuple(ref(p) for p in parents), float(ctx))
+    return _normalise_affine(v, tracer)
 
 
-def _normalise_affine(v: Value, ref: Any) -> Node:
+def _normalise_affine(v: Value, tracer: _Tracer) -> Node:
     ctx = v.ctx
     ok = isinstance(ctx, tuple) and len(ctx) == 3
     if ok:
-        ws, xs, b = ctx
-        ok = isinstance(ws, tuple) and isinstance(xs, tuple) and len(ws) == len(xs)
+        weights, xs, b = ctx
+        ok = isinstance(weights, tuple) and isinstance(xs, tuple) and len(weights) == len(xs)
     if ok:
-        wired = [e for e in (*ws, *xs, b) if isinstance(e, Value)]
-        ok = len(wired) == len(v.parents) and all(a is p for a, p in zip(wired, v.parents))
+        entries = (*weights, *xs, b)
+        wired = list(compress(entries, map(isinstance, entries, repeat(Value))))
+        ok = len(wired) == len(v.parents) and all(map(is_, wired, v.parents))
     if not ok:
         raise UnsupportedOpError("an 'affine' node whose ctx is not the engine's (ws, xs, b) "
                                  "wiring of its parents cannot be compiled")
-
-    refs = [ref(e) for e in (*ws, *xs)]
     has_bias = isinstance(b, Value) or float(b) != 0.0
-    if has_bias:
-        refs.append(ref(b))
-    return ("affine", tuple(refs), (len(ws), has_bias))
+    bias = (tracer.ref(b),) if has_bias else ()
+    first = _param_run(weights, tracer.leaves.params)
+    if first is not None:
+        return Node("dense", tracer.refs(xs) + bias, Dense(first, len(weights), has_bias))
+    return Node("affine", tracer.refs((*weights, *xs)) + bias, Affine(len(weights), has_bias))
+
+
+def _param_run(weights: tuple, params: _ParamIndex) -> int | None:
+    """``p`` if the weights are the parameters p, p+1, ... (in order), else None."""
+    positions = params.positions(weights)
+    if not len(positions) or positions[0] < 0:
+        return None
+    p = int(positions[0])
+    return p if np.array_equal(positions, np.arange(p, p + len(positions))) else None
 
 
 # ------------------------------------------------------------------ comparing two traces
@@ -276,12 +424,13 @@ def _structure_difference(g1: Graph, g2: Graph) -> str | None:
     if g1.n_inputs != g2.n_inputs or g1.n_params != g2.n_params:
         return "the two traces have different inputs or parameters"
     for i, (a, b) in enumerate(zip(g1.nodes, g2.nodes)):
-        if a == b or (a[0] == b[0] == "const"):
+        if a == b or (a.kind == b.kind == "const"):
             continue
-        if a[0] == b[0] and a[1] == b[1] and len(a) == 3:
-            what = {"sum": "its constant term", "**": "its exponent"}.get(a[0], "its constants")
-            return (f"{describe_node(g1, i)} has {what} {a[2]!r} in one trace and {b[2]!r} in "
-                    f"the other: a number computed from .data is used as a constant")
+        if a.kind == b.kind and a.parents == b.parents and a.kind not in LEAF_KINDS:
+            what = {"sum": "its constant term", "**": "its exponent"}.get(a.kind, "its constants")
+            return (f"{describe_node(g1, i)} has {what} {a.extra!r} in one trace and "
+                    f"{b.extra!r} in the other: a number computed from .data is used as a "
+                    f"constant")
         return (f"{describe_node(g1, i)} in one trace is {describe_node(g2, i)} in the other: "
                 f"the function takes a different path for different values (a Python branch "
                 f"on .data such as `if v.data > 0:`, or max/min/sorted over .data)")
@@ -310,15 +459,15 @@ def resolve_traces(g1: Graph, g2: Graph) -> Graph:
     if problem is not None:
         raise TraceError(f"cannot compile: {problem}")
     varying = [i for i, (a, b) in enumerate(zip(g1.nodes, g2.nodes))
-               if a[0] == "const" and not _values_equal(a[1], b[1])]
+               if a.kind == "const" and not _values_equal(a.extra, b.extra)]
     if not varying:
         return g1
     groups: dict[tuple[float, float], list[int]] = {}
     for i in varying:
-        groups.setdefault((g1.nodes[i][1], g2.nodes[i][1]), []).append(i)
+        groups.setdefault((g1.nodes[i].extra, g2.nodes[i].extra), []).append(i)
     consumers: dict[int, list[int]] = {}
     for j, node in enumerate(g1.nodes):
-        for p in parents_of(node):
+        for p in node.parents:
             consumers.setdefault(p, []).append(j)
     nodes = list(g1.nodes)
     alias: dict[int, int] = {}
@@ -327,8 +476,8 @@ def resolve_traces(g1: Graph, g2: Graph) -> Graph:
         for c in members:
             for j in consumers.get(c, ()):
                 node = g1.nodes[j]
-                if node[0] == "-" and node[1][1] == c and node[1][0] not in shifted:
-                    shifted.append(node[1][0])
+                if node.kind == "-" and node.parents[1] == c and node.parents[0] not in shifted:
+                    shifted.append(node.parents[0])
         ok = bool(shifted) and all(
             max(g.data[s] for s in shifted) == v for g, v in ((g1, v1), (g2, v2)))
         if not ok:
@@ -340,12 +489,12 @@ def resolve_traces(g1: Graph, g2: Graph) -> Graph:
                 f"The compiled program would keep it fixed. The only such constant the "
                 f"compiler accepts is the shift of a stable softmax, `a - max(x.data for x "
                 f"in xs)`; otherwise build the value from Value ops")
-        nodes[members[0]] = ("_max", tuple(shifted), None)
+        nodes[members[0]] = Node("_max", tuple(shifted))
         for c in members[1:]:  # every copy of the constant reads the one maximum
             alias[c] = members[0]
     if alias:
-        nodes = [(n[0], tuple(alias.get(p, p) for p in n[1]), n[2]) if parents_of(n) else n
-                 for n in nodes]
+        nodes = [n._replace(parents=tuple(alias.get(p, p) for p in n.parents)) if n.parents
+                 else n for n in nodes]
     return _renumber(g1, nodes)
 
 
@@ -360,7 +509,7 @@ def _renumber(g: Graph, nodes: list[Node]) -> Graph:
             i = stack[-1]
             if state[i] == 0:
                 state[i] = 1
-                stack.extend(p for p in parents_of(nodes[i]) if state[p] == 0)
+                stack.extend(p for p in nodes[i].parents if state[p] == 0)
             else:
                 stack.pop()
                 if state[i] == 1:
@@ -369,8 +518,8 @@ def _renumber(g: Graph, nodes: list[Node]) -> Graph:
     new_id = {old: k for k, old in enumerate(order)}
 
     def remap(node: Node) -> Node:
-        ps = parents_of(node)
-        return (node[0], tuple(new_id[p] for p in ps), node[2]) if ps else node
+        ps = node.parents
+        return node._replace(parents=tuple(new_id[p] for p in ps)) if ps else node
 
     return Graph(tuple(remap(nodes[i]) for i in order), tuple(new_id[o] for o in g.outputs),
                  g.n_inputs, g.n_params, tuple(g.data[i] for i in order),

@@ -145,14 +145,14 @@ class CompiledTrainer:
             self._momentum = check_momentum(momentum)
         self._cost_fn = get_cost(cost)
         self.program = compile_cost(model, self._cost_fn, dtype=dtype)
+        self.params = self.program.params  # the same list: one pointer per parameter, not two
         self.n_outputs = _n_outputs(model)
         self.theta = self.program.theta
         self.velocity = (self._optimizer_velocity() if optimizer is not None
                          else np.zeros(len(self.params), self.dtype))
         self._G = np.zeros_like(self.theta)  # the last gradient times _G_scale (the program's)
         self._G_scale = 1.0
-        self._velocity_next = np.empty_like(self.theta)
-        self._delta = np.empty_like(self.theta)
+        self._momentum_buffers: tuple[np.ndarray, np.ndarray] | None = None  # made when needed
         self._stepper = self.program.stepper()
         self._eval: Program | None = None
         self._eval_cost: Program | None = None
@@ -266,14 +266,16 @@ class CompiledTrainer:
         # First: a Ctrl-C arriving after θ has moved must not leave the trainer "in sync".
         self._stepped = True
         if mu != 0.0:
-            self.velocity[:] = self._velocity_next
+            self.velocity[:] = self._momentum_buffers[0]  # type: ignore[index]
         np.add(self.theta, delta, out=self.theta)
         self.steps += 1
         return cost
 
     def _momentum_step(self, G: np.ndarray, mu: float, lr: float) -> np.ndarray:
         """The step −lr·v for the new velocity v = μv + G (kept aside until the step is taken)."""
-        v, delta = self._velocity_next, self._delta
+        if self._momentum_buffers is None:
+            self._momentum_buffers = (np.empty_like(self.theta), np.empty_like(self.theta))
+        v, delta = self._momentum_buffers
         with np.errstate(all="ignore"):  # an overflow is an inf that the caller refuses
             np.multiply(self.velocity, mu, out=v)
             np.add(v, G, out=v)
@@ -361,8 +363,10 @@ class CompiledTrainer:
         for i, size in enumerate(sizes):
             idx = order[start:start + size]
             start += size
-            xb, yb = buffers.get(size) or buffers.setdefault(
-                size, (np.empty((size, X.shape[1]), X.dtype), np.empty((size, Y.shape[1]), Y.dtype)))
+            if size not in buffers:
+                buffers[size] = (np.empty((size, X.shape[1]), X.dtype),
+                                 np.empty((size, Y.shape[1]), Y.dtype))
+            xb, yb = buffers[size]
             np.take(X, idx, axis=0, out=xb, mode="clip")  # "raise" would copy out first
             np.take(Y, idx, axis=0, out=yb, mode="clip")
             cost = self._train_step(step, xb, yb, f"train_epoch, batch {i}")
