@@ -455,9 +455,6 @@ def _check_index(i: int, test: Any) -> None:
 # explore
 # --------------------------------------------------------------------------- #
 def _add_explore_parser(sub: Any, handler: Callable[[argparse.Namespace], int]) -> None:
-    from tinygrad_lite.explore import DEFAULT_LR, DEFAULT_TOP_K
-    from tinygrad_lite.train import DEFAULTS
-
     p = sub.add_parser(
         "explore", formatter_class=_Formatter,
         help="write an interactive page (one .html file, no network needed) that steps "
@@ -469,6 +466,12 @@ def _add_explore_parser(sub: Any, handler: Callable[[argparse.Namespace], int]) 
     what = p.add_subparsers(dest="what", metavar="WHAT", required=True,
                             help="episode4 (the chain rule), network (a saved model on one "
                                  "test image) or training (a replay of a training run)")
+    _add_explore_episode4(what, handler)
+    _add_explore_network(what, handler)
+    _add_explore_training(what, handler)
+
+
+def _add_explore_episode4(what: Any, handler: Callable[[argparse.Namespace], int]) -> None:
     e = what.add_parser("episode4", formatter_class=_Formatter,
                         help="episode 4's chain w, a, b → z → a = σ(z) → C0, step by step",
                         description="The chain of episode 4, forward then backward, each "
@@ -480,6 +483,11 @@ def _add_explore_parser(sub: Any, handler: Callable[[argparse.Namespace], int]) 
                    help="neurons per layer from the first to the last, DEPTH+1 of them, e.g. 3,2")
     e.add_argument("--seed", type=int, default=0, help="seed of the example numbers")
     e.set_defaults(handler=handler)
+
+
+def _add_explore_network(what: Any, handler: Callable[[argparse.Namespace], int]) -> None:
+    from tinygrad_lite.explore import DEFAULT_LR, DEFAULT_TOP_K
+
     n = what.add_parser("network", formatter_class=_Formatter,
                         help="a saved model on one test image: forward, backward, nudge",
                         description="A model saved by 'tinygrad-lite train --output FILE' on "
@@ -497,6 +505,11 @@ def _add_explore_parser(sub: Any, handler: Callable[[argparse.Namespace], int]) 
     n.add_argument("--lr", type=_positive_float, default=DEFAULT_LR,
                    help="the nudge button's starting learning rate")
     n.set_defaults(handler=handler)
+
+
+def _add_explore_training(what: Any, handler: Callable[[argparse.Namespace], int]) -> None:
+    from tinygrad_lite.train import DEFAULTS
+
     t = what.add_parser("training", formatter_class=_Formatter,
                         help="train a network, recording snapshots, and write a replay page",
                         description="Train an MLP (sigmoid, quadratic cost) while recording up "
