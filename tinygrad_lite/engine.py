@@ -82,14 +82,6 @@ def is_grad_enabled() -> bool:
     return _mode.enabled
 
 
-def _finite_real(x: Any, what: str) -> float:
-    """``_real`` that also rejects nan and infinities with a ValueError."""
-    value = _real(x, what)
-    if not math.isfinite(value):
-        raise ValueError(f"{what} must be finite, got {value}")
-    return value
-
-
 class no_grad(ContextDecorator):
     """Context manager (and decorator) under which ops compute values but record no graph.
 
@@ -130,6 +122,14 @@ def _real(x: Any, what: str) -> float:
     if size is not None and hasattr(x, "shape"):
         kind += f" of shape {tuple(x.shape)}"
     raise TypeError(f"{what} must be a real number (int, float or bool), got {kind}: {x!r:.60}")
+
+
+def _finite_real(x: Any, what: str) -> float:
+    """``_real`` that also rejects nan and infinities with a ValueError."""
+    value = _real(x, what)
+    if not math.isfinite(value):
+        raise ValueError(f"{what} must be finite, got {value}")
+    return value
 
 
 def _finite(x: float, op: str, operands: Sequence[Any]) -> float:
@@ -182,6 +182,14 @@ def _named_floats(items: Sequence[Any], what: str) -> list[float]:
 def _wiring(items: Sequence[Any], floats: list[float], is_value: list[bool]) -> tuple[Any, ...]:
     """``items`` with each plain number replaced by its float (the affine ctx)."""
     return tuple(x if keep else d for x, d, keep in zip(items, floats, is_value))
+
+
+def _power(x: float, p: float) -> float:
+    """``x ** p``, or an OverflowError naming both when the result exceeds a float."""
+    try:
+        return x**p
+    except OverflowError:
+        raise OverflowError(f"pow: result too large for a float ({x!r} ** {p!r})") from None
 
 
 def _power_slope(x: float, p: float, out: float) -> float:
@@ -425,10 +433,7 @@ class Value:
             raise ValueError(
                 f"pow: negative base to a fractional power has no real value ({x!r} ** {p!r})"
             )
-        try:
-            out = x**p
-        except OverflowError:
-            raise OverflowError(f"pow: result too large for a float ({x!r} ** {p!r})") from None
+        out = _power(x, p)
         if p == 0.0:
             local = 0.0
         elif x == 0.0 and p < 1.0:
@@ -443,10 +448,7 @@ class Value:
             raise ValueError(
                 f"pow: base must be positive when the exponent is a Value, got base={x!r}"
             )
-        try:
-            out = x**p
-        except OverflowError:
-            raise OverflowError(f"pow: result too large for a float ({x!r} ** {p!r})") from None
+        out = _power(x, p)
         locals_ = (_power_slope(x, p, out), out * math.log(x))
         if not math.isfinite(locals_[1]):
             raise OverflowError(f"pow: the derivative x^y·ln(x) is too large for a float "
@@ -649,6 +651,21 @@ class Value:
             for node in group:
                 node._fresh = None
 
+    def _propagate(self, interior: list["Value"], marked: list["Value"],
+                   leaves: list["Value"]) -> None:
+        """The chain rule into every node's ``_fresh`` scratch (the caller unmarks them)."""
+        self._mark_interior(interior, marked)
+        self._fresh = 1.0
+        for node in reversed(interior):
+            g = node._fresh
+            for parent, local in zip(node._prev, node._local):
+                fresh = parent._fresh
+                if fresh is None:  # a leaf, reached for the first time in this call
+                    leaves.append(parent)
+                    parent._fresh = local * g
+                else:
+                    parent._fresh = fresh + local * g
+
     def backward(self, create_graph: bool = False) -> None:
         """Add ∂self/∂node to ``node.grad`` for this value and every value it depends on.
 
@@ -688,21 +705,6 @@ class Value:
         finally:
             if not completed:  # interrupted: leave no node marked as visited
                 self._unmark(marked, leaves)
-
-    def _propagate(self, interior: list["Value"], marked: list["Value"],
-                   leaves: list["Value"]) -> None:
-        """The chain rule into every node's ``_fresh`` scratch (the caller unmarks them)."""
-        self._mark_interior(interior, marked)
-        self._fresh = 1.0
-        for node in reversed(interior):
-            g = node._fresh
-            for parent, local in zip(node._prev, node._local):
-                fresh = parent._fresh
-                if fresh is None:  # a leaf, reached for the first time in this call
-                    leaves.append(parent)
-                    parent._fresh = local * g
-                else:
-                    parent._fresh = fresh + local * g
 
     def derivatives(self, inputs: Sequence["Value"]) -> list[float]:
         """∂self/∂x for each Value x of ``inputs``, as floats, without touching any ``.grad``.
