@@ -164,7 +164,7 @@ def test_arithmetic_and_runtime_errors_are_one_line(capsys, monkeypatch):
         def fail(*args, error=error, **kwargs):
             raise error
 
-        monkeypatch.setattr("tinygrad_lite.viz.episode4_svg", fail)
+        monkeypatch.setattr("tinygrad_lite.cli.episode4_svg", fail)
         code, _, err = run(capsys, "graph", "episode4", "-o", "x.svg")
         assert code == 1
         assert_one_error_line(err)
@@ -259,7 +259,7 @@ def test_ctrl_c_during_training_saves_the_model_and_exits_130(capsys, tmp_path, 
 
         return real_train(*args, **kwargs, on_epoch=stop)
 
-    monkeypatch.setattr(train_module, "train", interrupted_train)
+    monkeypatch.setattr("tinygrad_lite.cli.train", interrupted_train)
     path = tmp_path / "m.json"
     code, out, err = run(capsys, "train", "--epochs", "5", "--limit", "30", "--no-progress",
                          "--output", str(path))
@@ -287,7 +287,7 @@ def test_ctrl_c_mid_epoch_reports_the_accuracy_of_the_saved_model(capsys, tmp_pa
 
         return real_train(*args, **kwargs, on_batch=stop)
 
-    monkeypatch.setattr(train_module, "train", interrupted_train)
+    monkeypatch.setattr("tinygrad_lite.cli.train", interrupted_train)
     path = tmp_path / "m.json"
     code, out, _ = run(capsys, "train", "--epochs", "5", "--limit", "60", "--no-progress",
                        "--output", str(path))
@@ -310,7 +310,7 @@ def test_ctrl_c_outside_training_is_one_line(capsys, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("tinygrad_lite.data.load_dataset", interrupted)
+    monkeypatch.setattr("tinygrad_lite.cli.load_dataset", interrupted)
     code, _, err = run(capsys, "train", "--quiet")
     assert code == 130
     assert err.strip() == "tinygrad-lite: interrupted"
@@ -359,7 +359,7 @@ def test_a_failed_final_save_keeps_an_emergency_copy(capsys, tmp_path, monkeypat
         os.mkfifo(path)  # the output became something that is never replaced
         return history
 
-    monkeypatch.setattr(train_module, "train", train_then_block_the_output)
+    monkeypatch.setattr("tinygrad_lite.cli.train", train_then_block_the_output)
     code, out, err = run(capsys, "train", "--epochs", "1", "--limit", "30", "--hidden", "8",
                          "--no-progress", "--output", str(path))
     assert code == 1
@@ -387,7 +387,7 @@ def test_ctrl_c_before_the_first_step_never_overwrites_a_good_model(capsys, tmp_
     good = MLP(64, [16, 16, 10], seed=5)
     save_model(good, path)
     before = path.read_bytes()
-    monkeypatch.setattr(train_module, "train", stop_before_the_first_step)
+    monkeypatch.setattr("tinygrad_lite.cli.train", stop_before_the_first_step)
     code, out, _ = run(capsys, "train", "--epochs", "3", "--limit", "30", "--no-progress",
                        "--output", str(path))
     assert code == 130

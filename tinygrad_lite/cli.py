@@ -25,7 +25,34 @@ import difflib
 import os
 import re
 import sys
+import tempfile
 from typing import Any, Callable, NoReturn, Optional, Sequence
+
+from tinygrad_lite import __version__
+from tinygrad_lite._files import check_target, check_writable
+from tinygrad_lite.data import load_dataset
+from tinygrad_lite.explore import DEFAULT_LR, DEFAULT_TOP_K, explore, explore_training
+from tinygrad_lite.losses import COSTS
+from tinygrad_lite.nn import ACTIVATIONS, MLP
+from tinygrad_lite.serialize import load_model, save_model
+from tinygrad_lite.train import (
+    accuracy,
+    COMPILE_THRESHOLD,
+    DEFAULTS,
+    ENGINES,
+    evaluate,
+    predict,
+    subset,
+    train,
+)
+from tinygrad_lite.viz import (
+    available_backends,
+    BACKENDS,
+    episode4_chain,
+    episode4_svg,
+    network_svg,
+)
+from tinygrad_lite.viz.episode4 import MAX_DEPTH, MAX_WIDTH
 
 __all__ = ["main", "build_parser", "PROG"]
 
@@ -49,7 +76,6 @@ _INVALID_CHOICE = re.compile(r"invalid choice: (['\"]?)(?P<word>.*?)\1 \(choose 
 class _Parser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are ONE line: ``tinygrad-lite: error: ...`` (exit 2),
     with "did you mean" for a mistyped command, choice or option."""
-
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.option_names: list[str] = []  # filled by add_argument, also during __init__
         super().__init__(*args, **kwargs)
@@ -78,7 +104,6 @@ class _Parser(argparse.ArgumentParser):
 class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
     """Shows defaults in the help (except the uninformative None/False) and keeps the
     description's line breaks."""
-
     def _get_help_string(self, action: argparse.Action) -> str | None:
         if action.default is None or action.default is False:
             return action.help
@@ -88,7 +113,6 @@ class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescription
 def _checked(convert: Callable[[str], Any], ok: Callable[[Any], bool],
              expected: str) -> Callable[[str], Any]:
     """An argparse ``type=``: ``convert(text)``, refused with one clear line unless ``ok``."""
-
     def parse(text: str) -> Any:
         try:
             value = convert(text)
@@ -143,10 +167,6 @@ _DATASET_HELP = ("mnist (5,000 real MNIST digits shipped with the library, 28×2
 # train
 # --------------------------------------------------------------------------- #
 def _add_train_parser(sub: Any, handler: Callable[[argparse.Namespace], int]) -> None:
-    from tinygrad_lite.losses import COSTS
-    from tinygrad_lite.nn import ACTIVATIONS
-    from tinygrad_lite.train import COMPILE_THRESHOLD, DEFAULTS, ENGINES
-
     p = sub.add_parser(
         "train", formatter_class=_Formatter,
         help="train a digit-recognition network with mini-batch SGD",
@@ -196,11 +216,6 @@ def _add_train_parser(sub: Any, handler: Callable[[argparse.Namespace], int]) ->
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from tinygrad_lite._files import check_writable
-    from tinygrad_lite.data import load_dataset
-    from tinygrad_lite.nn import MLP
-    from tinygrad_lite.train import evaluate, subset, train
-
     if args.output is not None:
         # Before training, so that no work is lost to a typo or a read-only folder.
         check_writable(args.output, "model")
@@ -244,9 +259,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _save_or_rescue(model: Any, path: str) -> bool:
     """Save the trained ``model`` to ``path``; if that fails, to a new file in the temporary
     folder, and say where (one line on stderr). Returns whether ``path`` was written."""
-    import tempfile
 
-    from tinygrad_lite.serialize import save_model
 
     try:
         save_model(model, path)
@@ -292,9 +305,6 @@ def _add_predict_parser(sub: Any, handler: Callable[[argparse.Namespace], int]) 
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
-    from tinygrad_lite.serialize import load_model
-    from tinygrad_lite.train import accuracy, predict
-
     model = load_model(args.model)
     test = _test_set(args, model)
     if args.index is None:
@@ -320,9 +330,6 @@ def _widths(text: str) -> list[int]:
 
 
 def _add_graph_parser(sub: Any, handler: Callable[[argparse.Namespace], int]) -> None:
-    from tinygrad_lite.viz import BACKENDS
-    from tinygrad_lite.viz.episode4 import MAX_DEPTH
-
     p = sub.add_parser(
         "graph", formatter_class=_Formatter,
         help="draw a picture (SVG, or PNG/PDF with Graphviz installed): the episode-4 chain, "
@@ -377,8 +384,6 @@ def _add_graph_parser(sub: Any, handler: Callable[[argparse.Namespace], int]) ->
 def _check_backend(backend: str) -> None:
     """Refuse ``--backend dot`` without ``dot`` in the command line's words, suggesting what
     is installed (``--backend wasm``) before suggesting an install."""
-    from tinygrad_lite.viz import available_backends
-
     found = available_backends()
     if backend != "dot" or "dot" in found:
         return
@@ -392,8 +397,6 @@ def _check_backend(backend: str) -> None:
 
 def _check_widths(depth: int, widths: Optional[list[int]]) -> None:
     """The episode-4 sizes in the command line's words (``--widths``, ``--depth``)."""
-    from tinygrad_lite.viz.episode4 import MAX_WIDTH
-
     if widths is None:
         return
     if len(widths) != depth + 1:
@@ -406,15 +409,12 @@ def _check_widths(depth: int, widths: Optional[list[int]]) -> None:
 
 
 def _cmd_graph(args: argparse.Namespace) -> int:
-    from tinygrad_lite.viz import episode4_svg, network_svg
-
     _check_backend(args.backend)
     if args.what == "episode4":
         _check_widths(args.depth, args.widths)
         path = episode4_svg(args.output, args.depth, args.widths, seed=args.seed,
                             backend=args.backend)
     else:
-        from tinygrad_lite.serialize import load_model
 
         model = load_model(args.model)
         x = None
@@ -429,8 +429,6 @@ def _cmd_graph(args: argparse.Namespace) -> int:
 
 def _test_set(args: argparse.Namespace, model: Any) -> Any:
     """The test set of ``--dataset`` (or the embedded one that fits the model's inputs)."""
-    from tinygrad_lite.data import load_dataset
-
     name = args.dataset or _DATASET_FOR_INPUTS.get(model.nin)
     if name is None:
         raise ValueError(f"{args.model} expects {model.nin} inputs; say which data to use "
@@ -486,8 +484,6 @@ def _add_explore_episode4(what: Any, handler: Callable[[argparse.Namespace], int
 
 
 def _add_explore_network(what: Any, handler: Callable[[argparse.Namespace], int]) -> None:
-    from tinygrad_lite.explore import DEFAULT_LR, DEFAULT_TOP_K
-
     n = what.add_parser("network", formatter_class=_Formatter,
                         help="a saved model on one test image: forward, backward, nudge",
                         description="A model saved by 'tinygrad-lite train --output FILE' on "
@@ -508,8 +504,6 @@ def _add_explore_network(what: Any, handler: Callable[[argparse.Namespace], int]
 
 
 def _add_explore_training(what: Any, handler: Callable[[argparse.Namespace], int]) -> None:
-    from tinygrad_lite.train import DEFAULTS
-
     t = what.add_parser("training", formatter_class=_Formatter,
                         help="train a network, recording snapshots, and write a replay page",
                         description="Train an MLP (sigmoid, quadratic cost) while recording up "
@@ -533,16 +527,11 @@ def _add_explore_training(what: Any, handler: Callable[[argparse.Namespace], int
 
 
 def _cmd_explore(args: argparse.Namespace) -> int:
-    from tinygrad_lite._files import check_target
-    from tinygrad_lite.explore import explore, explore_training
-
     check_target(args.output, "page")
     if args.what == "episode4":
-        from tinygrad_lite.viz import episode4_chain
 
         page = explore(episode4_chain(args.depth, args.widths, seed=args.seed))
     elif args.what == "network":
-        from tinygrad_lite.serialize import load_model
 
         model = load_model(args.model)
         test = _test_set(args, model)
@@ -550,9 +539,6 @@ def _cmd_explore(args: argparse.Namespace) -> int:
         page = explore(model, test.images[args.index], int(test.labels[args.index]),
                        top_k=args.top_k, lr=args.lr, image_shape=test.image_shape)
     else:
-        from tinygrad_lite.data import load_dataset
-        from tinygrad_lite.nn import MLP
-        from tinygrad_lite.train import subset, train
 
         data = load_dataset(args.dataset)
         if args.limit is not None:
@@ -571,8 +557,6 @@ def _cmd_explore(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- #
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser: global options and one subparser per subcommand."""
-    from tinygrad_lite import __version__
-
     parser = _Parser(
         prog=PROG, formatter_class=_Formatter,
         description="tinygrad_lite: neural networks visible down to the last partial "

@@ -33,6 +33,7 @@ from tinygrad_lite._checks import finite_number, positive_int
 from tinygrad_lite._checks import rng as make_rng
 from tinygrad_lite.autodiff import grad
 from tinygrad_lite.engine import Value, is_grad_enabled, no_grad
+from tinygrad_lite.losses import quadratic_cost
 from tinygrad_lite.nn import bias_label, weight_label
 
 __all__ = [
@@ -541,7 +542,7 @@ def gradcheck_model(
     __tracebackhide__ = True
     params = _model_parameters(model)
     if cost is None:
-        from tinygrad_lite.losses import quadratic_cost as cost
+        cost = quadratic_cost
     elif not callable(cost):
         raise TypeError(f"cost must be callable, got {type(cost).__name__}")
     eps, atol, rtol = _tolerances(eps, atol, rtol)

@@ -50,6 +50,7 @@ import numpy as np
 
 from tinygrad_lite._checks import positive_int
 from tinygrad_lite._checks import rng as make_rng
+from tinygrad_lite.compile import CompiledTrainer, TraceError, UnsupportedOpError
 from tinygrad_lite.data import Dataset, DatasetSplit, iterate_minibatches
 from tinygrad_lite.engine import Value, no_grad
 from tinygrad_lite.losses import CostFunction, batch_cost, get_cost
@@ -425,8 +426,6 @@ def _engine(engine: str, model: MLP, cost_fn: CostFunction, optimizer: SGD,
     if engine == "scalar" or (engine == "auto" and (
             step_fn is not scalar_step or len(model.parameters()) < COMPILE_THRESHOLD)):
         return scalar
-    from tinygrad_lite.compile import CompiledTrainer, TraceError, UnsupportedOpError
-
     try:
         trainer = CompiledTrainer(model, cost_fn, optimizer=optimizer)
     except (TraceError, UnsupportedOpError) as exc:

@@ -46,9 +46,11 @@ if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY") and storage_directory(
         intent_to_write=False).home_directory == Path.cwd() / ".hypothesis":
     set_hypothesis_home_dir(Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
                             / "tinygrad_lite" / "hypothesis")
+from tinygrad_lite import losses
 from tinygrad_lite.engine import Value
 from tinygrad_lite.gradcheck import gradcheck, gradcheck_directional, gradgradcheck
 from tinygrad_lite.nn import ACTIVATIONS  # the activations an MLP accepts (re-exported)
+from tinygrad_lite.nn import MLP
 from tinygrad_lite.testing._graphs import (
     BINARY,
     BUILTIN_OPS,
@@ -461,8 +463,6 @@ def _mlps(
     max_layers: int,
     max_width: int,
 ) -> GeneratedNetwork:
-    from tinygrad_lite import losses
-    from tinygrad_lite.nn import MLP
 
     nin = draw(st.integers(1, max_inputs))
     nouts = draw(st.lists(st.integers(1, max_width), min_size=1, max_size=max_layers))

@@ -13,6 +13,7 @@ from typing import Any, Iterable, Optional, Sequence, Union
 
 from tinygrad_lite._checks import positive_int
 from tinygrad_lite.engine import Value, is_grad_enabled, topological_order
+from tinygrad_lite.losses import quadratic_cost
 from tinygrad_lite.viz._text import dot_text, dot_tooltip, fmt, shorten, sup
 from tinygrad_lite.viz.graph import (
     DEFAULT_MAX_NODES,
@@ -154,7 +155,6 @@ def _collapse_inputs(model: Any, x: Any, y: Any) -> tuple[list[Value], list[Valu
     params = model.parameters()
     if y is None:
         return acts, params, names
-    from tinygrad_lite.losses import quadratic_cost
 
     cost = quadratic_cost(acts, y)
     saved = [p.grad for p in params]

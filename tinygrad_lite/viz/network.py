@@ -32,6 +32,7 @@ from tinygrad_lite._checks import image_shape as check_image_shape
 from tinygrad_lite._checks import positive_int
 from tinygrad_lite.engine import Value, no_grad
 from tinygrad_lite.nn import bias_label, weight_label
+from tinygrad_lite.serialize import load_model
 from tinygrad_lite.viz._text import dot_text, dot_tooltip, fmt, short, sub, sup
 from tinygrad_lite.viz.rendering import GraphView, save_graph
 from tinygrad_lite.viz.style import FONT, NEGATIVE, POSITIVE, RING, ZERO, blend, grey
@@ -607,8 +608,6 @@ def network_svg(
     """
     model = model_or_path
     if isinstance(model_or_path, (str, os.PathLike)):
-        from tinygrad_lite.serialize import load_model
-
         model = load_model(model_or_path)
     view = draw_network(model, x, top_k=DEFAULT_TOP_K if top_k is None else top_k)
     return save_graph(view, path, backend)
