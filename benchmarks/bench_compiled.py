@@ -29,7 +29,8 @@ The targets of issue 14 are printed with met / not met; then the compile-scaling
 
 Usage::
 
-    python benchmarks/bench_compiled.py [--rounds 5] [--cpu 0] [--quick] [--no-scaling]
+    python benchmarks/bench_compiled.py [--rounds 5] [--cpu 0] [--clock cpu|wall] [--quick]
+                                        [--no-scaling]
 """
 
 from __future__ import annotations
