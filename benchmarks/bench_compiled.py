@@ -125,7 +125,7 @@ def compiled_trainer(dtype: str) -> CompiledTrainer | str:
         return CompiledTrainer(model, lr=LR)
     try:
         return CompiledTrainer(model, lr=LR, dtype=dtype)  # type: ignore[call-arg]
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:  # no dtype= yet, or no float32
         return f"not available ({exc})"
 
 
