@@ -29,7 +29,8 @@ The targets of issue 14 are printed with met / not met; then the compile-scaling
 
 Usage::
 
-    python benchmarks/bench_compiled.py [--rounds 5] [--cpu 0] [--quick] [--no-scaling]
+    python benchmarks/bench_compiled.py [--rounds 5] [--cpu 0] [--clock cpu|wall] [--quick]
+                                        [--no-scaling | --scaling-against 0d3246b]
 """
 
 from __future__ import annotations
@@ -124,7 +125,7 @@ def compiled_trainer(dtype: str) -> CompiledTrainer | str:
         return CompiledTrainer(model, lr=LR)
     try:
         return CompiledTrainer(model, lr=LR, dtype=dtype)  # type: ignore[call-arg]
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:  # no dtype= yet, or no float32
         return f"not available ({exc})"
 
 
@@ -385,6 +386,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                              "processes take is not counted); wall: elapsed time")
     parser.add_argument("--examples", type=positive_int, default=60_000, help="data set size")
     parser.add_argument("--no-scaling", action="store_true", help="skip the compile scaling")
+    parser.add_argument("--scaling-against", metavar="REVISION",
+                        help="compile scaling against git REVISION's code measured in this run "
+                             f"(e.g. {compile_scaling.BASELINE_REVISION}) instead of the "
+                             "recorded baseline")
     parser.add_argument("--quick", action="store_true",
                         help="6,000 examples, 1 round, two small networks for the scaling")
     parser.add_argument("--memory-child", action="store_true", help=argparse.SUPPRESS)
@@ -451,7 +456,7 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print("compile scaling (each network in a fresh process):")
         compile_scaling.report(compile_scaling.QUICK_ARCHITECTURES if args.quick
-                               else compile_scaling.ARCHITECTURES)
+                               else compile_scaling.ARCHITECTURES, args.scaling_against)
     return 0
 
 

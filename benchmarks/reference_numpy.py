@@ -130,6 +130,14 @@ class NumpyMLP:
         return cost
 
 
+def _sigmoid(z: np.ndarray, a: np.ndarray) -> None:
+    """a = σ(z) = 1 / (1 + e^(−z)), in place (z is overwritten); e^(−z) = inf gives 0."""
+    np.negative(z, out=z)
+    np.exp(z, out=z)
+    np.add(z, 1.0, out=z)
+    np.divide(1.0, z, out=a)
+
+
 # A compiled kernel: (X, Y, c) -> mean cost, writing c·b/2 · ∇C into the flat gradient.
 Kernel = Callable[[np.ndarray, np.ndarray, float], float]
 
@@ -216,16 +224,9 @@ class TunedNumpyMLP:
                  for l in range(1, len(blocks))]
         back = [(D[l], D[l].T, gblocks[l], A[l - 1], blocks[l][:, :-1], D[l - 1], acts[l - 1],
                  T[l - 1]) for l in range(len(blocks) - 1, 0, -1)]
-        matmul, exp, add, mul, sub, div = (np.matmul, np.exp, np.add, np.multiply,
-                                           np.subtract, np.divide)
-        neg, vdot, reduce = np.negative, np.vdot, np.add.reduce
+        matmul, add, mul, sub = np.matmul, np.add, np.multiply, np.subtract
+        vdot, reduce, sigmoid = np.vdot, np.add.reduce, _sigmoid
         first_out = acts[0] if acts else out
-
-        def sigmoid(z: np.ndarray, a: np.ndarray) -> None:
-            neg(z, out=z)
-            exp(z, out=z)
-            add(z, 1.0, out=z)
-            div(1.0, z, out=a)
 
         def kernel(X: np.ndarray, Y: np.ndarray, c: float) -> float:
             z = Z[0]
