@@ -1083,7 +1083,8 @@ def test_float64_is_the_default_and_other_dtypes_are_refused():
             compile_model(model, dtype=bad)
 
 
-def test_a_sigmoid_far_below_zero_trains_as_the_engine_does():
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_a_sigmoid_far_below_zero_trains_as_the_engine_does(dtype):
     # σ(−1000) = 0: e^1000 overflows inside the fast step, which then runs the careful way.
     def saturated():
         model = MLP(2, [2], seed=0)
@@ -1098,8 +1099,12 @@ def test_a_sigmoid_far_below_zero_trains_as_the_engine_does():
     c = batch_cost(scalar, X, labels)
     c.backward()
     opt.step()
-    trainer = CompiledTrainer(compiled, lr=0.5)
-    assert_close(trainer.train_batch(X, np.array(labels)), c.data)
+    trainer = CompiledTrainer(compiled, lr=0.5, dtype=dtype)
+    rtol = RTOL if dtype == "float64" else RTOL32
+    tiny = 0.0 if dtype == "float64" else 1e-30  # float32 has nothing below ~1e-38 (σ = 6e-39)
+    assert_close(trainer.train_batch(X, np.array(labels)), c.data, rtol=rtol)
     trainer.sync_to_values()
-    assert_close([p.data for p in compiled.parameters()], [p.data for p in scalar.parameters()])
-    assert_close(trainer.grad, [p.grad for p in scalar.parameters()])
+    assert_close([p.data for p in compiled.parameters()], [p.data for p in scalar.parameters()],
+                 rtol=rtol)
+    assert_close(trainer.grad, [p.grad for p in scalar.parameters()], rtol=rtol, scale=tiny)
+    assert_close(trainer.evaluate(X), compile_model(scalar).forward(X), rtol=rtol)

@@ -39,8 +39,10 @@ __all__ = [
 
 Fn = Callable[[], None]
 
-# exp(-x) overflows for x below about -709.78; σ(x) is below 1e-307 there anyway.
-_SIGMOID_CLIP = 709.0
+def _sigmoid_clip(dtype: np.dtype) -> float:
+    """Where e^(−x) stops fitting the float type (709 for float64, 88 for float32); σ(x) is
+    below the smallest normal number there anyway."""
+    return float(np.floor(np.log(np.finfo(dtype).max)))
 
 
 class Instruction:
@@ -117,9 +119,11 @@ class Elementwise(Instruction):
 def _unary_forward(op: str, p: float | None, get: Callable[[], np.ndarray], out: np.ndarray,
                    t: np.ndarray) -> Fn:
     if op == "sigmoid":
+        clip = _sigmoid_clip(t.dtype)
+
         def sigmoid() -> None:
             np.negative(get(), out=t)
-            np.minimum(t, _SIGMOID_CLIP, out=t)
+            np.minimum(t, clip, out=t)
             np.exp(t, out=t)
             np.add(t, 1.0, out=t)
             np.divide(1.0, t, out=out)

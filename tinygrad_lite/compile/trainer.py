@@ -193,8 +193,11 @@ class CompiledTrainer:
 
     # ------------------------------------------------------------------ arrays
     def _inputs(self, X: Any) -> np.ndarray:
-        X = real_array(X, "X", self.dtype)
         nin = self.program.n_inputs[0]
+        if type(X) is np.ndarray and X.dtype == self.dtype and X.ndim == 2 and X.shape[0] and \
+                X.shape[1] == nin:
+            return X  # the common case, checked in a few attribute reads
+        X = real_array(X, "X", self.dtype)
         if X.ndim != 2 or X.shape[1] != nin or X.shape[0] == 0:
             raise ValueError(f"X must have shape (batch, {nin}) with batch ≥ 1, got {X.shape}")
         return X
