@@ -64,3 +64,17 @@ def test_the_xor_notebook_runs_in_a_jupyter_kernel_and_shows_the_network_as_svg(
     assert svgs and "<svg" in svgs[0] and "MLP 2" in svgs[0]
     printed = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
     assert "[0 1 1 0]" in printed and "compiled engine" in printed
+
+
+def test_the_watch_it_happen_notebook_shows_the_interactive_page_inline(tmp_path):
+    nb = nbformat.read(NOTEBOOKS / "06-watch-it-happen.ipynb", as_version=4)
+    nb.cells = nb.cells[:next(i for i, c in enumerate(nb.cells)  # up to the chain's page
+                               if c.cell_type == "code" and "explore(chain)" in c.source) + 1]
+    client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
+                                     resources={"metadata": {"path": str(tmp_path)}})
+    client.execute()
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    pages = [o.data["text/html"] for o in outputs if "text/html" in o.get("data", {})]
+    assert pages and pages[0].startswith("<iframe") and 'sandbox="allow-scripts"' in pages[0]
+    assert "Content-Security-Policy" in pages[0] and "&lt;svg" in pages[0]
