@@ -317,3 +317,15 @@ def test_npz_with_pickled_objects_is_refused_not_unpickled(tmp_path):
         load_npz(tmp_path / "text.npz")
     with pytest.raises(FileNotFoundError):
         load_npz(tmp_path / "missing.npz")
+
+
+def test_the_file_says_which_number_is_which_parameter_in_the_videos_names(tmp_path):
+    model = MLP(4, [6, 7, 2], seed=0)
+    path = tmp_path / "m.json"
+    save_model(model, path)
+    d = json.loads(path.read_text(encoding="utf-8"))
+    weight = model.layers[1].neurons[3].w[5]
+    assert weight.label == "w⁽²⁾₃,₅" and weight.label in d["notation"]
+    assert "layers[1].weights[3][5]" in d["notation"]
+    assert d["layers"][1]["weights"][3][5] == weight.data
+    assert load_model(path).layers[1].neurons[3].w[5].data == weight.data

@@ -4,6 +4,7 @@ The file is plain JSON, readable by any tool and never executed on load (no pick
 
     {"format": "tinygrad_lite.mlp", "version": 1,
      "nin": 64, "nouts": [16, 16, 10], "activations": ["sigmoid", "sigmoid", "sigmoid"],
+     "notation": "layers[l-1].weights[j][k] is w⁽ˡ⁾ⱼ,ₖ ...",
      "layers": [{"weights": [[...64 floats...], ...16 rows...], "biases": [...16 floats...]},
                 ...]}
 
@@ -31,9 +32,9 @@ from typing import Any, Sequence, Union
 import numpy as np
 
 from tinygrad_lite._files import atomic_write, check_target
-from tinygrad_lite.nn import ACTIVATIONS, MLP
+from tinygrad_lite.nn import ACTIVATIONS, MLP, weight_label
 
-__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "save_model", "load_model", "model_to_dict",
+__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "NOTATION", "save_model", "load_model", "model_to_dict",
            "model_from_dict", "to_arrays", "from_arrays", "save_npz", "load_npz"]
 
 #: The ``"format"`` field of a saved model.
@@ -42,6 +43,13 @@ FORMAT_NAME = "tinygrad_lite.mlp"
 FORMAT_VERSION = 1
 
 StrPath = Union[str, "PathLike[str]"]
+
+#: The ``"notation"`` field of a saved model: which number is which parameter, in the names the
+#: videos, the pictures and ``repr`` use (read as documentation; loading ignores it).
+NOTATION = ("layers[l-1].weights[j][k] is w⁽ˡ⁾ⱼ,ₖ = w^(l)_{j,k}, the weight from neuron k of "
+            "layer l-1 to neuron j of layer l (layers[1].weights[3][5] is "
+            f"{weight_label(2, 3, 5)}); layers[l-1].biases[j] is b⁽ˡ⁾ⱼ = b^(l)_j; layer 0 is "
+            "the input")
 
 
 def to_arrays(model: MLP) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -131,6 +139,7 @@ def model_to_dict(model: MLP) -> dict[str, Any]:
         "nin": model.nin,
         "nouts": list(model.nouts),
         "activations": list(model.activations),
+        "notation": NOTATION,
         "layers": [{"weights": w.tolist(), "biases": b.tolist()} for w, b in to_arrays(model)],
     }
 
