@@ -1177,3 +1177,18 @@ def test_repr_says_what_a_view_shows():
     assert repr(episode4_chain()[0]).startswith("<GraphView: episode-4 chain, 7 nodes")
     assert repr(draw_collapsed(MLP(2, [2, 1], seed=0))).startswith(
         "<GraphView: collapsed graph (a box per neuron), ")
+
+
+def test_the_episode4_chain_shows_its_second_derivatives_in_closed_form():
+    import math
+
+    w, a, b, y = 0.8, 0.6, -0.2, 1.0
+    s = 1.0 / (1.0 + math.exp(-(w * a + b)))
+    ds, d2s = s * (1 - s), s * (1 - s) * (1 - 2 * s)
+    c_zz = 2 * ds * ds + 2 * (s - y) * d2s  # ∂²C₀/∂z² of C₀ = (σ(z) − y)²
+    graph, _ = episode4_chain(second_derivatives=True)
+    caption = str(graph.graph_attr["label"])
+    assert f"= {a ** 2 * c_zz:.4g}" in caption and f"= {a * c_zz:.4g}" in caption
+    assert "∂²C₀/∂w⁽ᴸ⁾²" in caption and "∂²C₀/∂w⁽ᴸ⁾∂b⁽ᴸ⁾" in caption
+    plain, _ = episode4_chain()
+    assert "∂²" not in str(plain.graph_attr["label"])

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence, Union
 
 from tinygrad_lite._checks import positive_int
+from tinygrad_lite.autodiff import grad
 from tinygrad_lite.engine import Value
 from tinygrad_lite.viz._text import dot_text, dot_tooltip, fmt, sub, sup
 from tinygrad_lite.viz.graph import check_rankdir, formula
@@ -264,6 +265,21 @@ def _explanations(chain: _Chain) -> tuple[list[str], dict[tuple[int, int], list[
     return lines, paths.colours
 
 
+def _second_derivatives(chain: _Chain) -> list[str]:
+    """∂²C₀/∂w⁽ᴸ⁾² and ∂²C₀/∂w⁽ᴸ⁾∂b⁽ᴸ⁾: the gradient's own graph, differentiated again."""
+    n, cost = chain.names, chain.named["C0"]
+    w, b = chain.named[n.w(0, 0, 0)[0]], chain.named[n.b(0, 0)[0]]
+    prev, z = chain.named[n.a(1, 0)[0]], chain.named[n.z(0, 0)[0]]
+    dC_dw = grad(cost, [w], create_graph=True)[0]
+    d2_ww, d2_wb = grad(dC_dw, [w, b])
+    d2_zz = grad(grad(cost, [z], create_graph=True)[0], [z])[0]
+    return ["", "second derivatives: grad(∂C₀/∂w, …) of the gradient's own graph",
+            f"    ∂²C₀/∂{w.label}² = {prev.label}² · ∂²C₀/∂{z.label}² = {fmt(prev.data)}² × "
+            f"{fmt(d2_zz)} = {fmt(d2_ww)}",
+            f"    ∂²C₀/∂{w.label}∂{b.label} = {prev.label} · ∂²C₀/∂{z.label}² = {fmt(prev.data)} × "
+            f"{fmt(d2_zz)} = {fmt(d2_wb)}"]
+
+
 def _node_text(v: Value, chain: _Chain) -> str:
     if chain.kind[id(v)] == "root":
         return f"{chain.cost_formula}\n= {fmt(v.data)}"
@@ -293,6 +309,7 @@ def episode4_chain(
     values: Optional[Mapping[str, float]] = None,
     seed: int = 0,
     rankdir: str = "LR",
+    second_derivatives: bool = False,
 ) -> tuple[GraphView, dict[str, Value]]:
     """Build episode 4's chain as real Values, run ``backward()``, and draw it.
 
@@ -325,6 +342,9 @@ def episode4_chain(
             the others.
         seed: seed of the numbers not in :data:`EPISODE4_VALUES`.
         rankdir: "LR" (default), "RL", "TB" or "BT".
+        second_derivatives: add ∂²C₀/∂w⁽ᴸ⁾² and ∂²C₀/∂w⁽ᴸ⁾∂b⁽ᴸ⁾ to the caption, computed by
+            differentiating the graph of ∂C₀/∂w⁽ᴸ⁾ again (:func:`tinygrad_lite.autodiff.grad`
+            with ``create_graph=True``); both equal a power of a⁽ᴸ⁻¹⁾ times ∂²C₀/∂z⁽ᴸ⁾².
 
     Returns:
         ``(graph, named)``: the :class:`GraphView`, and the Values by the names above (plus
@@ -350,6 +370,8 @@ def episode4_chain(
     chain = _Chain(depth, sizes, values, int(seed))
     chain.build()
     caption, colours = _explanations(chain)
+    if second_derivatives:
+        caption += _second_derivatives(chain)
 
     g = GraphView(name="episode4",
                   graph_attr={"rankdir": rankdir, "fontname": FONT, "fontsize": "12",
