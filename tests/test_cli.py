@@ -527,3 +527,17 @@ def test_training_counts_use_thousands_separators(capsys):
     code, out, _ = run(capsys, "train", "--epochs", "1", "--no-progress", "--engine", "compiled")
     assert code == 0
     assert "(1,438 training images) / digits:test (359 test images)" in out.splitlines()[0]
+
+
+def test_dtype_float32_trains_on_the_compiled_engine(capsys):
+    code, out, err = run(capsys, "train", "--dtype", "float32", "--epochs", "1", "--limit",
+                         "50", "--no-progress")
+    assert code == 0, err
+    assert out.rstrip().endswith("compiled engine)")
+    code, _, err = run(capsys, "train", "--dtype", "float32", "--engine", "scalar",
+                       "--epochs", "1", "--limit", "50", "--no-progress")
+    assert code == 1
+    assert_one_error_line(err)
+    assert "float32 runs on the compiled engine only" in err and "=" not in err.split(":", 2)[2]
+    code, out, _ = run(capsys, "train", "--help")
+    assert "--dtype" in out and "(default: float64)" in out

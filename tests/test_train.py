@@ -557,3 +557,26 @@ def test_a_regression_line_shows_the_test_cost_and_accuracy_refuses_real_targets
         np.mean([(net([x])[0].data - y) ** 2 for x, y in ((0.0, 0.5), (1.0, 1.5))]), rel=1e-12)
     with pytest.raises(ValueError, match="line has real-valued targets, not class labels"):
         accuracy(net, line)
+
+
+def test_float32_training_runs_compiled_and_follows_float64():
+    from tinygrad_lite.data import load_digits
+
+    split = subset(load_digits(), 200, 100)
+    results = {}
+    for dtype in ("float64", "float32"):
+        model = MLP(64, [16, 10], seed=2)
+        history = train(model, split, epochs=2, dtype=dtype, verbose=False, progress=False)
+        assert history.engine == "compiled"  # float32 is compiled even below the threshold
+        results[dtype] = np.array([p.data for p in model.parameters()])
+    assert all(type(p) is float for p in results["float32"].tolist())
+    np.testing.assert_allclose(results["float32"], results["float64"], rtol=1e-3, atol=1e-4)
+
+
+def test_float32_on_the_scalar_engine_is_refused_by_name():
+    with pytest.raises(ValueError, match="float32 runs on the compiled engine only"):
+        train(MLP(2, [1]), [[0, 0], [1, 1]], [0, 1], engine="scalar", dtype="float32",
+              verbose=False, progress=False)
+    with pytest.raises(ValueError, match="unknown dtype 'float16'"):
+        train(MLP(2, [1]), [[0, 0], [1, 1]], [0, 1], dtype="float16", verbose=False,
+              progress=False)

@@ -39,6 +39,7 @@ from tinygrad_lite.train import (
     accuracy,
     COMPILE_THRESHOLD,
     DEFAULTS,
+    DTYPES,
     ENGINES,
     evaluate,
     predict,
@@ -204,6 +205,9 @@ def _add_train_parser(sub: Any, handler: Callable[[argparse.Namespace], int]) ->
                         "same graph traced once and run over whole mini-batches with NumPy (same "
                         f"results, far faster); auto: compiled from {COMPILE_THRESHOLD:,} "
                         "parameters up")
+    p.add_argument("--dtype", choices=DTYPES, default="float64",
+                   help="float32: the compiled engine in single precision (faster on large "
+                        "batches; results within float32 rounding)")
     p.add_argument("--limit", type=_positive_int, default=None, metavar="N",
                    help="use only the first N training and N test images (quick experiments)")
     p.add_argument("--output", "-o", default=None, metavar="FILE",
@@ -235,7 +239,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     history = train(model, data, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                     cost=args.cost, momentum=args.momentum, seed=args.seed,
                     progress=not (args.no_progress or args.quiet), verbose=not args.quiet,
-                    engine=args.engine)
+                    engine=args.engine, dtype=args.dtype)
     if history.epochs and not history.interrupted:
         test_acc = history.epochs[-1].test_accuracy
     else:  # the model has moved on since the last complete epoch: measure what it is now

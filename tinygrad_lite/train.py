@@ -70,6 +70,7 @@ __all__ = [
     "subset",
     "DEFAULTS",
     "ENGINES",
+    "DTYPES",
     "COMPILE_THRESHOLD",
     "THRESHOLD",
 ]
@@ -80,6 +81,9 @@ StepFunction = Callable[[MLP, SGD, Sequence[Sequence[float]], Sequence[Any], Cos
 #: Default hyper-parameters, tuned for ``MLP(64, [16, 16, 10])`` on the 8×8 digits with the
 #: quadratic cost: ≥ 90% test accuracy in well under a minute with the scalar engine.
 DEFAULTS: dict[str, Any] = {"epochs": 15, "batch_size": 10, "lr": 3.0, "momentum": 0.0, "seed": 0}
+
+#: The values of ``train(..., dtype=...)``: float32 runs on the compiled engine only.
+DTYPES: tuple[str, ...] = ("float64", "float32")
 
 #: The values of ``train(..., engine=...)``.
 ENGINES: tuple[str, ...] = ("auto", "scalar", "compiled")
@@ -415,21 +419,28 @@ class _CompiledEngine:
 
 def _engine(engine: str, model: MLP, cost_fn: CostFunction, optimizer: SGD,
             step_fn: StepFunction, train_set: Dataset, batch_size: int, rng: random.Random,
-            note: Callable[[str], None]) -> _ScalarEngine | _CompiledEngine:
-    """The engine ``engine`` names (``"auto"``: compiled for large networks if it compiles)."""
+            note: Callable[[str], None], dtype: str = "float64") -> _ScalarEngine | _CompiledEngine:
+    """The engine ``engine`` names (``"auto"``: compiled for large networks, or for float32,
+    if it compiles)."""
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; valid: {', '.join(ENGINES)}")
+    if dtype not in DTYPES:
+        raise ValueError(f"unknown dtype {dtype!r}; valid: {', '.join(DTYPES)}")
+    single = dtype != "float64"
+    if single and (engine == "scalar" or step_fn is not scalar_step):
+        raise ValueError(f"{dtype} runs on the compiled engine only (the scalar engine "
+                         "computes with Python floats): choose the compiled or the auto engine")
     if engine == "compiled" and step_fn is not scalar_step:
         raise ValueError("step_fn replaces the scalar engine's step; it cannot be combined "
                          "with engine='compiled'")
     scalar = _ScalarEngine(model, optimizer, cost_fn, step_fn, train_set, batch_size, rng)
-    if engine == "scalar" or (engine == "auto" and (
+    if engine == "scalar" or (engine == "auto" and not single and (
             step_fn is not scalar_step or len(model.parameters()) < COMPILE_THRESHOLD)):
         return scalar
     try:
-        trainer = CompiledTrainer(model, cost_fn, optimizer=optimizer)
+        trainer = CompiledTrainer(model, cost_fn, optimizer=optimizer, dtype=dtype)
     except (TraceError, UnsupportedOpError) as exc:
-        if engine == "compiled":
+        if engine == "compiled" or single:
             raise
         note(f"note: training with the scalar engine, the cost cannot be compiled ({exc})")
         return scalar
@@ -627,6 +638,7 @@ def train(
     step_fn: StepFunction = scalar_step,
     engine: str = "auto",
     record: int = 0,
+    dtype: str = "float64",
 ) -> History:
     """Train ``model`` in place with mini-batch SGD; return the per-epoch :class:`History`.
 
@@ -651,6 +663,8 @@ def train(
         step_fn: the scalar engine's per-batch update (:data:`StepFunction`); giving one
             selects the scalar engine under ``"auto"``.
         engine: ``"auto"``, ``"scalar"`` or ``"compiled"`` (see the module docstring).
+        dtype: ``"float64"`` (the default) or ``"float32"``, the compiled engine in single
+            precision (faster on large batches; results within float32 rounding).
         record: keep up to this many :class:`Snapshot`\\ s of the parameters in
             ``history.snapshots`` (0: none): after every k-th epoch, k = ⌈epochs / record⌉,
             and after the last, plus the starting parameters as epoch 0.
@@ -674,7 +688,7 @@ def train(
     report = _Reporter(progress, verbose, sys.stdout if out is None else out, on_epoch,
                        on_batch, epochs)
     runner = _engine(engine, model, cost_fn, optimizer, step_fn, train_set, batch_size,
-                     make_rng(seed), report.say)
+                     make_rng(seed), report.say, dtype)
     history = History(engine=runner.name)
     record_every = _record_interval(epochs, record)
 
