@@ -199,7 +199,7 @@ def _print_targets(cuts: dict[tuple[int, ...], tuple[float | None, float | None]
     for what, cut in zip(("compile CPU time", "peak RSS"), cuts[sizes]):
         label = f"{what} per parameter cut ≥ {TARGET_CUT:.0f}× ({name})"
         print(f"target: {label:<58} " + ("not measured" if cut is None else
-                                          f"{cut:5.1f}×  {'met' if cut >= TARGET_CUT else 'not met'}"))
+                                          f"{cut:5.2f}×  {'met' if cut >= TARGET_CUT else 'not met'}"))
 
 
 def main(argv: list[str] | None = None) -> int:
