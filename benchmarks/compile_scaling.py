@@ -134,8 +134,13 @@ def _cut(base: float, now: float | None) -> float | None:
 
 def old_code(revision: str, into: Path) -> Path:
     """``tinygrad_lite`` of git ``revision`` of this repository, extracted under ``into``."""
-    archive = subprocess.run(["git", "-C", str(HERE.parent), "archive", revision,
-                              "tinygrad_lite"], capture_output=True, check=True).stdout
+    try:
+        archive = subprocess.run(["git", "-C", str(HERE.parent), "archive", revision,
+                                  "tinygrad_lite"], capture_output=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError) as exc:
+        stderr = getattr(exc, "stderr", b"") or b""
+        raise SystemExit(f"cannot extract tinygrad_lite at {revision!r} with git archive: "
+                         f"{stderr.decode(errors='replace').strip() or exc}") from None
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
     return into
 
@@ -199,7 +204,7 @@ def _print_targets(cuts: dict[tuple[int, ...], tuple[float | None, float | None]
     for what, cut in zip(("compile CPU time", "peak RSS"), cuts[sizes]):
         label = f"{what} per parameter cut ≥ {TARGET_CUT:.0f}× ({name})"
         print(f"target: {label:<58} " + ("not measured" if cut is None else
-                                          f"{cut:5.1f}×  {'met' if cut >= TARGET_CUT else 'not met'}"))
+                                          f"{cut:5.2f}×  {'met' if cut >= TARGET_CUT else 'not met'}"))
 
 
 def main(argv: list[str] | None = None) -> int:
