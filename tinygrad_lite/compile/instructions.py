@@ -489,7 +489,8 @@ def regular_block(idx: np.ndarray) -> tuple[int, int, int] | None:
     expected = s + rs * np.arange(k)[:, None] + cs * np.arange(n)[None, :]
     if not np.array_equal(expected, idx):
         return None
-    if len(np.unique(idx)) != idx.size:
+    rows_apart = k == 1 or rs >= cs * (n - 1) + 1  # each row ends before the next begins
+    if not ((n == 1 or cs >= 1) and rows_apart) and len(np.unique(idx)) != idx.size:
         return None
     return s, rs, cs
 

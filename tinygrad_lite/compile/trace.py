@@ -192,6 +192,9 @@ class _Leaves:
                                      f"{self.inputs[id(v)]}); every input must be its own Value")
                 self.inputs[id(v)] = (b, c)
         self.params = _ParamIndex(params)
+        #: For each neuron met in the walk (by id): the position of its first weight when its
+        #: weights are consecutive parameters, else None (see _param_run).
+        self.runs: dict[int, int | None] = {}
         input_values = [v for bank in banks for v in bank]
         if self.params.duplicated() or (self.params.positions(input_values) >= 0).any():
             self._explain_duplicates(params)
@@ -247,7 +250,9 @@ def _walked_parents(v: Value, leaves: _Leaves, seen: set[int]) -> Sequence[Value
     if v.op != "affine" or not (isinstance(ctx, tuple) and len(ctx) == 3 and ctx[0]):
         return v.parents
     weights, xs, b = ctx
-    if (leaves.params.positions(weights) < 0).any():
+    positions = leaves.params.positions(weights)
+    leaves.runs[id(v)] = _param_run(positions)
+    if (positions < 0).any():
         params = leaves.params.positions(v.parents) >= 0
         return [p for p, is_param in zip(v.parents, params) if not is_param]
     if all(map(seen.__contains__, map(id, xs))):
@@ -330,7 +335,8 @@ class _Tracer:
     def is_live(self, v: Value) -> bool:
         if v.is_leaf:
             return v in self.leaves
-        if v.op == "affine" and (self.leaves.params.positions(v.parents) >= 0).any():
+        if v.op == "affine" and (self.leaves.runs.get(id(v)) is not None or
+                                 (self.leaves.params.positions(v.parents) >= 0).any()):
             return True  # a neuron: its weights (not walked) are parameters
         live = self.live.get  # every walked node, leaves included, is in self.live
         return any(live(id(p), False) for p in v.parents)
@@ -399,15 +405,14 @@ def _normalise_affine(v: Value, tracer: _Tracer) -> Node:
                                  "wiring of its parents cannot be compiled")
     has_bias = isinstance(b, Value) or float(b) != 0.0
     bias = (tracer.ref(b),) if has_bias else ()
-    first = _param_run(weights, tracer.leaves.params)
+    first = tracer.leaves.runs.get(id(v))
     if first is not None:
         return Node("dense", tracer.refs(xs) + bias, Dense(first, len(weights), has_bias))
     return Node("affine", tracer.refs((*weights, *xs)) + bias, Affine(len(weights), has_bias))
 
 
-def _param_run(weights: tuple, params: _ParamIndex) -> int | None:
-    """``p`` if the weights are the parameters p, p+1, ... (in order), else None."""
-    positions = params.positions(weights)
+def _param_run(positions: np.ndarray) -> int | None:
+    """``p`` if the weights' positions are p, p+1, ... (parameters in order), else None."""
     if not len(positions) or positions[0] < 0:
         return None
     p = int(positions[0])
