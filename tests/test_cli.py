@@ -431,6 +431,7 @@ def test_train_on_the_shipped_mnist_digits(capsys, tmp_path):
     assert load_model(path).nin == 784
 
 
+@pytest.mark.slow
 def test_a_784_input_model_is_tested_on_the_shipped_mnist_by_default(capsys, tmp_path):
     from tinygrad_lite.data import load_mnist
     from tinygrad_lite.train import accuracy

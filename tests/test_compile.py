@@ -229,6 +229,7 @@ def magnitude(out):
 floats = st.floats(-2.0, 2.0, allow_nan=False)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("required", OPS)
 @given(data=st.data())
 def test_random_graphs_over_every_op_match_the_engine(required, data):
@@ -335,6 +336,7 @@ def label_targets(labels: list[int], n_out: int) -> np.ndarray:
     return np.eye(n_out)[labels] if n_out > 1 else np.array(labels, dtype=float)[:, None]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cost", ["quadratic", "cross-entropy"])
 @pytest.mark.parametrize("activation", ["sigmoid", "relu", "tanh", "linear"])
 @given(data=st.data())
@@ -373,6 +375,7 @@ def test_the_3b1b_network_matches_the_engine_and_runs_as_three_matmuls():
     assert text.count("matmul") == 3 and "gathered" not in text, text
 
 
+@pytest.mark.slow
 def test_the_number_of_instructions_grows_with_depth_not_width():
     narrow = compile_cost(MLP(784, [16, 16, 10], seed=0))
     wide = compile_cost(MLP(784, [64, 64, 10], seed=0))
@@ -1033,6 +1036,7 @@ def test_a_lowered_program_counts_its_op_nodes_once():
 RTOL32 = 1e-4
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cost", ["quadratic", "cross-entropy"])
 @pytest.mark.parametrize("activation", ["sigmoid", "relu", "tanh"])
 @given(data=st.data())

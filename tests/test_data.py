@@ -421,6 +421,7 @@ def test_shipped_mnist_has_500_of_each_digit() -> None:
     assert pixels.max() == 255 and pixels.min() == 0
 
 
+@pytest.mark.slow
 def test_the_conversion_script_writes_exactly_the_shipped_bytes(tmp_path: Path) -> None:
     """tools/make_mnist_5k.py's writer, fed the shipped arrays, reproduces both files."""
     import importlib.util

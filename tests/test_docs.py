@@ -31,6 +31,7 @@ def test_every_page_is_found():
     assert python_blocks(ROOT / "README.md"), "README.md has no python example"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
 def test_code_blocks_of_the_page_run(page, tmp_path, monkeypatch):
     """A chapter's blocks build on each other; the README's each run on their own, as a reader

@@ -794,6 +794,7 @@ def test_derivatives_equal_backward_without_touching_grad():
         out.derivatives([1.0])
 
 
+@pytest.mark.slow
 def test_topological_order_lists_parents_first_in_depth_first_order():
     x, y = Value(1.0, label="x"), Value(2.0, label="y")
     s = x * y

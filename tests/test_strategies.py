@@ -150,6 +150,7 @@ def test_the_strategy_makes_shared_nodes_and_reuses_a_node_within_one_op():
     assert str(twice) == "x0 + x0"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("op", BUILTIN_OPS)
 def test_the_default_strategy_reaches_every_op_and_shrinks_to_it(op):
     example = find(expressions(), lambda e: op in e.op_names, settings=SEARCH)
@@ -467,6 +468,7 @@ def test_gradgradcheck_property_catches_a_wrong_second_derivative():
         gradgradcheck_property(wrong, settings=FAST_FAILURE)()
 
 
+@pytest.mark.slow
 def test_gradgradcheck_property_says_a_float_only_op_is_first_order_only():
     with pytest.raises(TypeError, match="'softplus'.*floats only"):
         gradgradcheck_property(softplus, settings=FAST_FAILURE)()
@@ -505,12 +507,14 @@ def run_user_tests(folder, **env):
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+@pytest.mark.slow
 def test_strategies_leave_no_hypothesis_folder_in_the_working_directory(tmp_path):
     run_user_tests(tmp_path)
     assert not (tmp_path / ".hypothesis").exists()
     assert (tmp_path / "home" / ".cache" / "tinygrad_lite" / "hypothesis").is_dir()
 
 
+@pytest.mark.slow
 def test_a_chosen_hypothesis_storage_directory_is_respected(tmp_path):
     run_user_tests(tmp_path, HYPOTHESIS_STORAGE_DIRECTORY=str(tmp_path / "mine"))
     assert (tmp_path / "mine").is_dir() and not (tmp_path / ".hypothesis").exists()
