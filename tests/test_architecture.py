@@ -6,8 +6,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 PACKAGE = Path(__file__).resolve().parent.parent / "tinygrad_lite"
 MODULES = sorted(p for p in PACKAGE.rglob("*.py"))
 MAX_FUNCTION_LINES = 60

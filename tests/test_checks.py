@@ -100,3 +100,21 @@ def test_image_shape_default_explicit_and_errors():
             image_shape(bad, 12, "f", square_only=True)
     with pytest.raises(ValueError, match="image_shape entries must be a positive int, got 0"):
         image_shape((0, 12), 12, "f", square_only=True)
+
+
+def test_input_vector_takes_numbers_values_and_1d_arrays_and_names_the_problem():
+    import numpy as np
+
+    from tinygrad_lite._checks import input_vector
+    from tinygrad_lite.engine import Value
+
+    assert input_vector(np.array([1, 2.5]), 2, "f") == [1.0, 2.5]
+    assert input_vector([Value(0.5), 3], 2, "f") == [0.5, 3.0]
+    with pytest.raises(ValueError, match=r"f: the model has 3 inputs but x has 2"):
+        input_vector([1, 2], 3, "f")
+    with pytest.raises(ValueError, match=r"f: x must be 1-D"):
+        input_vector(np.zeros((2, 2)), 4, "f")
+    with pytest.raises(TypeError, match=r"f: x\[1\] must be a number, got str"):
+        input_vector([1, "2"], 2, "f")
+    with pytest.raises(ValueError, match=r"f: x\[0\] is nan; inputs must be finite"):
+        input_vector([math.nan, 1], 2, "f")

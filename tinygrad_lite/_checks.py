@@ -88,3 +88,26 @@ def image_shape(value: Any, n_pixels: int, who: str, *, square_only: bool) -> tu
         raise ValueError(f"{who}: image_shape {rows}×{cols} = {rows * cols} pixels, but there "
                          f"are {n_pixels}")
     return rows, cols
+
+
+def input_vector(x: Any, nin: int, who: str) -> list[float]:
+    """One input of a model as ``nin`` floats: a sequence or 1-D array of numbers (or of
+    Values, whose data is taken). TypeError for anything else, ValueError for a wrong length,
+    a 2-D array or a nan/inf entry; messages start with ``who``."""
+    if hasattr(x, "tolist") and hasattr(x, "shape"):
+        if len(x.shape) != 1:
+            raise ValueError(f"{who}: x must be 1-D, got an array of shape {x.shape}")
+        x = x.tolist()
+    if isinstance(x, (str, bytes)) or not isinstance(x, Sequence):
+        raise TypeError(f"{who}: x must be a sequence of {nin} numbers, got {type(x).__name__}")
+    if len(x) != nin:
+        raise ValueError(f"{who}: the model has {nin} inputs but x has {len(x)}")
+    out = []
+    for i, v in enumerate(x):
+        v = getattr(v, "data", v)  # a Value's number
+        if isinstance(v, bool) or not isinstance(v, numbers.Real):
+            raise TypeError(f"{who}: x[{i}] must be a number, got {type(v).__name__}")
+        if not math.isfinite(v):
+            raise ValueError(f"{who}: x[{i}] is {v}; inputs must be finite")
+        out.append(float(v))
+    return out

@@ -10,7 +10,7 @@ unsigned ints, floats. Anything else (complex numbers, strings, datetimes, Pytho
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 

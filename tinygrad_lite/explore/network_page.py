@@ -16,7 +16,7 @@ import numbers
 from typing import Any, Optional, Sequence
 
 from tinygrad_lite._checks import image_shape as check_image_shape
-from tinygrad_lite._checks import positive_int, positive_number
+from tinygrad_lite._checks import input_vector, positive_int, positive_number
 from tinygrad_lite.engine import Value
 from tinygrad_lite.explore.page import ExplorePage, build_page, pack_floats, svg_escape
 from tinygrad_lite.losses import get_cost
@@ -39,23 +39,6 @@ def _layers(model: Any) -> list[Any]:
         raise TypeError("explore(model, x, y) expects an MLP (with .layers and .parameters()), "
                         f"got {type(model).__name__}")
     return list(layers)
-
-
-def _input(x: Any, nin: int) -> list[float]:
-    if hasattr(x, "tolist") and hasattr(x, "shape"):
-        if len(x.shape) != 1:
-            raise ValueError(f"explore: x must be 1-D, got an array of shape {x.shape}")
-        x = x.tolist()
-    if isinstance(x, (str, bytes)) or not isinstance(x, Sequence):
-        raise TypeError(f"explore: x must be a sequence of {nin} numbers, got {type(x).__name__}")
-    if len(x) != nin:
-        raise ValueError(f"explore: the model has {nin} inputs but x has {len(x)}")
-    out = []
-    for i, v in enumerate(x):
-        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
-            raise ValueError(f"explore: x[{i}] must be a finite number, got {v!r}")
-        out.append(float(v))
-    return out
 
 
 def _target(y: Any, n_out: int) -> tuple[list[float], int]:
@@ -244,7 +227,7 @@ def explore_network(model: Any, x: Any, y: Any, *, top_k: int = DEFAULT_TOP_K,
     if not isinstance(cost, str) or cost.replace("_", "-") not in _COST_NAMES:
         raise ValueError(f"explore: cost must be 'quadratic' or 'cross-entropy', got {cost!r}")
     cost = cost.replace("_", "-")
-    xs = _input(x, nin)
+    xs = input_vector(x, nin, "explore")
     shape = check_image_shape(image_shape, nin, "explore", square_only=False) \
         if image_shape is not None or math.isqrt(nin) ** 2 == nin else (nin, 1)
     state = network_state(model, xs, y, cost)

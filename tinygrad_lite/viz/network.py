@@ -22,14 +22,13 @@ from __future__ import annotations
 
 import functools
 import math
-import numbers
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Sequence, Union
 
 from tinygrad_lite._checks import image_shape as check_image_shape
-from tinygrad_lite._checks import positive_int
+from tinygrad_lite._checks import input_vector, positive_int
 from tinygrad_lite.engine import Value, no_grad
 from tinygrad_lite.nn import bias_label, weight_label
 from tinygrad_lite.serialize import load_model
@@ -123,27 +122,6 @@ def _read_model(model: Any) -> tuple[list, list, list, list[str]]:
     return weights, biases, labels, acts
 
 
-def _input_vector(x: Any, nin: int) -> list[float]:
-    if hasattr(x, "tolist") and hasattr(x, "shape"):
-        if len(x.shape) != 1:
-            raise ValueError(f"draw_network: x must be 1-D, got an array of shape {x.shape}")
-        x = x.tolist()
-    if isinstance(x, (str, bytes)) or not isinstance(x, Sequence):
-        raise TypeError(f"draw_network: x must be a sequence of {nin} numbers, "
-                        f"got {type(x).__name__}")
-    if len(x) != nin:
-        raise ValueError(f"draw_network: the model has {nin} inputs but x has {len(x)}")
-    out = []
-    for i, v in enumerate(x):
-        v = v.data if isinstance(v, Value) else v
-        if isinstance(v, bool) or not isinstance(v, numbers.Real):
-            raise TypeError(f"draw_network: x[{i}] must be a number, got {type(v).__name__}")
-        if not math.isfinite(v):
-            raise ValueError(f"draw_network: x[{i}] is {v}; inputs must be finite")
-        out.append(float(v))
-    return out
-
-
 def _forward(layers: Sequence[Any], acts: list[str],
              x: list[float]) -> tuple[list[list[float]], list[list[float]]]:
     """(z, a) of every layer, computed by the engine's own ops under ``no_grad``: each layer's
@@ -164,7 +142,7 @@ def _collect(model: Any, x: Any) -> _Numbers:
     weights, biases, labels, acts = _read_model(model)
     if x is None:
         return _Numbers(weights, biases, labels, acts, None, None, None)
-    xs = _input_vector(x, len(weights[0][0]))
+    xs = input_vector(x, len(weights[0][0]), "draw_network")
     zs, activations = _forward(model.layers, acts, xs)
     return _Numbers(weights, biases, labels, acts, xs, zs, activations)
 
