@@ -157,8 +157,10 @@ def test_unwritable_output_exits_1_before_training(capsys, tmp_path):
     assert "epoch" not in out  # checked before any training, so no work is lost
 
 
-def test_arithmetic_and_runtime_errors_are_one_line(capsys, monkeypatch):
+def test_arithmetic_and_runtime_errors_are_one_line(capsys, monkeypatch, tmp_path):
     from tinygrad_lite.viz import GraphvizUnavailable
+
+    monkeypatch.chdir(tmp_path)  # nothing is written, and never into the working folder
 
     for error in (FloatingPointError("overflow in exp"), GraphvizUnavailable("no Graphviz")):
         def fail(*args, error=error, **kwargs):
