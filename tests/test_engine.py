@@ -371,7 +371,8 @@ def test_an_interrupted_backward_leaves_the_graph_ready_for_the_next_one():
             signal.setitimer(signal.ITIMER_REAL, 1e-4 + 0.005 * k)
             try:
                 out.backward()
-            except KeyboardInterrupt:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+            except KeyboardInterrupt:  # in backward(), or just after it returned
                 interrupted += 1
             signal.setitimer(signal.ITIMER_REAL, 0)
             out.zero_grad()

@@ -268,8 +268,8 @@ def _save_or_rescue(model: Any, path: str) -> bool:
     try:
         save_model(model, path)
         return True
-    except OSError as exc:
-        problem = exc.strerror or str(exc)
+    except OSError as exc:  # the system's reason, or ours without its "cannot save ...:" head
+        problem = exc.strerror or str(exc).split(": ", 1)[-1]
     fd, rescue = tempfile.mkstemp(prefix="tinygrad-lite-model-", suffix=".json")
     os.close(fd)
     try:
