@@ -39,6 +39,31 @@ def test_every_op_has_every_part(name):
     node = r.example(random.Random(0))
     assert node.op == name  # the example really is made by this op's float path
     assert not r.arity or len(node.parents) in r.arity
+    # An elementwise op carries the in-place kernels the compiled path runs; sum and affine
+    # are lowered to matrix products and segment sums instead.
+    assert (r.kernels is not None) == (name not in ("sum", "affine"))
+
+
+def test_the_compiler_runs_the_tables_kernels(monkeypatch):
+    from dataclasses import replace
+
+    import numpy as np
+
+    from tinygrad_lite.compile import compile_function
+    from tinygrad_lite.kernels import Kernels
+
+    real = OPS["tanh"].kernels
+    calls = []
+
+    def counting_forward(*args):
+        calls.append("forward")
+        return real.forward(*args)
+
+    record = replace(OPS["tanh"], kernels=Kernels(counting_forward, real.contribution))
+    monkeypatch.setitem(OPS, "tanh", record)
+    program = compile_function(lambda x: (x[0] * 2.0).tanh(), 1, [])
+    np.testing.assert_allclose(program.forward(np.array([[0.3], [-1.2]])), np.tanh([0.6, -2.4]))
+    assert calls  # the table's tanh kernel is what the program ran
 
 
 def test_the_float_path_is_the_value_method_itself():

@@ -11,9 +11,10 @@ A record holds everything the library knows about one op:
 * its local derivatives **as Value expressions** of the node's inputs and output
   (``value_derivatives(node)``, e.g. ``out * (1.0 - out)`` for σ), so that a derivative can be
   differentiated again (:func:`tinygrad_lite.autodiff.grad` with ``create_graph=True``);
-* its **NumPy kernels** for the compiled path: ``numpy_forward(arrays, ctx)`` and
-  ``numpy_derivatives(arrays, out, ctx)``, one array per parent, in the order of
-  :attr:`Value.parents`, with ``ctx`` the node's :attr:`Value.ctx`;
+* its **NumPy kernels**: ``numpy_forward(arrays, ctx)`` and ``numpy_derivatives(arrays, out,
+  ctx)``, one array per parent, in the order of :attr:`Value.parents`, with ``ctx`` the
+  node's :attr:`Value.ctx`; and, for an elementwise op, the in-place ``kernels`` the compiled
+  path runs over whole mini-batches (:mod:`tinygrad_lite.kernels`);
 * ``example(rng)``: a node at a random point of the op's domain (away from kinks and edges),
   with which the tests check that all the parts agree.
 
@@ -25,12 +26,13 @@ Adding a built-in op is one record here (and its ``Value`` method).
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
 
 from tinygrad_lite.engine import Value, reserve_op_names
+from tinygrad_lite.kernels import KERNELS, Kernels
 
 __all__ = ["OpRecord", "OPS", "BUILTIN_OP_NAMES", "op_record", "record_of", "register",
            "LocalDerivative"]
@@ -58,6 +60,9 @@ class OpRecord:
         numpy_derivatives: ``numpy_derivatives(arrays, out, ctx) -> arrays``, one per parent.
         example: ``example(rng) -> Value``: a node made by this op at a random valid point.
         builtin: ``True`` for the engine's own ops.
+        kernels: the in-place NumPy :class:`~tinygrad_lite.kernels.Kernels` the compiled path
+            runs for an elementwise op (``None`` for ``sum``, ``affine`` and custom ops, which
+            the compiler lowers to matrix products and segment sums, or does not compile).
     """
 
     name: str
@@ -71,6 +76,7 @@ class OpRecord:
     numpy_derivatives: Optional[Callable[[Arrays, np.ndarray, Any], tuple[np.ndarray, ...]]] = None
     example: Optional[Callable[[random.Random], Value]] = None
     builtin: bool = False
+    kernels: Optional[Kernels] = None
 
 
 # ----------------------------------------------------------------------------- examples
@@ -100,32 +106,9 @@ def _example_affine(rng: random.Random) -> Value:
     return Value.affine(ws, xs, b)
 
 
-# ----------------------------------------------------------------------------- NumPy kernels
-def _sigmoid_array(x: np.ndarray) -> np.ndarray:
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e))
-
-
-def _sign(x: np.ndarray) -> np.ndarray:
-    return np.sign(x).astype(float)
-
-
-def _pow_forward(arrays: Arrays, ctx: Any) -> np.ndarray:
-    if len(arrays) == 2:
-        return np.power(arrays[0], arrays[1])
-    return np.power(arrays[0], ctx)
-
-
-def _pow_derivatives(arrays: Arrays, out: np.ndarray, ctx: Any) -> tuple[np.ndarray, ...]:
-    x = arrays[0]
-    if len(arrays) == 2:
-        p = arrays[1]
-        return p * np.power(x, p - 1.0), out * np.log(x)
-    if ctx == 0.0:
-        return (np.zeros_like(x),)
-    return (ctx * np.power(x, ctx - 1.0),)
-
-
+# ------------------------------------------------------------- NumPy kernels of affine
+# (an elementwise op's come from tinygrad_lite.kernels, see _elementwise; the compiler lowers
+# affine nodes to matrix products of its own)
 def _affine_terms(arrays: Arrays, ctx: Any) -> tuple[list[Any], list[Any], Any]:
     """The weights, inputs and bias of an affine node: parents' arrays where the wiring
     ``ctx = (ws, xs, b)`` has a Value, the constant itself elsewhere."""
@@ -192,70 +175,79 @@ def _constant_slopes(node: Value) -> tuple[float, ...]:
 
 def _unary(name: str, symbol: str, formula: str, derivative: str, apply: Callable[..., Value],
            value_derivatives: Callable[[Value], Sequence[LocalDerivative]],
-           forward: Callable[[np.ndarray], np.ndarray],
-           local: Callable[[np.ndarray, np.ndarray], np.ndarray],
            example: Callable[[random.Random], Value]) -> OpRecord:
-    return OpRecord(
-        name, (1,), symbol, formula, (derivative,), apply, value_derivatives,
-        lambda arrays, ctx: forward(arrays[0]),
-        lambda arrays, out, ctx: (local(arrays[0], out),),
-        example, True,
-    )
+    """An elementwise op of one input; its NumPy kernels come from :mod:`tinygrad_lite.kernels`."""
+    return _elementwise(OpRecord(name, (1,), symbol, formula, (derivative,), apply,
+                                 value_derivatives, example=example, builtin=True))
 
 
 def _binary(name: str, symbol: str, formula: str, derivatives: tuple[str, str],
             apply: Callable[..., Value],
             value_derivatives: Callable[[Value], Sequence[LocalDerivative]],
-            forward: Callable[[np.ndarray, np.ndarray], np.ndarray],
-            local: Callable[[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]],
             example: Callable[[random.Random], Value]) -> OpRecord:
-    return OpRecord(
-        name, (2,), symbol, formula, derivatives, apply, value_derivatives,
-        lambda arrays, ctx: forward(arrays[0], arrays[1]),
-        lambda arrays, out, ctx: local(arrays[0], arrays[1], out),
-        example, True,
-    )
+    """An elementwise op of two inputs; its NumPy kernels come from :mod:`tinygrad_lite.kernels`."""
+    return _elementwise(OpRecord(name, (2,), symbol, formula, derivatives, apply,
+                                 value_derivatives, example=example, builtin=True))
+
+
+def _elementwise(record: OpRecord) -> OpRecord:
+    """``record`` with the in-place kernels of its op and the whole-array NumPy forward and
+    derivatives made from them, so that the compiled path and the table's checks run the
+    same code."""
+    kernels = KERNELS[record.name]
+
+    def prepared(arrays: Arrays, ctx: Any) -> tuple[list[Callable[[], np.ndarray]], Any]:
+        arrays = [np.asarray(a, dtype=np.float64) for a in arrays]
+        return [(lambda a=a: a) for a in arrays], (ctx if len(arrays) == 1 else None)
+
+    def forward(arrays: Arrays, ctx: Any) -> np.ndarray:
+        operands, p = prepared(arrays, ctx)
+        out = np.empty(np.broadcast_shapes(*(np.shape(a()) for a in operands)))
+        kernels.forward(operands, out, np.empty_like(out), p)()
+        return out
+
+    def derivatives(arrays: Arrays, out: np.ndarray, ctx: Any) -> tuple[np.ndarray, ...]:
+        operands, p = prepared(arrays, ctx)
+        out = np.asarray(out, dtype=np.float64)
+        dout, local = np.ones_like(out), []
+        for which in range(len(operands)):
+            target = np.empty_like(out)
+            kernels.contribution(which, operands, out, dout, target, np.empty_like(out), p)()
+            local.append(target)
+        return tuple(local)
+
+    return replace(record, numpy_forward=forward, numpy_derivatives=derivatives,
+                   kernels=kernels)
 
 
 def _builtin_records() -> list[OpRecord]:
-    ones = np.ones_like
     return [
         _binary("+", "+", "{a} + {b}", ("1", "1"), Value.__add__,
-                lambda v: (1.0, 1.0), np.add, lambda a, b, out: (ones(out), ones(out)),
-                lambda rng: _leaf(rng) + _leaf(rng)),
+                lambda v: (1.0, 1.0), lambda rng: _leaf(rng) + _leaf(rng)),
         _binary("-", "−", "{a} − {b}", ("1", "−1"), Value.__sub__,
-                lambda v: (1.0, -1.0), np.subtract, lambda a, b, out: (ones(out), -ones(out)),
-                lambda rng: _leaf(rng) - _leaf(rng)),
+                lambda v: (1.0, -1.0), lambda rng: _leaf(rng) - _leaf(rng)),
         _binary("*", "×", "{a} · {b}", ("{b}", "{a}"), Value.__mul__,
-                lambda v: (v.parents[1], v.parents[0]), np.multiply,
-                lambda a, b, out: (b * ones(out), a * ones(out)),
-                lambda rng: _leaf(rng) * _leaf(rng)),
+                lambda v: (v.parents[1], v.parents[0]), lambda rng: _leaf(rng) * _leaf(rng)),
         _binary("/", "÷", "{a} / {b}", ("1/{b}", "−{a}/{b}²"), Value.__truediv__,
-                lambda v: (1.0 / v.parents[1], -v / v.parents[1]), np.divide,
-                lambda a, b, out: (1.0 / b * ones(out), -(out / b)),
+                lambda v: (1.0 / v.parents[1], -v / v.parents[1]),
                 lambda rng: _leaf(rng) / _away_from_zero(rng)),
         _unary("neg", "−x", "−{x}", "−1", Value.__neg__, lambda v: (-1.0,),
-               np.negative, lambda x, out: -ones(x), lambda rng: -_leaf(rng)),
-        OpRecord("**", (1, 2), "xʸ", "{a}^{b}", ("{b}·{a}^({b}−1)", "{a}^{b}·ln({a})"),
-                 Value.__pow__, _pow_value_derivatives, _pow_forward, _pow_derivatives,
-                 _example_pow, True),
+               lambda rng: -_leaf(rng)),
+        _elementwise(OpRecord("**", (1, 2), "xʸ", "{a}^{b}",
+                              ("{b}·{a}^({b}−1)", "{a}^{b}·ln({a})"), Value.__pow__,
+                              _pow_value_derivatives, example=_example_pow, builtin=True)),
         _unary("exp", "exp", "exp({x})", "exp({x})", Value.exp, lambda v: (v,),
-               np.exp, lambda x, out: out, lambda rng: _leaf(rng).exp()),
+               lambda rng: _leaf(rng).exp()),
         _unary("log", "log", "ln({x})", "1/{x}", Value.log, lambda v: (1.0 / v.parents[0],),
-               np.log, lambda x, out: 1.0 / x, lambda rng: _leaf(rng, 0.1, 5.0).log()),
+               lambda rng: _leaf(rng, 0.1, 5.0).log()),
         _unary("tanh", "tanh", "tanh({x})", "1 − tanh²({x})", Value.tanh,
-               lambda v: (1.0 - v * v,), np.tanh, lambda x, out: 1.0 - out * out,
-               lambda rng: _leaf(rng).tanh()),
+               lambda v: (1.0 - v * v,), lambda rng: _leaf(rng).tanh()),
         _unary("sigmoid", "σ", "σ({x})", "σ({x})(1 − σ({x}))", Value.sigmoid,
-               lambda v: (v * (1.0 - v),), _sigmoid_array, lambda x, out: out * (1.0 - out),
-               lambda rng: _leaf(rng).sigmoid()),
+               lambda v: (v * (1.0 - v),), lambda rng: _leaf(rng).sigmoid()),
         _unary("relu", "ReLU", "ReLU({x}) = max(0, {x})", "1 if {x} > 0 else 0", Value.relu,
-               _constant_slopes,
-               lambda x: np.maximum(x, 0.0), lambda x, out: (x > 0.0).astype(float),
-               lambda rng: _away_from_zero(rng, 0.05).relu()),
+               _constant_slopes, lambda rng: _away_from_zero(rng, 0.05).relu()),
         _unary("abs", "|x|", "|{x}|", "sign({x})", Value.abs,
-               _constant_slopes,
-               np.abs, lambda x, out: _sign(x), lambda rng: _away_from_zero(rng, 0.05).abs()),
+               _constant_slopes, lambda rng: _away_from_zero(rng, 0.05).abs()),
         OpRecord("sum", (), "Σ", "Σᵢ xᵢ", ("1",), Value.sum,
                  lambda v: (1.0,) * len(v.parents),
                  lambda arrays, ctx: sum(arrays[1:], arrays[0] + ctx),

@@ -14,13 +14,14 @@ floating-point error raises and the step is then run again with the careful clos
 
 from __future__ import annotations
 
-from enum import IntFlag
-from typing import Any, Callable, NoReturn, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from tinygrad_lite.compile.access import B, V, Access, Bound, GradPart, Planner
+from tinygrad_lite.kernels import FLAGGED, FloatingPointFlag, FPFlag, Kernels, raise_flag
+from tinygrad_lite.optable import OPS
 
 __all__ = [
     "Instruction",
@@ -38,12 +39,6 @@ __all__ = [
 ]
 
 Fn = Callable[[], None]
-
-def _sigmoid_clip(dtype: np.dtype) -> float:
-    """Where e^(−x) stops fitting the float type (709 for float64, 88 for float32); σ(x) is
-    below the smallest normal number there anyway."""
-    return float(np.floor(np.log(np.finfo(dtype).max)))
-
 
 class Instruction:
     """``k`` nodes of op ``op`` at depth ``depth``, written to rows ``start .. start+k`` of V."""
@@ -100,208 +95,43 @@ class Elementwise(Instruction):
         dout = ws.D[self.start:self.start + k]
         bound = [a.bind(ws) for a in self.operands]
         tmp = np.empty((k, b), ws.dtype)
-        op = self.op
-        if len(bound) == 1:
-            fwd = _unary_forward(op, self.exponent, bound[0].get, out, tmp)
-            bwd = None
-            if bound[0].scatter is not None:
-                bwd = _unary_backward(op, self.exponent, bound[0], out, dout, tmp,
-                                      np.empty((k, b), ws.dtype))
-            return fwd, bwd
-        fwd = _binary_forward(op, bound[0].get, bound[1].get, out)
-        bwd = None
-        if any(x.scatter is not None for x in bound):
-            bwd = _binary_backward(op, bound[0], bound[1], out, dout, tmp,
-                                   np.empty((k, b), ws.dtype))
-        return fwd, bwd
+        kernels = _kernels(self.op)
+        p = self.exponent
+        fwd = kernels.forward([x.get for x in bound], out, tmp, p)
+        if all(x.scatter is None for x in bound):
+            return fwd, None
+        values = [x.value for x in bound]
+        steps = []
+        for which, x in enumerate(bound):
+            if x.scatter is None:
+                continue
+            target = x.direct if x.direct is not None else np.empty((k, b), ws.dtype)
+            compute = kernels.contribution(which, values, out, dout, target, tmp, p)
+            steps.append(compute if x.direct is not None else _then_scatter(compute, x, target))
+        return fwd, _sequence(steps)
 
 
-def _unary_forward(op: str, p: float | None, get: Callable[[], np.ndarray], out: np.ndarray,
-                   t: np.ndarray) -> Fn:
-    if op == "sigmoid":
-        clip = _sigmoid_clip(t.dtype)
-
-        def sigmoid() -> None:
-            np.negative(get(), out=t)
-            np.minimum(t, clip, out=t)
-            np.exp(t, out=t)
-            np.add(t, 1.0, out=t)
-            np.divide(1.0, t, out=out)
-
-        def sigmoid_unclipped() -> None:  # e^(−x) overflows for x < −709: an error, see FAST
-            np.negative(get(), out=t)
-            np.exp(t, out=t)
-            np.add(t, 1.0, out=t)
-            np.divide(1.0, t, out=out)
-        sigmoid.fast = sigmoid_unclipped  # type: ignore[attr-defined]
-        return sigmoid
-    if op == "**":
-        if p == 2.0:
-            def square() -> None:
-                x = get()
-                np.multiply(x, x, out=out)
-            return square
-        if p == 1.0:
-            return lambda: np.copyto(out, get())
-        return lambda: np.power(get(), p, out=out)
-    if op == "relu":
-        return lambda: np.maximum(get(), 0.0, out=out)
+def _kernels(op: str) -> Kernels:
+    """The op table's in-place kernels of ``op``; ``id`` (a copy) is the compiler's own."""
     if op == "id":
-        return lambda: np.copyto(out, get())
-    ufunc = {"neg": np.negative, "exp": np.exp, "log": np.log, "tanh": np.tanh,
-             "abs": np.abs}[op]
-    return lambda: ufunc(get(), out=out)
+        return _COPY
+    kernels = OPS[op].kernels
+    if kernels is None:  # pragma: no cover - lowering emits Elementwise for these ops only
+        raise AssertionError(f"op {op!r} has no elementwise kernels")
+    return kernels
 
 
-def _unary_backward(op: str, p: float | None, a: Bound, out: np.ndarray, dout: np.ndarray,
-                    t: np.ndarray, t2: np.ndarray) -> Fn:
-    """dout · f'(x) sent to the operand; ``f'`` from the saved input or output."""
-    direct, scatter = a.direct, a.scatter
-    target = direct if direct is not None else t2
-    compute = _unary_contribution(op, p, a.value, out, dout, target)
-    if compute is None:
-        local = _local_derivative(op, p, a.value, out, t)
-
-        def compute() -> None:
-            local()
-            np.multiply(dout, t, out=target)
-    if direct is not None:
-        return compute
-
-    def backward() -> None:
-        compute()
-        scatter(target)  # type: ignore[misc]
-    return backward
+_COPY = Kernels(lambda ops, out, t, p: (lambda: np.copyto(out, ops[0]())),
+                lambda which, ops, out, dout, target, t, p: (lambda: np.copyto(target, dout)))
 
 
-def _unary_contribution(op: str, p: float | None, x: Callable[[], np.ndarray],
-                        out: np.ndarray, dout: np.ndarray, target: np.ndarray) -> Fn | None:
-    """dout · f'(x) into ``target`` for the ops that need no local-derivative buffer, else
-    None."""
-    if op == "neg":
-        return lambda: np.negative(dout, out=target)
-    if op == "exp":
-        return lambda: np.multiply(dout, out, out=target)
-    if op == "log":
-        def log() -> None:  # (1/x)·dout, as the engine: inf·0 = nan for a tiny x
-            np.divide(1.0, x(), out=target)
-            np.multiply(target, dout, out=target)
-        return log
-    if op == "id" or (op == "**" and p == 1.0):
-        return lambda: np.copyto(target, dout)
-    if op == "**" and p == 0.0:  # x ** 0 is constant
-        return lambda: target.fill(0.0)
-    return None
-
-
-def _local_derivative(op: str, p: float | None, x: Callable[[], np.ndarray], out: np.ndarray,
-                      t: np.ndarray) -> Fn:
-    """f'(x) into ``t``."""
-    if op == "sigmoid":
-        def sigmoid() -> None:  # σ' = σ(1 − σ)
-            np.subtract(1.0, out, out=t)
-            np.multiply(t, out, out=t)
-        return sigmoid
-    if op == "tanh":
-        def tanh() -> None:  # tanh' = 1 − tanh²
-            np.multiply(out, out, out=t)
-            np.subtract(1.0, t, out=t)
-        return tanh
-    if op == "relu":
-        mask = np.empty(out.shape, dtype=bool)
-
-        def relu() -> None:  # 1 where x > 0 (relu(x) > 0 exactly there), else 0
-            np.greater(out, 0.0, out=mask)
-            np.copyto(t, mask)
-        return relu
-    if op == "abs":
-        return lambda: np.sign(x(), out=t)
-    if op == "**" and p == 2.0:
-        return lambda: np.multiply(x(), 2.0, out=t)
-    if op == "**":
-        def power() -> None:  # p·x^(p−1); inf at x = 0 for p < 1, as the engine's
-            # x^(p−1) overflowing raises OverflowError in the engine's forward pass: here too
-            with np.errstate(over="call", call=raise_flag):
-                np.power(x(), p - 1.0, out=t)
-            np.multiply(t, p, out=t)
-        return power
-    raise AssertionError(op)  # pragma: no cover - lowering only emits the ops above
-
-
-def _binary_forward(op: str, ga: Callable[[], np.ndarray], gb: Callable[[], np.ndarray],
-                    out: np.ndarray) -> Fn:
-    if op == "**":
-        def power() -> None:
-            base = ga()
-            if not (base > 0.0).all():
-                raise ValueError("pow: base must be positive when the exponent is a Value, "
-                                 f"got base={float(base[base <= 0.0].flat[0])!r} in the "
-                                 "compiled program")
-            np.power(base, gb(), out=out)
-        return power
-    ufunc = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide}[op]
-    return lambda: ufunc(ga(), gb(), out=out)
-
-
-def _binary_backward(op: str, a: Bound, b: Bound, out: np.ndarray, dout: np.ndarray,
-                     t: np.ndarray, t2: np.ndarray) -> Fn:
-    steps: list[Fn] = []
-    for which, this, other in ((0, a, b), (1, b, a)):
-        if this.scatter is None:
-            continue
-        target = this.direct if this.direct is not None else (t if which == 0 else t2)
-        scatter = None if this.direct is not None else this.scatter
-        steps.append(_binary_contribution(op, which, this.value, other.value, out, dout,
-                                          target, scatter))
-    if len(steps) == 1:
-        return steps[0]
-    first, second = steps
-
-    def backward() -> None:
-        first()
-        second()
-    return backward
-
-
-def _binary_contribution(op: str, which: int, x: Callable[[], np.ndarray],
-                         y: Callable[[], np.ndarray], out: np.ndarray, dout: np.ndarray,
-                         target: np.ndarray, scatter: Callable[[np.ndarray], None] | None) -> Fn:
-    """∂out/∂(operand ``which``) · dout into ``target``; x is that operand, y the other."""
-    if op == "+" or (op == "-" and which == 0):
-        def compute() -> None:
-            np.copyto(target, dout)
-    elif op == "-":
-        def compute() -> None:
-            np.negative(dout, out=target)
-    elif op == "*":
-        def compute() -> None:
-            np.multiply(dout, y(), out=target)
-    elif op == "/" and which == 0:
-        def compute() -> None:  # (1/b)·dout, as the engine: inf·0 = nan for a tiny b
-            np.divide(1.0, y(), out=target)
-            np.multiply(target, dout, out=target)
-    elif op == "/":
-        def compute() -> None:  # −a/b² · dout = −(out / b) · dout
-            np.divide(out, x(), out=target)
-            np.multiply(target, dout, out=target)
-            np.negative(target, out=target)
-    elif which == 0:  # ** : ∂/∂base = p·x^(p−1) = p·out/x
-        def compute() -> None:
-            with np.errstate(over="call", call=raise_flag):  # x^(p−1) overflows: as the engine
-                np.divide(out, x(), out=target)
-            np.multiply(target, y(), out=target)
-            np.multiply(target, dout, out=target)
-    else:  # ** : ∂/∂exponent = out·log(base)
-        def compute() -> None:
-            np.log(y(), out=target)
-            np.multiply(target, out, out=target)
-            np.multiply(target, dout, out=target)
-    if scatter is None:
-        return compute
+def _then_scatter(compute: Fn, operand: Bound, target: np.ndarray) -> Fn:
+    """``compute()`` into ``target``, then send ``target`` to the operand's gradients."""
+    scatter = operand.scatter
 
     def contribute() -> None:
         compute()
-        scatter(target)
+        scatter(target)  # type: ignore[misc]
     return contribute
 
 
@@ -657,32 +487,6 @@ class SegmentMax(Instruction):
         out = ws.V[self.start:self.start + self.k]
         get, starts, nonempty = self.items.bind(ws).get, self.starts, self.nonempty
         return (lambda: _reduce_into(np.maximum, get(), starts, nonempty, out, -np.inf)), None
-
-
-class FPFlag(IntFlag):
-    """NumPy's floating-point status flags, as its ``errstate`` callback reports them."""
-
-    DIVIDE = 1
-    OVERFLOW = 2
-    UNDERFLOW = 4
-    INVALID = 8
-
-
-class FloatingPointFlag(ArithmeticError):
-    """Raised by :func:`raise_flag` inside ``np.errstate(all="call", call=raise_flag)``."""
-
-    def __init__(self, flag: int) -> None:
-        super().__init__(FPFlag(flag))
-        self.flag = FPFlag(flag)
-
-
-def raise_flag(kind: str, flag: int) -> NoReturn:
-    """The ``np.errstate`` callback: raise the flag as :class:`FloatingPointFlag`."""
-    raise FloatingPointFlag(flag)
-
-
-#: Report every floating-point error as a FloatingPointFlag, except underflow (harmless).
-FLAGGED = {"all": "call", "under": "ignore", "call": raise_flag}
 
 
 def fp_error(instr: Instruction, flag: FPFlag, backward: bool) -> Exception:
