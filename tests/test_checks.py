@@ -18,9 +18,9 @@ from tinygrad_lite._checks import (
 )
 
 
-def test_finite_number_accepts_reals_and_returns_floats():
-    for value in (3, 2.5, Fraction(1, 2), np.float32(1.5), np.int64(2)):
-        assert type(finite_number(value, "x")) is float
+@pytest.mark.parametrize("value", [3, 2.5, Fraction(1, 2), np.float32(1.5), np.int64(2)])
+def test_finite_number_accepts_reals_and_returns_floats(value):
+    assert type(finite_number(value, "x")) is float
 
 
 @pytest.mark.parametrize("value,error,pattern", [
@@ -65,11 +65,15 @@ def test_positive_int_with_another_minimum():
         positive_int(1.0, "n", minimum=0)
 
 
-def test_integer_accepts_any_int_and_refuses_the_rest():
+def test_integer_accepts_any_int():
     assert integer(-3, "label") == -3 and type(integer(np.int16(2), "label")) is int
-    for bad, name in ((1.0, "float"), (True, "bool"), (np.bool_(True), "bool"), (None, "NoneType")):
-        with pytest.raises(TypeError, match=f"label must be an int, got {name}"):
-            integer(bad, "label")
+
+
+@pytest.mark.parametrize("bad,name", [(1.0, "float"), (True, "bool"), (np.bool_(True), "bool"),
+                                      (None, "NoneType")])
+def test_integer_refuses_the_rest(bad, name):
+    with pytest.raises(TypeError, match=f"label must be an int, got {name}"):
+        integer(bad, "label")
 
 
 def test_rng_from_a_seed():
@@ -78,11 +82,14 @@ def test_rng_from_a_seed():
     shared = random.Random(0)
     assert rng(shared) is shared
     assert isinstance(rng(None), random.Random) and rng(None) is not rng(None)
-    generator = np.random.default_rng(0)
-    for bad, name in (("3", "str"), (True, "bool"), (1.5, "float"), (generator, "Generator")):
-        with pytest.raises(TypeError, match=f"seed must be an int, a random.Random or None, "
-                                            f"got {name}"):
-            rng(bad)
+
+
+@pytest.mark.parametrize("bad,name", [("3", "str"), (True, "bool"), (1.5, "float"),
+                                      (np.random.default_rng(0), "Generator")])
+def test_rng_refuses_what_is_not_a_seed(bad, name):
+    with pytest.raises(TypeError, match=f"seed must be an int, a random.Random or None, "
+                                        f"got {name}"):
+        rng(bad)
 
 
 def test_image_shape_default_explicit_and_errors():
