@@ -53,13 +53,20 @@ def test_a_notebook_holds_the_chapters_code_and_text_with_working_links():
     assert all(c["outputs"] == [] for c in nb["cells"] if c["cell_type"] == "code")
 
 
-def test_the_xor_notebook_runs_in_a_jupyter_kernel_and_shows_the_network_as_svg(tmp_path):
-    nb = nbformat.read(NOTEBOOKS / "07-your-own-experiments.ipynb", as_version=4)
+def executed_outputs(nb, folder: Path) -> list:
+    """Run ``nb`` in a real Jupyter kernel, in ``folder``; the outputs of its code cells (none
+    of them an error)."""
     client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
-                                     resources={"metadata": {"path": str(tmp_path)}})
+                                     resources={"metadata": {"path": str(folder)}})
     client.execute()
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
+    return outputs
+
+
+def test_the_xor_notebook_runs_in_a_jupyter_kernel_and_shows_the_network_as_svg(tmp_path):
+    nb = nbformat.read(NOTEBOOKS / "07-your-own-experiments.ipynb", as_version=4)
+    outputs = executed_outputs(nb, tmp_path)
     svgs = [o.data["image/svg+xml"] for o in outputs if "image/svg+xml" in o.get("data", {})]
     assert svgs and "<svg" in svgs[0] and "MLP 2" in svgs[0]
     printed = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
@@ -70,11 +77,7 @@ def test_the_watch_it_happen_notebook_shows_the_interactive_page_inline(tmp_path
     nb = nbformat.read(NOTEBOOKS / "06-watch-it-happen.ipynb", as_version=4)
     nb.cells = nb.cells[:next(i for i, c in enumerate(nb.cells)  # up to the chain's page
                                if c.cell_type == "code" and "explore(chain)" in c.source) + 1]
-    client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
-                                     resources={"metadata": {"path": str(tmp_path)}})
-    client.execute()
-    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
-    assert not [o for o in outputs if o.output_type == "error"]
+    outputs = executed_outputs(nb, tmp_path)
     pages = [o.data["text/html"] for o in outputs if "text/html" in o.get("data", {})]
     assert pages and pages[0].startswith("<iframe") and 'sandbox="allow-scripts"' in pages[0]
     assert "Content-Security-Policy" in pages[0] and "&lt;svg" in pages[0]
