@@ -15,14 +15,11 @@ from typing import Any
 from tinygrad_lite.engine import Value
 from tinygrad_lite.viz import GraphView
 from tinygrad_lite.viz._text import dot_text, dot_tooltip, sub, sup
-from tinygrad_lite.viz.graph import FONT, STYLES
+from tinygrad_lite.viz.style import FONT, NEURON_STYLE, STYLES
 
-__all__ = ["collapse", "collapsed_view", "NEURON_STYLE"]
+__all__ = ["collapse", "collapsed_view"]
 
 _ACTIVATIONS = {"sigmoid": "σ", "relu": "ReLU", "tanh": "tanh"}
-#: The box of a neuron (the colours of draw_collapsed's neuron boxes).
-NEURON_STYLE = {"shape": "box", "style": "rounded,filled", "fillcolor": "#eee8ff",
-                "color": "#5f3dc4"}
 
 
 def _children(order: list[Value]) -> dict[int, list[Value]]:

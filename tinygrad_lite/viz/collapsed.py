@@ -25,16 +25,12 @@ from tinygrad_lite.viz.graph import (
     value_set,
 )
 from tinygrad_lite.viz.rendering import GraphView
-from tinygrad_lite.viz.style import FONT, STYLES
+from tinygrad_lite.viz.style import COST_STYLE, FONT, NEURON_STYLE, STYLES
 
 __all__ = ["draw_collapsed"]
 
 _ACTIVATIONS = {"sigmoid": "σ", "relu": "ReLU", "tanh": "tanh"}
 _LINEAR_PARTS = ("+", "*", "sum")
-_NEURON_STYLE = {"shape": "box", "style": "rounded,filled", "fillcolor": "#eee8ff",
-                 "color": "#5f3dc4"}
-_COST_STYLE = {"shape": "box", "style": "rounded,filled", "fillcolor": "#ffe8cc",
-               "color": "#b35c00"}
 
 
 class _Group:
@@ -373,7 +369,7 @@ def _describe(grp: _Group, name: str, names: dict[int, str]) -> tuple[str, str, 
         tip = [f"{title}: a = {body} = {fmt(v.data)}",
                f"{n_in} inputs; {len(grp.hidden)} parameters and constants inside the box",
                f"grad = {fmt(v.grad)}"]
-        return "\n".join(lines), "\n".join(tip), _NEURON_STYLE
+        return "\n".join(lines), "\n".join(tip), NEURON_STYLE
     if grp.kind == "cost" and _is_quadratic(grp):
         body = f"Σⱼ (aⱼ − yⱼ)² over {len(v.parents)} outputs"
         title = shorten(v.label) or "C₀"
@@ -385,7 +381,7 @@ def _describe(grp: _Group, name: str, names: dict[int, str]) -> tuple[str, str, 
     if grp.kind == "op":
         tip += formula(v, names)[1]
     tip.append(f"grad = {fmt(v.grad)}")
-    return "\n".join(lines), "\n".join(tip), _COST_STYLE if grp.kind == "cost" else STYLES["value"]
+    return "\n".join(lines), "\n".join(tip), COST_STYLE if grp.kind == "cost" else STYLES["value"]
 
 
 def _expression(v: Value, members: set[int], names: dict[int, str], depth: int = 0) -> str:

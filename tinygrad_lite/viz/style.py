@@ -37,6 +37,12 @@ STYLES: dict[str, dict[str, str]] = {
            "fontsize": "11", "width": "0.3", "margin": "0.02"},
 }
 
+#: The boxes of draw_collapsed (and of the collapsed explore pages): a neuron, a cost.
+NEURON_STYLE: dict[str, str] = {"shape": "box", "style": "rounded,filled",
+                                "fillcolor": "#eee8ff", "color": "#5f3dc4"}
+COST_STYLE: dict[str, str] = {"shape": "box", "style": "rounded,filled",
+                              "fillcolor": "#ffe8cc", "color": "#b35c00"}
+
 
 def _hex(rgb: tuple[float, float, float]) -> str:
     return "#" + "".join(f"{round(c):02x}" for c in rgb)
