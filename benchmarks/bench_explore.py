@@ -22,6 +22,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 import tempfile
 import time
@@ -39,7 +40,7 @@ from tinygrad_lite import MLP, History, Snapshot, load_dataset, quadratic_cost  
 from tinygrad_lite.engine import topological_order  # noqa: E402
 from tinygrad_lite.explore import explore, explore_training  # noqa: E402
 from tinygrad_lite.explore.browser import (  # noqa: E402
-    CHROMIUM_FLAGS,
+    chromium_driver,
     find_chromedriver,
     find_chromium,
 )
@@ -72,23 +73,13 @@ def graph_of_about(n_values: int) -> Any:
 
 
 def browser_ready_ms(page_path: Path, repeats: int) -> Optional[float]:
-    """The page's own ``data-ready`` time (ms from navigation start), fastest of ``repeats``."""
-    chromium, driver_path = find_chromium(), find_chromedriver()
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
+    """The page's own ``data-ready`` time (ms from navigation start), fastest of ``repeats``;
+    None without selenium, Chromium or chromedriver."""
+    if importlib.util.find_spec("selenium") is None:
         return None
-    if chromium is None or driver_path is None:
+    if find_chromium() is None or find_chromedriver() is None:
         return None
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    profile = tempfile.mkdtemp(prefix="bench-explore-")
-    options.add_argument(f"--user-data-dir={profile}")
-    driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
-    try:
+    with chromium_driver() as driver:
         times = []
         for _ in range(repeats):
             driver.get("about:blank")
@@ -96,8 +87,6 @@ def browser_ready_ms(page_path: Path, repeats: int) -> Optional[float]:
             times.append(float(driver.execute_script(
                 "return document.documentElement.getAttribute('data-ready')")))
         return min(times)
-    finally:
-        driver.quit()
 
 
 def main(argv: Optional[list[str]] = None) -> int:

@@ -13,14 +13,13 @@ from __future__ import annotations
 import math
 import os
 import re
-import tempfile
 
 import pytest
 
 from tinygrad_lite import MLP, SGD, Value, episode4_chain, load_digits, quadratic_cost, train
 from tinygrad_lite.engine import topological_order
 from tinygrad_lite.explore import explore, explore_training
-from tinygrad_lite.explore.browser import CHROMIUM_FLAGS, find_chromedriver, find_chromium
+from tinygrad_lite.explore.browser import chromium_driver, find_chromedriver, find_chromium
 from tinygrad_lite.serialize import from_arrays, to_arrays
 from tinygrad_lite.train import subset
 
@@ -39,25 +38,13 @@ SHOWN = re.compile(r"[−-]?\d[\d.]*(?:e[-+]\d+)?")
 
 @pytest.fixture(scope="module")
 def browser():
-    chromium, driver_path = find_chromium(), find_chromedriver()
-    if chromium is None or driver_path is None:
+    if find_chromium() is None or find_chromedriver() is None:
         if os.environ.get("CI"):
             pytest.fail("chromium and chromedriver must be installed under CI "
                         "(apt-get install chromium chromium-driver; see .ci/run)")
         pytest.skip("no chromium/chromedriver on PATH (apt-get install chromium chromium-driver)")
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    profile = tempfile.mkdtemp(prefix="explore-test-profile-")
-    options.add_argument(f"--user-data-dir={profile}")
-    options.add_argument("--window-size=1400,1000")
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
-    yield driver
-    driver.quit()
+    with chromium_driver(window_size=(1400, 1000), browser_log=True) as driver:
+        yield driver
 
 
 def open_page(browser, page, tmp_path, name="page.html", fragment=""):

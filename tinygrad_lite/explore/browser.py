@@ -10,12 +10,13 @@ import os
 import shutil
 import subprocess
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional, Union
+from typing import Any, Iterator, Optional, Union
 
 from tinygrad_lite._files import atomic_target, check_target
 
-__all__ = ["CHROMIUM_FLAGS", "find_chromium", "find_chromedriver", "screenshot"]
+__all__ = ["CHROMIUM_FLAGS", "find_chromium", "find_chromedriver", "screenshot", "chromium_driver"]
 
 #: Headless, and nothing that would reach for the network on its own.
 CHROMIUM_FLAGS: tuple[str, ...] = (
@@ -62,3 +63,41 @@ def screenshot(page: Union[str, "os.PathLike[str]"], png: Union[str, "os.PathLik
                                f"{done.stderr.strip()[-300:]}")
         shutil.move(str(shot), tmp)
     return target
+
+
+@contextmanager
+def chromium_driver(*, window_size: Optional[tuple[int, int]] = None,
+              browser_log: bool = False) -> Iterator[Any]:
+    """A Selenium WebDriver of the headless Chromium, with a fresh profile removed afterwards.
+
+    For the browser tests and the explore benchmark; needs ``selenium`` (the ``test`` extra)
+    and Debian's ``chromium`` and ``chromium-driver``. ``browser_log`` keeps the console log
+    (``driver.get_log("browser")``).
+
+    Raises:
+        RuntimeError: Chromium or chromedriver is not on PATH.
+        ImportError: selenium is not installed.
+    """
+    chromium, driver_path = find_chromium(), find_chromedriver()
+    if chromium is None or driver_path is None:
+        raise RuntimeError("the browser needs chromium and chromedriver on PATH: apt-get "
+                           "install chromium chromium-driver (Debian/Ubuntu)")
+    from selenium import webdriver as selenium_webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = selenium_webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    if window_size is not None:
+        options.add_argument(f"--window-size={window_size[0]},{window_size[1]}")
+    if browser_log:
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    with tempfile.TemporaryDirectory(prefix="tinygrad-lite-chromium-") as profile:
+        options.add_argument(f"--user-data-dir={profile}")
+        driver = selenium_webdriver.Chrome(service=Service(executable_path=driver_path),
+                                           options=options)
+        try:
+            yield driver
+        finally:
+            driver.quit()
