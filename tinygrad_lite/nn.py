@@ -104,9 +104,14 @@ def _as_list(x: _Input, nin: int, who: str) -> list:
     return x
 
 
+def _parameter_count(sizes: Sequence[int]) -> int:
+    """Weights and biases of the layers ``sizes[0] → sizes[1] → ...``: Σ (nin + 1) · nout."""
+    return sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
+
+
 def _check_size(sizes: list[int]) -> None:
     """ValueError naming the sizes if the network would have more than MAX_PARAMETERS."""
-    count = sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
+    count = _parameter_count(sizes)
     if count > MAX_PARAMETERS:
         arch = " → ".join(f"{n:,}" for n in sizes)
         raise ValueError(f"MLP {arch} would have {count:,} parameters, more than the "
@@ -297,8 +302,7 @@ class MLP:
 
     def num_parameters(self) -> int:
         """How many parameters the network has (13,002 for ``MLP(784, [16, 16, 10])``)."""
-        sizes = [self.nin] + self.nouts
-        return sum((sizes[i] + 1) * sizes[i + 1] for i in range(len(self.nouts)))
+        return _parameter_count([self.nin] + self.nouts)
 
     def zero_grad(self) -> None:
         """Set every parameter's ``.grad`` to 0."""
