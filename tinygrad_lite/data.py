@@ -63,6 +63,7 @@ __all__ = [
     "load_dataset",
     "one_hot",
     "iterate_minibatches",
+    "shuffled_order",
     "shifted_copies",
 ]
 
@@ -693,6 +694,30 @@ def one_hot(label: int, n: int = 10) -> list[float]:
     return target
 
 
+def shuffled_order(n: int, rng: random.Random | np.random.Generator | int) -> np.ndarray:
+    """The indices ``0 .. n-1`` in the order :func:`iterate_minibatches` visits them.
+
+    A :class:`numpy.random.Generator` shuffles in NumPy (a millisecond for 60,000 indices); a
+    :class:`random.Random` or an int seed shuffles in Python with :meth:`random.Random.shuffle`
+    (about 40 ms for 60,000), which keeps every seed's order as it has always been.
+
+    Args and errors: as :func:`iterate_minibatches` (``n`` ≥ 0; ``rng`` one of the three).
+    """
+    n = positive_int(n, "n", minimum=0)
+    if isinstance(rng, np.random.Generator):
+        return rng.permutation(n).astype(np.intp, copy=False)
+    if isinstance(rng, numbers.Integral) and not isinstance(rng, (bool, np.bool_)):
+        rng = random.Random(int(rng))
+    if not isinstance(rng, random.Random):
+        raise TypeError(
+            "rng must be a random.Random, a numpy.random.Generator or an int seed, "
+            f"got {type(rng).__name__}"
+        )
+    order = list(range(n))
+    rng.shuffle(order)
+    return np.array(order, dtype=np.intp)
+
+
 def iterate_minibatches(
     n: int, batch_size: int, rng: random.Random | np.random.Generator | int
 ) -> Iterator[list[int]]:
@@ -707,7 +732,7 @@ def iterate_minibatches(
         rng: a :class:`random.Random` or :class:`numpy.random.Generator`
             (advanced by the shuffle, so calling again gives the next epoch's
             order), or an int seed (a fresh ``random.Random(seed)``: the same
-            seed always gives the same order).
+            seed always gives the same order). See :func:`shuffled_order`.
 
     Raises:
         TypeError: non-integer ``n``/``batch_size`` or an unsupported ``rng``.
@@ -715,21 +740,7 @@ def iterate_minibatches(
     """
     n = positive_int(n, "n", minimum=0)
     batch_size = positive_int(batch_size, "batch_size")
-
-    if isinstance(rng, np.random.Generator):
-        order = [int(i) for i in rng.permutation(n)]
-    elif isinstance(rng, random.Random):
-        order = list(range(n))
-        rng.shuffle(order)
-    elif isinstance(rng, numbers.Integral) and not isinstance(rng, (bool, np.bool_)):
-        order = list(range(n))
-        random.Random(int(rng)).shuffle(order)
-    else:
-        raise TypeError(
-            "rng must be a random.Random, a numpy.random.Generator or an int seed, "
-            f"got {type(rng).__name__}"
-        )
-    return _batches(order, batch_size)
+    return _batches(shuffled_order(n, rng).tolist(), batch_size)
 
 
 def _batches(order: list[int], batch_size: int) -> Iterator[list[int]]:

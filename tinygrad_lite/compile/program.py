@@ -19,6 +19,7 @@ import numpy as np
 
 from tinygrad_lite.compile.access import B, C, P, V, Access, Loc, Planner
 from tinygrad_lite.compile.arrays import check_dtype, check_finite, real_array
+from tinygrad_lite.compile.dense import DenseStep, match_dense_chain
 from tinygrad_lite.compile.instructions import (
     FLAGGED,
     Elementwise,
@@ -341,6 +342,8 @@ class Program:
         self._G = np.zeros(lowered.n_params, theta.dtype)
         self._single = single_output
         self._workspaces: OrderedDict[int, _Workspace] = OrderedDict()
+        self._chain = match_dense_chain(lowered)
+        self._dense_steps: OrderedDict[int, DenseStep] = OrderedDict()
 
     # ------------------------------------------------------------------ sizes
     @property
@@ -618,14 +621,39 @@ class Program:
         D[rows] = 0.0
         np.add.at(D, rows, seeds)  # an output listed twice gets both seeds
 
-    def _fast_step(self, arrays: Sequence[np.ndarray], scale: float) -> tuple[float, np.ndarray]:
-        """:meth:`Stepper.__call__`: runs inside ``np.errstate(all="raise")``."""
+    @property
+    def fused(self) -> bool:
+        """Whether :meth:`stepper` runs this program as one fused step
+        (:mod:`~tinygrad_lite.compile.dense`: sigmoid layers and the quadratic cost)."""
+        return self._chain is not None
+
+    def _dense_step(self, b: int) -> DenseStep:
+        step = self._dense_steps.get(b)
+        if step is None:
+            step = self._dense_steps[b] = DenseStep(self._chain, b, self.theta, self._G)
+            if len(self._dense_steps) > _MAX_WORKSPACES:
+                self._dense_steps.popitem(last=False)
+        return step
+
+    def _fast_step(self, arrays: Sequence[np.ndarray],
+                   scale: float) -> tuple[float, np.ndarray, bool]:
+        """:meth:`Stepper.__call__` (runs inside ``np.errstate(all="raise")``), and whether
+        the gradient is known to be finite."""
         b = arrays[0].shape[0]
         if b > CHUNK:
             outs, grad = self.differentiate(Batch(tuple(arrays), b), scale)
             self._G[:] = grad
-            return float(outs[:, 0].sum()), self._G
-        ws = self._workspaces.get(b) or self._workspace(b)
+            return float(outs[:, 0].sum()), self._G, False
+        if self._chain is not None:
+            try:
+                total, finite = self._dense_step(b)(arrays[0], arrays[1], scale)
+                return total, self._G, finite
+            except FloatingPointError:
+                pass  # the instructions below say what went wrong, or finish quietly
+        return self._instruction_step(arrays, scale), self._G, False
+
+    def _instruction_step(self, arrays: Sequence[np.ndarray], scale: float) -> float:
+        ws = self._workspaces.get(arrays[0].shape[0]) or self._workspace(arrays[0].shape[0])
         banks = ws.banks
         for k, a in enumerate(arrays):
             banks[k] = a.T
@@ -641,10 +669,10 @@ class Program:
         except (FloatingPointError, FloatingPointFlag):
             self._run(ws, arrays, scale)  # again, to raise the engine's error or finish quietly
         try:
-            return float(np.add.reduce(ws.first_output)), self._G
+            return float(np.add.reduce(ws.first_output))
         except FloatingPointError:  # the batch's total overflows: inf, for the caller to refuse
             with np.errstate(all="ignore"):
-                return float(np.add.reduce(ws.first_output)), self._G
+                return float(np.add.reduce(ws.first_output))
 
 
 class Stepper:
@@ -662,6 +690,9 @@ class Stepper:
             raise ValueError("a Stepper needs a program with one output (a cost)")
         self._program = program
         self._errstates: list[Any] = []  # a stack: a callback may step inside a step
+        #: Whether the last call's gradient is known to be finite without looking at it
+        #: (a fused step that raised nothing and saw only finite pre-activations).
+        self.known_finite = False
 
     def __enter__(self) -> "Stepper":
         errstate = np.errstate(all="raise", under="ignore")
@@ -678,4 +709,5 @@ class Stepper:
         gradient is the program's own buffer, overwritten by the next call."""
         if not self._errstates:
             raise RuntimeError("call a Stepper inside `with program.stepper() as step:`")
-        return self._program._fast_step(arrays, scale)
+        total, grad, self.known_finite = self._program._fast_step(arrays, scale)
+        return total, grad

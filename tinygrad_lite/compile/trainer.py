@@ -16,7 +16,6 @@ step if someone changed them).
 
 from __future__ import annotations
 
-import itertools
 import math
 import random
 import warnings
@@ -25,11 +24,11 @@ from typing import Any, Callable, NamedTuple, Sequence
 import numpy as np
 
 from tinygrad_lite._checks import momentum as check_momentum
-from tinygrad_lite._checks import positive_number
+from tinygrad_lite._checks import positive_int, positive_number
 from tinygrad_lite.compile.arrays import check_dtype, check_finite, real_array
 from tinygrad_lite.compile.compiler import compile_function
 from tinygrad_lite.compile.program import Batch, Program, Stepper
-from tinygrad_lite.data import iterate_minibatches
+from tinygrad_lite.data import shuffled_order
 from tinygrad_lite.engine import Value, no_grad
 from tinygrad_lite.losses import get_cost
 from tinygrad_lite.optim import assign_all
@@ -255,16 +254,20 @@ class CompiledTrainer:
         if not self._stepped:
             self._adopt_values()
         with self._stepper as step:
-            return self._train_step(step, X, Y, "train_batch")
+            return self._train_step(step, X, Y)
 
-    def _train_step(self, step: Stepper, X: np.ndarray, Y: np.ndarray, what: str) -> float:
+    def _train_step(self, step: Stepper, X: np.ndarray, Y: np.ndarray,
+                    batch: int | None = None) -> float:
         """One checked SGD step: θ moves only if the cost and every new θᵢ are finite."""
         lr, mu, b = self.lr, self.momentum, X.shape[0]
         # Without momentum the step −lr·∇C is the gradient of −lr·C: seeding the backward pass
         # with −lr/b gives the step itself, saving a pass over θ.
         cost, G = self._gradient(step, X, Y, -lr / b if mu == 0.0 else 1.0 / b)
         delta = G if mu == 0.0 else self._momentum_step(G, mu, lr)
-        if not (math.isfinite(cost) and _surely_finite(delta)):
+        # A fused step that saw only finite numbers and raised nothing made a finite G.
+        known = mu == 0.0 and step.known_finite
+        if not (math.isfinite(cost) and (known or _surely_finite(delta))):
+            what = "train_batch" if batch is None else f"train_epoch, batch {batch}"
             self._check_step(step, X, Y, cost, delta, what)
         # First: a Ctrl-C arriving after θ has moved must not leave the trainer "in sync".
         self._stepped = True
@@ -345,34 +348,34 @@ class CompiledTrainer:
         Y = self._targets(targets, n)
         if not self._stepped:
             self._adopt_values()
-        batches = list(iterate_minibatches(n, batch_size, rng))
-        order = np.fromiter(itertools.chain.from_iterable(batches), dtype=np.intp, count=n)
+        batch_size = positive_int(batch_size, "batch_size")
+        order = shuffled_order(n, rng)
         try:
             with self._stepper as step:
-                total = self._epoch_steps(step, X, Y, order, [len(b) for b in batches],
-                                          on_batch)
+                total = self._epoch_steps(step, X, Y, order, batch_size, on_batch)
         except BaseException as exc:
             self._sync_after(exc)
             raise
         self.sync_to_values()
-        return total / max(len(batches), 1)
+        return total / max(-(-n // batch_size), 1)
 
     def _epoch_steps(self, step: Stepper, X: np.ndarray, Y: np.ndarray, order: np.ndarray,
-                     sizes: list[int], on_batch: Callable[[int, float], None] | None) -> float:
-        """The steps of one epoch on the rows ``order`` of X and Y, gathered into buffers
-        reused from step to step; returns the sum of the batch costs."""
+                     batch_size: int, on_batch: Callable[[int, float], None] | None) -> float:
+        """The steps of one epoch on the rows ``order`` of X and Y, cut into batches and
+        gathered into buffers reused from step to step; returns the sum of the batch costs."""
         buffers: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        total, start = 0.0, 0
-        for i, size in enumerate(sizes):
-            idx = order[start:start + size]
-            start += size
+        total = 0.0
+        take = np.take
+        for i, start in enumerate(range(0, len(order), batch_size)):
+            idx = order[start:start + batch_size]
+            size = len(idx)
             if size not in buffers:
                 buffers[size] = (np.empty((size, X.shape[1]), X.dtype),
                                  np.empty((size, Y.shape[1]), Y.dtype))
             xb, yb = buffers[size]
-            np.take(X, idx, axis=0, out=xb, mode="clip")  # "raise" would copy out first
-            np.take(Y, idx, axis=0, out=yb, mode="clip")
-            cost = self._train_step(step, xb, yb, f"train_epoch, batch {i}")
+            take(X, idx, axis=0, out=xb, mode="clip")  # "raise" would copy out first
+            take(Y, idx, axis=0, out=yb, mode="clip")
+            cost = self._train_step(step, xb, yb, i)
             total += cost
             if on_batch is not None:
                 on_batch(i, cost)

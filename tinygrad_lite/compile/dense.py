@@ -1,0 +1,231 @@
+"""The videos' network as one fused step: recognised in a lowered program, run without the
+instruction loop.
+
+``MLP(n, [h₁, …, k])`` with sigmoid neurons and the quadratic cost lowers to a chain: per
+layer one affine product on a ``[W | b]`` block of θ and one sigmoid, then ``a − y``, its
+square and their sum. :func:`match_dense_chain` recognises exactly that shape in a
+:class:`~tinygrad_lite.compile.program.Lowered` program (anything else gives None, and the
+program runs its instructions as before). :class:`DenseStep` then runs forward and backward
+of one batch size as a fixed sequence of in-place NumPy calls on buffers made once: no loop
+over instruction closures, no gradient rows to seed or zero, activations batch-major with a
+column of ones so one product gives ``W a + b`` and one product its gradient.
+
+It computes what the instructions compute (the same formulas, summed in other orders, so
+equal to ~1e-15), and only inside ``np.errstate(all="raise")``: any floating-point error is
+raised, and the caller runs the step again with the instructions, which give the engine's
+errors and numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple, Sequence
+
+import numpy as np
+
+from tinygrad_lite.compile.access import B, P, V, Access
+from tinygrad_lite.compile.instructions import Elementwise, Instruction, MatmulAffine, SegmentSum
+
+__all__ = ["DenseLayer", "DenseChain", "match_dense_chain", "DenseStep"]
+
+
+class DenseLayer(NamedTuple):
+    """One layer of a chain: its ``(n_out, n_in + 1)`` block ``[W | b]`` of θ starts at
+    ``offset``, row-major (the bias is each row's last entry), as ``MLP.parameters()`` has it."""
+
+    offset: int
+    n_out: int
+    n_in: int
+
+
+class DenseChain(NamedTuple):
+    """Sigmoid layers in order, then the quadratic cost Σⱼ (aⱼ − yⱼ)² of the last one."""
+
+    layers: tuple[DenseLayer, ...]
+
+
+def _is_slice(access: Access | None, kind: int, start: int, m: int) -> bool:
+    return (access is not None and access.kind == kind and access.form == "slice"
+            and access.start == start and access.m == m)
+
+
+def _block(mm: MatmulAffine, n_in: int) -> DenseLayer | None:
+    """The layer of ``mm`` if its weights (and bias) are one row-major [W | b] block of θ."""
+    if mm.n != n_in or mm.bias is not None and (mm.bias.kind != P or mm.ones_row):
+        return None
+    offset = int(mm.weights[0, 0])
+    rows = offset + (n_in + 1) * np.arange(mm.k)[:, None]
+    expected = rows + np.arange(n_in + 1)[None, :]
+    if mm.ones_row:  # the bias index is each row's last weight index
+        return DenseLayer(offset, mm.k, n_in) if np.array_equal(mm.weights, expected) else None
+    if mm.bias is None or not np.array_equal(mm.weights, expected[:, :-1]) or \
+            not np.array_equal(mm.bias.idx, expected[:, -1]):
+        return None
+    return DenseLayer(offset, mm.k, n_in)
+
+
+def _layer(mm: Instruction, act: Instruction, first: bool, x_start: int,
+           n_in: int) -> DenseLayer | None:
+    """The layer made by a product and the sigmoid of its output, reading its inputs from
+    input array 0 (the first layer) or the previous layer's sigmoid rows."""
+    if not isinstance(mm, MatmulAffine) or not isinstance(act, Elementwise):
+        return None
+    if first:
+        if mm.ones_row or mm.xs.bank != 0 or not _is_slice(mm.xs, B, 0, n_in):
+            return None
+    elif not mm.ones_row or not _is_slice(mm.xs, V, x_start, n_in):
+        return None
+    if act.op != "sigmoid" or not _is_slice(act.operands[0], V, mm.start, mm.k):
+        return None
+    return _block(mm, n_in)
+
+
+def _quadratic_tail(instrs: Sequence[Instruction], a_start: int, k: int,
+                    out_rows: np.ndarray) -> bool:
+    """Whether the instructions are ``a − y``, ``(·)**2`` and their sum, the one output."""
+    if len(instrs) != 3:
+        return False
+    sub, square, total = instrs
+    if not (isinstance(sub, Elementwise) and sub.op == "-" and len(sub.operands) == 2
+            and _is_slice(sub.operands[0], V, a_start, k)
+            and _is_slice(sub.operands[1], B, 0, k) and sub.operands[1].bank == 1):
+        return False
+    if not (isinstance(square, Elementwise) and square.op == "**" and square.exponent == 2
+            and _is_slice(square.operands[0], V, sub.start, k)):
+        return False
+    return (isinstance(total, SegmentSum) and total.counts == [k]
+            and _is_slice(total.items, V, square.start, k) and not total.constants.any()
+            and list(out_rows) == [total.start])
+
+
+def match_dense_chain(lowered: object) -> DenseChain | None:
+    """The chain of ``lowered`` (a ``Lowered`` program), or None if it is not one.
+
+    A chain: two input arrays (inputs, targets), then per layer a product and a sigmoid, the
+    first layer reading every column of input 0 in order, each later one the sigmoid rows of
+    the layer before; then the quadratic cost against every column of input 1; and the
+    layers' blocks covering θ exactly once.
+    """
+    instrs = lowered.instructions  # type: ignore[attr-defined]
+    n_inputs = lowered.n_inputs  # type: ignore[attr-defined]
+    n_layers = (len(instrs) - 3) // 2
+    if len(n_inputs) != 2 or n_layers < 1 or len(instrs) != 2 * n_layers + 3:
+        return None
+    layers: list[DenseLayer] = []
+    x_start, n_in = 0, n_inputs[0]
+    for i in range(n_layers):
+        layer = _layer(instrs[2 * i], instrs[2 * i + 1], i == 0, x_start, n_in)
+        if layer is None:
+            return None
+        layers.append(layer)
+        x_start, n_in = instrs[2 * i + 1].start, layer.n_out
+    if n_inputs[1] != n_in or not _quadratic_tail(instrs[-3:], x_start, n_in,
+                                                   lowered.out_rows):  # type: ignore[attr-defined]
+        return None
+    spans = sorted((lay.offset, lay.n_out * (lay.n_in + 1)) for lay in layers)
+    covered = all(s == e for (s, _), e in zip(spans, np.cumsum([0] + [n for _, n in spans])))
+    if not covered or sum(n for _, n in spans) != lowered.n_params:  # type: ignore[attr-defined]
+        return None
+    return DenseChain(tuple(layers))
+
+
+def _sigmoid(z: np.ndarray, t: np.ndarray, a: np.ndarray) -> None:
+    """a = 1 / (1 + e^(−z)) through the scratch t (z is kept; e^(−z) overflowing raises)."""
+    np.negative(z, out=t)
+    np.exp(t, out=t)
+    np.add(t, 1.0, out=t)
+    np.divide(1.0, t, out=a)
+
+
+def _flat_views(flat: np.ndarray, shapes: Sequence[tuple[int, int]]) -> list[np.ndarray]:
+    """Consecutive C-contiguous pieces of ``flat`` with the given shapes."""
+    views, start = [], 0
+    for rows, cols in shapes:
+        views.append(flat[start:start + rows * cols].reshape(rows, cols))
+        start += rows * cols
+    return views
+
+
+class _Buffers:
+    """The arrays of one batch size ``b``, each a view of one flat array per kind.
+
+    ``Z``: pre-activations (one flat array, so one dot product checks them all). ``acts``: the
+    sigmoid outputs, hidden ones followed by a column of ones (the next layer's bias input);
+    ``slopes`` has the same layout and gets σ' = a(1 − a) of every layer in two NumPy calls
+    (the ones columns get 0, unused); in the forward pass it is the sigmoid's scratch.
+    ``delta``: ∂(scaled cost)/∂Z.
+    """
+
+    def __init__(self, chain: DenseChain, b: int, dtype: np.dtype) -> None:
+        sizes = [lay.n_out for lay in chain.layers]
+        padded = [(b, n + 1) for n in sizes[:-1]] + [(b, sizes[-1])]
+        total = sum(r * c for r, c in padded)
+        self.all_Z = np.empty(b * sum(sizes), dtype)
+        self.Z = _flat_views(self.all_Z, [(b, n) for n in sizes])
+        self.all_acts = np.ones(total, dtype)
+        self.with_ones = _flat_views(self.all_acts, padded)
+        self.all_slopes = np.empty(total, dtype)
+        slopes = _flat_views(self.all_slopes, padded)
+        self.acts = [a[:, :n] for a, n in zip(self.with_ones, sizes)]
+        self.slopes = [t[:, :n] for t, n in zip(slopes, sizes)]
+        self.delta = [np.empty((b, n), dtype) for n in sizes]
+
+
+def _views(flat: np.ndarray, chain: DenseChain) -> list[np.ndarray]:
+    return _flat_views(flat, [(lay.n_out, lay.n_in + 1) for lay in chain.layers])
+
+
+class DenseStep:
+    """Forward and backward of a chain for batches of ``b``, on θ and into G (both flat).
+
+    ``step(X, Y, scale)`` returns (Σ over the batch of the cost, whether every pre-activation
+    was finite) and writes ``scale`` · ∇(Σ cost) into G. Finite pre-activations mean finite
+    inputs and parameters (an inf or nan input or weight reaches the products), so a call
+    that raised nothing has a finite gradient. Call it inside ``np.errstate(all="raise")``.
+    """
+
+    def __init__(self, chain: DenseChain, b: int, theta: np.ndarray, G: np.ndarray) -> None:
+        self.b = b
+        buf = _Buffers(chain, b, theta.dtype)
+        blocks, grads = _views(theta, chain), _views(G, chain)
+        self._first = (blocks[0][:, :-1].T, blocks[0][:, -1], grads[0][:, :-1],
+                       grads[0][:, -1])
+        self._buf = buf
+        # Transposed views are made once: .T costs about as much as a small ufunc call.
+        self._forward = [(buf.with_ones[i - 1], blocks[i].T, buf.Z[i], buf.slopes[i],
+                          buf.acts[i]) for i in range(1, len(blocks))]
+        self._backward = [(buf.delta[i], buf.delta[i].T, grads[i], buf.with_ones[i - 1],
+                           blocks[i][:, :-1], buf.delta[i - 1], buf.slopes[i - 1])
+                          for i in range(len(blocks) - 1, 0, -1)]
+        self._first_delta_t = buf.delta[0].T
+
+    def __call__(self, X: np.ndarray, Y: np.ndarray, scale: float) -> tuple[float, bool]:
+        buf = self._buf
+        W1T, b1, gW1, gb1 = self._first
+        z = buf.Z[0]
+        np.matmul(X, W1T, out=z)
+        np.add(z, b1, out=z)
+        _sigmoid(z, buf.slopes[0], buf.acts[0])
+        for a_in, block_t, z, t, a in self._forward:
+            np.dot(a_in, block_t, out=z)  # contiguous operands: dot costs less than matmul
+            _sigmoid(z, t, a)
+        np.subtract(1.0, buf.all_acts, out=buf.all_slopes)  # σ' = σ(1 − σ), every layer
+        np.multiply(buf.all_slopes, buf.all_acts, out=buf.all_slopes)
+        total = self._output_delta(Y, 2.0 * scale)
+        for d, d_t, g, a_in, W, d_below, slope in self._backward:
+            np.dot(d_t, a_in, out=g)  # weights and bias together (the ones column)
+            np.matmul(d, W, out=d_below)
+            np.multiply(d_below, slope, out=d_below)
+        np.matmul(self._first_delta_t, X, out=gW1)
+        np.add.reduce(buf.delta[0], axis=0, out=gb1)
+        return total, math.isfinite(float(np.vdot(buf.all_Z, buf.all_Z)))
+
+    def _output_delta(self, Y: np.ndarray, c: float) -> float:
+        """δ of the last layer, c·(a − y)·σ'(z), from d = a − y; returns Σ d²."""
+        buf = self._buf
+        d = buf.delta[-1]
+        np.subtract(buf.acts[-1], Y, out=d)
+        total = float(np.vdot(d, d))
+        np.multiply(d, buf.slopes[-1], out=d)
+        np.multiply(d, c, out=d)
+        return total
