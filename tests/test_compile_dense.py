@@ -128,3 +128,17 @@ def test_the_same_seed_gives_the_same_order_as_before():
         np.random.default_rng(3).permutation(50).tolist()
     with pytest.raises(TypeError, match="rng must be"):
         shuffled_order(5, "seed")
+
+
+@pytest.mark.parametrize("x", [1e4, 1e200])
+def test_a_fused_step_too_large_for_the_parameters_is_refused(x):
+    # Zero weights: σ = 0.5 and ∂C/∂w = −0.25·x, so lr = 1e306 overflows θ; with x = 1e200
+    # the product overflows inside the fused step already.
+    model = MLP(3, [2], seed=5)
+    for p in model.parameters():
+        p.data = 0.0
+    X, Y = np.array([[x, -x, 0.5]]), np.array([[1.0, 0.0]])
+    trainer = CompiledTrainer(model, lr=1e306)
+    with pytest.raises(ValueError, match="refusing to write nan/inf"):
+        trainer.train_batch(X, Y)
+    assert trainer.steps == 0 and not trainer.theta.any() and trainer.in_sync

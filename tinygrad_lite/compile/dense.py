@@ -149,26 +149,28 @@ def _flat_views(flat: np.ndarray, shapes: Sequence[tuple[int, int]]) -> list[np.
 class _Buffers:
     """The arrays of one batch size ``b``, each a view of one flat array per kind.
 
-    ``Z``: pre-activations (one flat array, so one dot product checks them all). ``acts``: the
+    ``Z``: pre-activations; ``delta``: ∂(scaled cost)/∂Z; both views of ``checked``. ``acts``: the
     sigmoid outputs, hidden ones followed by a column of ones (the next layer's bias input);
     ``slopes`` has the same layout and gets σ' = a(1 − a) of every layer in two NumPy calls
-    (the ones columns get 0, unused); in the forward pass it is the sigmoid's scratch.
-    ``delta``: ∂(scaled cost)/∂Z.
+    (the ones columns get 0, unused). ``scratch``: the sigmoid's, contiguous (a strided one
+    makes each of its four NumPy calls slower).
     """
 
     def __init__(self, chain: DenseChain, b: int, dtype: np.dtype) -> None:
         sizes = [lay.n_out for lay in chain.layers]
         padded = [(b, n + 1) for n in sizes[:-1]] + [(b, sizes[-1])]
         total = sum(r * c for r, c in padded)
-        self.all_Z = np.empty(b * sum(sizes), dtype)
-        self.Z = _flat_views(self.all_Z, [(b, n) for n in sizes])
+        # Pre-activations and δs in one array, so that one dot product checks them all.
+        self.checked = np.empty(2 * b * sum(sizes), dtype)
+        pieces = _flat_views(self.checked, [(b, n) for n in sizes] * 2)
+        self.Z, self.delta = pieces[:len(sizes)], pieces[len(sizes):]
         self.all_acts = np.ones(total, dtype)
         self.with_ones = _flat_views(self.all_acts, padded)
         self.all_slopes = np.empty(total, dtype)
         slopes = _flat_views(self.all_slopes, padded)
         self.acts = [a[:, :n] for a, n in zip(self.with_ones, sizes)]
         self.slopes = [t[:, :n] for t, n in zip(slopes, sizes)]
-        self.delta = [np.empty((b, n), dtype) for n in sizes]
+        self.scratch = [np.empty((b, n), dtype) for n in sizes]
 
 
 def _views(flat: np.ndarray, chain: DenseChain) -> list[np.ndarray]:
@@ -178,10 +180,15 @@ def _views(flat: np.ndarray, chain: DenseChain) -> list[np.ndarray]:
 class DenseStep:
     """Forward and backward of a chain for batches of ``b``, on θ and into G (both flat).
 
-    ``step(X, Y, scale)`` returns (Σ over the batch of the cost, whether every pre-activation
-    was finite) and writes ``scale`` · ∇(Σ cost) into G. Finite pre-activations mean finite
-    inputs and parameters (an inf or nan input or weight reaches the products), so a call
-    that raised nothing has a finite gradient. Call it inside ``np.errstate(all="raise")``.
+    ``step(X, Y, scale)`` returns (Σ over the batch of the cost, whether the gradient is
+    known to be finite) and writes ``scale`` · ∇(Σ cost) into G. Call it inside
+    ``np.errstate(all="raise")``.
+
+    Known finite: the sum of squares of every pre-activation and every δ is finite, so each is
+    below ~1e154 in size. Finite pre-activations mean finite inputs and parameters (an inf
+    or nan input or weight reaches a product), a call that raised nothing then has a finite
+    gradient, and δs that small keep the gradient far from overflowing when added to θ (the
+    check ``SGD.step`` makes); otherwise the caller checks the gradient itself.
     """
 
     def __init__(self, chain: DenseChain, b: int, theta: np.ndarray, G: np.ndarray) -> None:
@@ -192,7 +199,7 @@ class DenseStep:
                        grads[0][:, -1])
         self._buf = buf
         # Transposed views are made once: .T costs about as much as a small ufunc call.
-        self._forward = [(buf.with_ones[i - 1], blocks[i].T, buf.Z[i], buf.slopes[i],
+        self._forward = [(buf.with_ones[i - 1], blocks[i].T, buf.Z[i], buf.scratch[i],
                           buf.acts[i]) for i in range(1, len(blocks))]
         self._backward = [(buf.delta[i], buf.delta[i].T, grads[i], buf.with_ones[i - 1],
                            blocks[i][:, :-1], buf.delta[i - 1], buf.slopes[i - 1])
@@ -205,7 +212,7 @@ class DenseStep:
         z = buf.Z[0]
         np.matmul(X, W1T, out=z)
         np.add(z, b1, out=z)
-        _sigmoid(z, buf.slopes[0], buf.acts[0])
+        _sigmoid(z, buf.scratch[0], buf.acts[0])
         for a_in, block_t, z, t, a in self._forward:
             np.dot(a_in, block_t, out=z)  # contiguous operands: dot costs less than matmul
             _sigmoid(z, t, a)
@@ -218,7 +225,7 @@ class DenseStep:
             np.multiply(d_below, slope, out=d_below)
         np.matmul(self._first_delta_t, X, out=gW1)
         np.add.reduce(buf.delta[0], axis=0, out=gb1)
-        return total, math.isfinite(float(np.vdot(buf.all_Z, buf.all_Z)))
+        return total, math.isfinite(float(np.vdot(buf.checked, buf.checked)))
 
     def _output_delta(self, Y: np.ndarray, c: float) -> float:
         """δ of the last layer, c·(a − y)·σ'(z), from d = a − y; returns Σ d²."""
