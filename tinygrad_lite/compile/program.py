@@ -377,7 +377,12 @@ class Program:
         head = (f"Program: {lo.n_rows - len(lo.ones_rows)} op nodes in {len(lo.instructions)} "
                 f"instructions, inputs {'+'.join(map(str, lo.n_inputs)) or 'none'}, "
                 f"{lo.n_params} parameters, {len(lo.out_rows)} output(s)")
-        return "\n".join([head, *(i.describe() for i in lo.instructions)])
+        lines = [head, *(i.describe() for i in lo.instructions)]
+        if self._chain is not None:
+            sizes = " → ".join(str(lay.n_out) for lay in self._chain.layers)
+            lines.append(f"training steps run fused: sigmoid layers {sizes}, quadratic cost "
+                         "(compile/dense.py)")
+        return "\n".join(lines)
 
     def __repr__(self) -> str:
         lo = self.lowered
