@@ -8,6 +8,7 @@ The public API is re-exported here::
 from tinygrad_lite.compile import (
     CompiledTrainer,
     PreparedBatch,
+    TrainingSet,
     Program,
     TraceError,
     UnsupportedOpError,
@@ -89,6 +90,7 @@ __all__ = [
     "CompiledTrainer", "Program", "TraceError", "UnsupportedOpError", "compile_cost",
     "compile_model", "compile_function", "compile_graph",
     "PreparedBatch",
+    "TrainingSet",
     "gradcheck", "gradcheck_directional", "gradcheck_model", "GradcheckError", "custom_op",
     "grad", "hessian", "hvp", "jvp", "jvp_graph", "gradgradcheck",
     "save_npz", "load_npz", "to_torch", "from_torch",

@@ -18,7 +18,8 @@ Entry points:
 * :func:`compile_cost` / :func:`compile_model`: an ``MLP``'s per-example cost / outputs;
 * :class:`CompiledTrainer`: SGD (with momentum) on flat arrays; writes the model's Values at
   :meth:`~CompiledTrainer.sync_to_values` (end of each epoch, end of a ``with`` block);
-  :meth:`~CompiledTrainer.prepare` checks a data set once (a :class:`PreparedBatch`);
+  :meth:`~CompiledTrainer.prepare` checks a data set once (a :class:`PreparedBatch`),
+  :meth:`~CompiledTrainer.training_set` lays one out for fast epochs (a :class:`TrainingSet`);
 * :func:`compile_function`: any function of placeholder Values (traced twice, so a Python
   branch on ``.data`` raises :class:`TraceError`);
 * :func:`compile_graph`: an already built graph;
@@ -44,6 +45,7 @@ from tinygrad_lite.compile.trace import TraceError, UnsupportedOpError
 from tinygrad_lite.compile.trainer import (
     CompiledTrainer,
     PreparedBatch,
+    TrainingSet,
     compile_cost,
     compile_model,
 )
@@ -55,6 +57,7 @@ __all__ = [
     "compile_model",
     "CompiledTrainer",
     "PreparedBatch",
+    "TrainingSet",
     "Program",
     "Batch",
     "Stepper",

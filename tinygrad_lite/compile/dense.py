@@ -195,8 +195,10 @@ class DenseStep:
         self.b = b
         buf = _Buffers(chain, b, theta.dtype)
         blocks, grads = _views(theta, chain), _views(G, chain)
+        self._n_in = chain.layers[0].n_in
         self._first = (blocks[0][:, :-1].T, blocks[0][:, -1], grads[0][:, :-1],
                        grads[0][:, -1])
+        self._first_block_t, self._first_grad = blocks[0].T, grads[0]
         self._buf = buf
         # Transposed views are made once: .T costs about as much as a small ufunc call.
         self._forward = [(buf.with_ones[i - 1], blocks[i].T, buf.Z[i], buf.scratch[i],
@@ -207,12 +209,17 @@ class DenseStep:
         self._first_delta_t = buf.delta[0].T
 
     def __call__(self, X: np.ndarray, Y: np.ndarray, scale: float) -> tuple[float, bool]:
+        """One forward and backward pass; X may carry a column of ones after the inputs (a
+        :class:`~tinygrad_lite.compile.training_set.TrainingSet`'s rows), which folds the
+        first layer's bias into its products."""
         buf = self._buf
-        W1T, b1, gW1, gb1 = self._first
-        z = buf.Z[0]
-        np.matmul(X, W1T, out=z)
-        np.add(z, b1, out=z)
-        _sigmoid(z, buf.scratch[0], buf.acts[0])
+        if X.shape[1] == self._n_in:
+            W1T, b1 = self._first[:2]
+            np.matmul(X, W1T, out=buf.Z[0])
+            np.add(buf.Z[0], b1, out=buf.Z[0])
+        else:
+            np.matmul(X, self._first_block_t, out=buf.Z[0])
+        _sigmoid(buf.Z[0], buf.scratch[0], buf.acts[0])
         for a_in, block_t, z, t, a in self._forward:
             np.dot(a_in, block_t, out=z)  # contiguous operands: dot costs less than matmul
             _sigmoid(z, t, a)
@@ -223,8 +230,12 @@ class DenseStep:
             np.dot(d_t, a_in, out=g)  # weights and bias together (the ones column)
             np.matmul(d, W, out=d_below)
             np.multiply(d_below, slope, out=d_below)
-        np.matmul(self._first_delta_t, X, out=gW1)
-        np.add.reduce(buf.delta[0], axis=0, out=gb1)
+        if X.shape[1] == self._n_in:
+            gW1, gb1 = self._first[2:]
+            np.matmul(self._first_delta_t, X, out=gW1)
+            np.add.reduce(buf.delta[0], axis=0, out=gb1)
+        else:
+            np.matmul(self._first_delta_t, X, out=self._first_grad)
         return total, math.isfinite(float(np.vdot(buf.checked, buf.checked)))
 
     def _output_delta(self, Y: np.ndarray, c: float) -> float:

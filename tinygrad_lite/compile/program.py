@@ -645,16 +645,18 @@ class Program:
         """:meth:`Stepper.__call__` (runs inside ``np.errstate(all="raise")``), and whether
         the gradient is known to be finite."""
         b = arrays[0].shape[0]
-        if b > CHUNK:
-            outs, grad = self.differentiate(Batch(tuple(arrays), b), scale)
-            self._G[:] = grad
-            return float(outs[:, 0].sum()), self._G, False
-        if self._chain is not None:
+        if self._chain is not None and b <= CHUNK:
             try:
                 total, finite = self._dense_step(b)(arrays[0], arrays[1], scale)
                 return total, self._G, finite
             except FloatingPointError:
                 pass  # the instructions below say what went wrong, or finish quietly
+        # Inputs may carry a column of ones for the fused step (see Stepper.__call__).
+        arrays = (arrays[0][:, :self.lowered.n_inputs[0]], *arrays[1:])
+        if b > CHUNK:
+            outs, grad = self.differentiate(Batch(tuple(arrays), b), scale)
+            self._G[:] = grad
+            return float(outs[:, 0].sum()), self._G, False
         return self._instruction_step(arrays, scale), self._G, False
 
     def _instruction_step(self, arrays: Sequence[np.ndarray], scale: float) -> float:
@@ -711,7 +713,10 @@ class Stepper:
     def __call__(self, *arrays: np.ndarray, scale: float) -> tuple[float, np.ndarray]:
         """``(Σ over the batch of the output, gradient of scale · that sum)`` for arrays taken
         from a prepared batch (:meth:`Program.prepare`; they are not checked again). The
-        gradient is the program's own buffer, overwritten by the next call."""
+        gradient is the program's own buffer, overwritten by the next call. For a
+        :attr:`Program.fused` program the inputs may be followed by a column of ones (one more
+        column than the program's inputs), which folds the first layer's bias into its
+        products."""
         if not self._errstates:
             raise RuntimeError("call a Stepper inside `with program.stepper() as step:`")
         total, grad, self.known_finite = self._program._fast_step(arrays, scale)

@@ -28,12 +28,13 @@ from tinygrad_lite._checks import positive_int, positive_number
 from tinygrad_lite.compile.arrays import check_dtype, check_finite, real_array
 from tinygrad_lite.compile.compiler import compile_function
 from tinygrad_lite.compile.program import Batch, Program, Stepper
+from tinygrad_lite.compile.training_set import TrainingSet, make_training_set
 from tinygrad_lite.data import shuffled_order
 from tinygrad_lite.engine import Value, no_grad
 from tinygrad_lite.losses import get_cost
 from tinygrad_lite.optim import assign_all
 
-__all__ = ["compile_cost", "compile_model", "CompiledTrainer", "PreparedBatch"]
+__all__ = ["compile_cost", "compile_model", "CompiledTrainer", "PreparedBatch", "TrainingSet"]
 
 
 def _check_model(model: Any) -> list[Value]:
@@ -84,6 +85,40 @@ def _surely_finite(x: np.ndarray) -> bool:
         return math.isfinite(float(np.dot(x, x)))
     except FloatingPointError:
         return False
+
+
+# Gives the inputs and targets of the examples idx, in buffers reused from call to call.
+Gather = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+def _pair_gatherer(X: np.ndarray, Y: np.ndarray) -> Gather:
+    buffers: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def gather(idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        size = len(idx)
+        if size not in buffers:
+            buffers[size] = (np.empty((size, X.shape[1]), X.dtype),
+                             np.empty((size, Y.shape[1]), Y.dtype))
+        xb, yb = buffers[size]
+        np.take(X, idx, axis=0, out=xb, mode="clip")  # "raise" would copy out first
+        np.take(Y, idx, axis=0, out=yb, mode="clip")
+        return xb, yb
+    return gather
+
+
+def _row_gatherer(rows: np.ndarray, width: int, targets_from: int) -> Gather:
+    """One gather of whole rows; the first ``width`` columns are the inputs."""
+    buffers: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+    def gather(idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        size = len(idx)
+        if size not in buffers:
+            rb = np.empty((size, rows.shape[1]), rows.dtype)
+            buffers[size] = (rb, rb[:, :width], rb[:, targets_from:])
+        rb, xb, yb = buffers[size]
+        np.take(rows, idx, axis=0, out=rb, mode="clip")
+        return xb, yb
+    return gather
 
 
 class PreparedBatch(NamedTuple):
@@ -327,6 +362,22 @@ class CompiledTrainer:
                          f"{float(G[i])!r}, lr {self.lr!r}); refusing to write nan/inf into "
                          "the model; the parameters were not changed")
 
+    def training_set(self, images: Any, targets: Any) -> TrainingSet:
+        """The data set checked once and laid out for :meth:`train_epoch` (a copy of it).
+
+        Each row holds an example's inputs, a 1 and its targets, so an epoch gathers each
+        mini-batch with one NumPy call and the first layer's bias is part of its products:
+        pass the result to :meth:`train_epoch` for every epoch (with ``targets=None``).
+
+        Args:
+            images: ``(n, nin)`` inputs; targets: ``n`` int labels or ``(n, n_out)`` targets.
+
+        Raises:
+            TypeError: not real numbers (naming the dtype); ValueError: shapes, labels, nan/inf.
+        """
+        X, Y = self.prepare(images, targets)
+        return make_training_set(X, Y)
+
     def train_epoch(self, images: Any, targets: Any, batch_size: int,
                     rng: random.Random | np.random.Generator | int,
                     *, on_batch: Callable[[int, float], None] | None = None) -> float:
@@ -339,42 +390,51 @@ class CompiledTrainer:
         the interruption is what propagates (a failed sync only adds a note to it).
 
         Args:
-            images: ``(n, nin)`` inputs; targets: ``n`` int labels or ``(n, n_out)`` targets.
-            batch_size: examples per step; rng: see ``iterate_minibatches``.
+            images: ``(n, nin)`` inputs, or a :class:`TrainingSet` from :meth:`training_set`
+                (faster: checked once, one gather a step); targets: ``n`` int labels or
+                ``(n, n_out)`` targets, or None with a TrainingSet.
+            batch_size: examples per step; rng: a NumPy Generator (fastest), a
+                ``random.Random`` or an int seed: see ``iterate_minibatches``.
             on_batch: called with (batch index, batch cost) after each step.
         """
-        X = self._inputs(images)
-        n = X.shape[0]
-        Y = self._targets(targets, n)
+        gather, n = self._gatherer(images, targets)
         if not self._stepped:
             self._adopt_values()
         batch_size = positive_int(batch_size, "batch_size")
         order = shuffled_order(n, rng)
         try:
             with self._stepper as step:
-                total = self._epoch_steps(step, X, Y, order, batch_size, on_batch)
+                total = self._epoch_steps(step, gather, order, batch_size, on_batch)
         except BaseException as exc:
             self._sync_after(exc)
             raise
         self.sync_to_values()
         return total / max(-(-n // batch_size), 1)
 
-    def _epoch_steps(self, step: Stepper, X: np.ndarray, Y: np.ndarray, order: np.ndarray,
-                     batch_size: int, on_batch: Callable[[int, float], None] | None) -> float:
-        """The steps of one epoch on the rows ``order`` of X and Y, cut into batches and
-        gathered into buffers reused from step to step; returns the sum of the batch costs."""
-        buffers: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    def _gatherer(self, images: Any, targets: Any) -> tuple[Gather, int]:
+        """(a function giving the (inputs, targets) of the rows idx, the number of examples)."""
+        if not isinstance(images, TrainingSet):
+            X = self._inputs(images)
+            return _pair_gatherer(X, self._targets(targets, X.shape[0])), X.shape[0]
+        if targets is not None:
+            raise TypeError("train_epoch: a TrainingSet holds its targets; pass targets=None")
+        rows, nin = images.rows, self.program.n_inputs[0]
+        if images.n_inputs != nin or rows.shape[1] != nin + 1 + self.n_outputs or \
+                rows.dtype != self.dtype:
+            raise ValueError(f"train_epoch: {images!r} was made for another network or dtype; "
+                             f"this trainer takes {nin} inputs, {self.n_outputs} targets, "
+                             f"{self.dtype}")
+        # The fused step takes the ones column too (its first layer's bias); else only inputs.
+        width = nin + 1 if self.program.fused else nin
+        return _row_gatherer(rows, width, nin + 1), rows.shape[0]
+
+    def _epoch_steps(self, step: Stepper, gather: Gather, order: np.ndarray, batch_size: int,
+                     on_batch: Callable[[int, float], None] | None) -> float:
+        """The steps of one epoch on the rows ``order``, cut into batches and gathered into
+        buffers reused from step to step; returns the sum of the batch costs."""
         total = 0.0
-        take = np.take
         for i, start in enumerate(range(0, len(order), batch_size)):
-            idx = order[start:start + batch_size]
-            size = len(idx)
-            if size not in buffers:
-                buffers[size] = (np.empty((size, X.shape[1]), X.dtype),
-                                 np.empty((size, Y.shape[1]), Y.dtype))
-            xb, yb = buffers[size]
-            take(X, idx, axis=0, out=xb, mode="clip")  # "raise" would copy out first
-            take(Y, idx, axis=0, out=yb, mode="clip")
+            xb, yb = gather(order[start:start + batch_size])
             cost = self._train_step(step, xb, yb, i)
             total += cost
             if on_batch is not None:

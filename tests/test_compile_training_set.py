@@ -1,0 +1,82 @@
+"""TrainingSet (tinygrad_lite/compile/training_set.py): a data set laid out once for compiled
+epochs, which must train exactly as the scalar loop does, fused or not."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tinygrad_lite import CompiledTrainer, TrainingSet
+from tinygrad_lite.compile import program as program_module
+from tinygrad_lite.data import iterate_minibatches
+from tinygrad_lite.losses import batch_cost
+from tinygrad_lite.nn import MLP
+from tinygrad_lite.optim import SGD
+
+
+def scalar_epochs(model, X, labels, batch_size, seed, lr, cost, epochs):
+    opt = SGD(model.parameters(), lr=lr)
+    rng = np.random.default_rng(seed)
+    for _ in range(epochs):
+        for batch in iterate_minibatches(len(X), batch_size, rng):
+            opt.zero_grad()
+            batch_cost(model, X[batch], [int(labels[k]) for k in batch], cost).backward()
+            opt.step()
+
+
+@pytest.mark.parametrize("cost,activation", [("quadratic", "sigmoid"),
+                                             ("cross-entropy", "sigmoid"),
+                                             ("quadratic", "tanh")])
+def test_epochs_on_a_training_set_follow_the_scalar_loop(cost, activation):
+    X = np.random.default_rng(3).normal(size=(29, 5))
+    labels = np.arange(29) % 3
+    scalar = MLP(5, [4, 3], activation, seed=2)
+    compiled = MLP(5, [4, 3], activation, seed=2)
+    scalar_epochs(scalar, X, labels, 6, seed=5, lr=0.7, cost=cost, epochs=2)
+    trainer = CompiledTrainer(compiled, cost, lr=0.7)
+    data = trainer.training_set(X, labels)
+    rng = np.random.default_rng(5)
+    for _ in range(2):
+        trainer.train_epoch(data, None, 6, rng)
+    assert trainer.in_sync and trainer.steps == 10
+    np.testing.assert_allclose([p.data for p in compiled.parameters()],
+                               [p.data for p in scalar.parameters()], rtol=1e-9, atol=1e-12)
+
+
+def test_batches_larger_than_a_chunk_fall_back_with_the_same_result(monkeypatch):
+    monkeypatch.setattr(program_module, "CHUNK", 4)
+    X = np.random.default_rng(1).normal(size=(12, 3))
+    labels = np.arange(12) % 2
+    scalar, compiled = MLP(3, [2, 2], seed=6), MLP(3, [2, 2], seed=6)
+    scalar_epochs(scalar, X, labels, 12, seed=0, lr=0.5, cost="quadratic", epochs=1)
+    trainer = CompiledTrainer(compiled, lr=0.5)
+    trainer.train_epoch(trainer.training_set(X, labels), None, 12, np.random.default_rng(0))
+    np.testing.assert_allclose([p.data for p in compiled.parameters()],
+                               [p.data for p in scalar.parameters()], rtol=1e-9)
+
+
+def test_a_training_set_holds_the_inputs_a_one_and_the_targets():
+    trainer = CompiledTrainer(MLP(2, [3], seed=0), lr=1.0)
+    data = trainer.training_set([[0.5, -1.0], [2.0, 3.0]], [2, 0])
+    assert isinstance(data, TrainingSet) and len(data) == 2
+    assert data.images.tolist() == [[0.5, -1.0], [2.0, 3.0]]
+    assert data.targets.tolist() == [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]
+    assert data.rows[:, 2].tolist() == [1.0, 1.0]
+    assert repr(data) == "TrainingSet(2 examples, 2 inputs, 3 targets, float64)"
+
+
+def test_bad_data_and_misused_training_sets_are_refused_with_clear_errors():
+    trainer = CompiledTrainer(MLP(2, [3], seed=0), lr=1.0)
+    with pytest.raises(ValueError, match="not finite"):
+        trainer.training_set([[0.5, np.nan]], [1])
+    with pytest.raises(ValueError, match="labels must be in"):
+        trainer.training_set([[0.5, 1.0]], [3])
+    with pytest.raises(ValueError, match="shape"):
+        trainer.training_set([[0.5, 1.0, 2.0]], [1])
+    data = trainer.training_set([[0.5, 1.0]], [1])
+    with pytest.raises(TypeError, match="targets=None"):
+        trainer.train_epoch(data, [1], 1, 0)
+    other = CompiledTrainer(MLP(2, [4], seed=0), lr=1.0)
+    with pytest.raises(ValueError, match="another network"):
+        other.train_epoch(data, None, 1, 0)
+    assert other.steps == 0 and trainer.steps == 0
