@@ -80,3 +80,12 @@ def test_bad_data_and_misused_training_sets_are_refused_with_clear_errors():
     with pytest.raises(ValueError, match="another network"):
         other.train_epoch(data, None, 1, 0)
     assert other.steps == 0 and trainer.steps == 0
+
+
+def test_a_prepared_batch_becomes_a_training_set_without_a_second_check():
+    trainer = CompiledTrainer(MLP(2, [3], seed=0), lr=1.0)
+    X, labels = [[0.5, -1.0], [2.0, 3.0]], [2, 0]
+    prepared = trainer.prepare(X, labels)
+    assert np.array_equal(trainer.training_set(prepared).rows, trainer.training_set(X, labels).rows)
+    with pytest.raises(TypeError, match="targets=None"):
+        trainer.training_set(prepared, labels)

@@ -395,20 +395,27 @@ class _CompiledEngine:
         self.trainer, self.batch_size, self.rng = trainer, batch_size, rng
         self.n_outputs = int(trainer.n_outputs)
         self.train_set = train_set
-        self.train_targets = _compiled_targets(train_set, self.n_outputs)
         self._checked: dict[int, Any] = {}  # id(dataset) → its arrays, checked once
+        self._rows: Any = None  # the training set laid out once for train_epoch
 
     def epoch(self, on_batch: BatchCallback) -> None:
         """One shuffled pass of mini-batch SGD steps (the same batches as the scalar engine)."""
-        self.trainer.train_epoch(self.train_set.images, self.train_targets, self.batch_size,
-                                 self.rng, on_batch=on_batch)
+        if self._rows is None:
+            self._rows = self.trainer.training_set(self._prepared(self.train_set))
+        self.trainer.train_epoch(self._rows, None, self.batch_size, self.rng, on_batch=on_batch)
+
+    def _prepared(self, dataset: Dataset) -> Any:
+        """``dataset`` as a checked PreparedBatch; the data sets do not change between epochs,
+        so each is checked once."""
+        batch = self._checked.get(id(dataset))
+        if batch is None:
+            targets = _compiled_targets(dataset, self.n_outputs)
+            batch = self._checked[id(dataset)] = self.trainer.prepare(dataset.images, targets)
+        return batch
 
     def evaluate(self, dataset: Dataset) -> tuple[float, Optional[float]]:
         """``(mean cost, accuracy)`` on ``dataset`` from one forward pass (two for one output)."""
-        batch = self._checked.get(id(dataset))
-        if batch is None:  # the data sets do not change between epochs: check them once
-            targets = _compiled_targets(dataset, self.n_outputs)
-            batch = self._checked[id(dataset)] = self.trainer.prepare(dataset.images, targets)
+        batch = self._prepared(dataset)
         cost, predictions = self.trainer.cost_and_predictions(batch)
         if not dataset.is_classification:
             return cost, None

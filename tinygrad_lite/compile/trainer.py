@@ -362,7 +362,7 @@ class CompiledTrainer:
                          f"{float(G[i])!r}, lr {self.lr!r}); refusing to write nan/inf into "
                          "the model; the parameters were not changed")
 
-    def training_set(self, images: Any, targets: Any) -> TrainingSet:
+    def training_set(self, images: Any, targets: Any = None) -> TrainingSet:
         """The data set checked once and laid out for :meth:`train_epoch` (a copy of it).
 
         Each row holds an example's inputs, a 1 and its targets, so an epoch gathers each
@@ -370,13 +370,18 @@ class CompiledTrainer:
         pass the result to :meth:`train_epoch` for every epoch (with ``targets=None``).
 
         Args:
-            images: ``(n, nin)`` inputs; targets: ``n`` int labels or ``(n, n_out)`` targets.
+            images: ``(n, nin)`` inputs, or a :class:`PreparedBatch` (already checked; then
+                ``targets`` is None); targets: ``n`` int labels or ``(n, n_out)`` targets.
 
         Raises:
             TypeError: not real numbers (naming the dtype); ValueError: shapes, labels, nan/inf.
         """
-        X, Y = self.prepare(images, targets)
-        return make_training_set(X, Y)
+        if isinstance(images, PreparedBatch):
+            if targets is not None:
+                raise TypeError("training_set: a PreparedBatch holds its targets; pass "
+                                "targets=None")
+            return make_training_set(images.X, images.Y)
+        return make_training_set(*self.prepare(images, targets))
 
     def train_epoch(self, images: Any, targets: Any, batch_size: int,
                     rng: random.Random | np.random.Generator | int,
