@@ -98,16 +98,15 @@ def _quadratic_tail(instrs: Sequence[Instruction], a_start: int, k: int,
             and list(out_rows) == [total.start])
 
 
-def match_dense_chain(lowered: object) -> DenseChain | None:
-    """The chain of ``lowered`` (a ``Lowered`` program), or None if it is not one.
+def match_dense_chain(instrs: Sequence[Instruction], n_inputs: Sequence[int],
+                      out_rows: np.ndarray, n_params: int) -> DenseChain | None:
+    """The chain that a lowered program's instructions form, or None if they are not one.
 
     A chain: two input arrays (inputs, targets), then per layer a product and a sigmoid, the
     first layer reading every column of input 0 in order, each later one the sigmoid rows of
-    the layer before; then the quadratic cost against every column of input 1; and the
-    layers' blocks covering θ exactly once.
+    the layer before; then the quadratic cost against every column of input 1 as the one
+    output; and the layers' blocks covering all ``n_params`` entries of θ exactly once.
     """
-    instrs = lowered.instructions  # type: ignore[attr-defined]
-    n_inputs = lowered.n_inputs  # type: ignore[attr-defined]
     n_layers = (len(instrs) - 3) // 2
     if len(n_inputs) != 2 or n_layers < 1 or len(instrs) != 2 * n_layers + 3:
         return None
@@ -119,14 +118,14 @@ def match_dense_chain(lowered: object) -> DenseChain | None:
             return None
         layers.append(layer)
         x_start, n_in = instrs[2 * i + 1].start, layer.n_out
-    if n_inputs[1] != n_in or not _quadratic_tail(instrs[-3:], x_start, n_in,
-                                                   lowered.out_rows):  # type: ignore[attr-defined]
+    if n_inputs[1] != n_in or not _quadratic_tail(instrs[-3:], x_start, n_in, out_rows):
         return None
-    spans = sorted((lay.offset, lay.n_out * (lay.n_in + 1)) for lay in layers)
-    covered = all(s == e for (s, _), e in zip(spans, np.cumsum([0] + [n for _, n in spans])))
-    if not covered or sum(n for _, n in spans) != lowered.n_params:  # type: ignore[attr-defined]
-        return None
-    return DenseChain(tuple(layers))
+    end = 0
+    for offset, size in sorted((lay.offset, lay.n_out * (lay.n_in + 1)) for lay in layers):
+        if offset != end:
+            return None
+        end += size
+    return DenseChain(tuple(layers)) if end == n_params else None
 
 
 def _sigmoid(z: np.ndarray, t: np.ndarray, a: np.ndarray) -> None:
@@ -212,31 +211,41 @@ class DenseStep:
         """One forward and backward pass; X may carry a column of ones after the inputs (a
         :class:`~tinygrad_lite.compile.training_set.TrainingSet`'s rows), which folds the
         first layer's bias into its products."""
+        folded = X.shape[1] != self._n_in
+        self._forward_pass(X, folded)
+        total = self._output_delta(Y, 2.0 * scale)
+        self._backward_pass(X, folded)
         buf = self._buf
-        if X.shape[1] == self._n_in:
+        return total, math.isfinite(float(np.vdot(buf.checked, buf.checked)))
+
+    def _forward_pass(self, X: np.ndarray, folded: bool) -> None:
+        """Every layer's Z and sigmoid output, then every σ' = σ(1 − σ) at once."""
+        buf = self._buf
+        if folded:
+            np.matmul(X, self._first_block_t, out=buf.Z[0])
+        else:
             W1T, b1 = self._first[:2]
             np.matmul(X, W1T, out=buf.Z[0])
             np.add(buf.Z[0], b1, out=buf.Z[0])
-        else:
-            np.matmul(X, self._first_block_t, out=buf.Z[0])
         _sigmoid(buf.Z[0], buf.scratch[0], buf.acts[0])
         for a_in, block_t, z, t, a in self._forward:
             np.dot(a_in, block_t, out=z)  # contiguous operands: dot costs less than matmul
             _sigmoid(z, t, a)
-        np.subtract(1.0, buf.all_acts, out=buf.all_slopes)  # σ' = σ(1 − σ), every layer
+        np.subtract(1.0, buf.all_acts, out=buf.all_slopes)
         np.multiply(buf.all_slopes, buf.all_acts, out=buf.all_slopes)
-        total = self._output_delta(Y, 2.0 * scale)
+
+    def _backward_pass(self, X: np.ndarray, folded: bool) -> None:
+        """From the last layer's δ: each layer's [∂W | ∂b] block of G and the δ below it."""
         for d, d_t, g, a_in, W, d_below, slope in self._backward:
             np.dot(d_t, a_in, out=g)  # weights and bias together (the ones column)
             np.matmul(d, W, out=d_below)
             np.multiply(d_below, slope, out=d_below)
-        if X.shape[1] == self._n_in:
+        if folded:
+            np.matmul(self._first_delta_t, X, out=self._first_grad)
+        else:
             gW1, gb1 = self._first[2:]
             np.matmul(self._first_delta_t, X, out=gW1)
-            np.add.reduce(buf.delta[0], axis=0, out=gb1)
-        else:
-            np.matmul(self._first_delta_t, X, out=self._first_grad)
-        return total, math.isfinite(float(np.vdot(buf.checked, buf.checked)))
+            np.add.reduce(self._buf.delta[0], axis=0, out=gb1)
 
     def _output_delta(self, Y: np.ndarray, c: float) -> float:
         """δ of the last layer, c·(a − y)·σ'(z), from d = a − y; returns Σ d²."""

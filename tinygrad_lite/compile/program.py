@@ -342,7 +342,8 @@ class Program:
         self._G = np.zeros(lowered.n_params, theta.dtype)
         self._single = single_output
         self._workspaces: OrderedDict[int, _Workspace] = OrderedDict()
-        self._chain = match_dense_chain(lowered)
+        self._chain = match_dense_chain(lowered.instructions, lowered.n_inputs,
+                                        lowered.out_rows, lowered.n_params)
         self._dense_steps: OrderedDict[int, DenseStep] = OrderedDict()
 
     # ------------------------------------------------------------------ sizes
