@@ -41,6 +41,7 @@ import math
 import numbers
 import operator
 import threading
+from math import isfinite
 from contextlib import ContextDecorator
 from typing import Any, Iterable, Sequence, Union
 
@@ -76,10 +77,26 @@ class _GradMode(threading.local):
 
 _mode = _GradMode()
 
+# How many no_grad blocks are open, in all threads together. While it is 0 every thread
+# records, and an op need not read the thread-local flag (a slow attribute): see _recording.
+_open_no_grad = 0
+_open_no_grad_lock = threading.Lock()
+
+
+def _count_no_grad(change: int) -> None:
+    global _open_no_grad
+    with _open_no_grad_lock:
+        _open_no_grad += change
+
 
 def is_grad_enabled() -> bool:
     """Return ``True`` unless this thread is inside a :class:`no_grad` block."""
     return _mode.enabled
+
+
+def _recording() -> bool:
+    """``is_grad_enabled()``, without the thread-local read while no thread is in no_grad."""
+    return not _open_no_grad or _mode.enabled
 
 
 class no_grad(ContextDecorator):
@@ -100,11 +117,13 @@ class no_grad(ContextDecorator):
 
     def __enter__(self) -> "no_grad":
         self._previous.append(_mode.enabled)
+        _count_no_grad(+1)  # before the flag: a thread never skips reading a False flag
         _mode.enabled = False
         return self
 
     def __exit__(self, *exc: object) -> None:
         _mode.enabled = self._previous.pop()
+        _count_no_grad(-1)
 
 
 def _real(x: Any, what: str) -> float:
@@ -134,7 +153,7 @@ def _finite_real(x: Any, what: str) -> float:
 
 def _finite(x: float, op: str, operands: Sequence[Any]) -> float:
     """``x`` if finite; else an OverflowError (or ValueError for nan) naming the op and operands."""
-    if math.isfinite(x):
+    if isfinite(x):
         return x
     shown = ", ".join(repr(o.data if isinstance(o, Value) else o) for o in operands[:4])
     if len(operands) > 4:
@@ -214,6 +233,18 @@ def _power_slope(x: float, p: float, out: float) -> float:
     return slope
 
 
+def _leaf_data(data: Any, label: Any) -> float:
+    """``data`` as a finite float for ``Value(data, label)``, or the error naming the problem."""
+    if isinstance(data, Value):
+        raise TypeError("Value data must be a real number, got Value (use the Value itself)")
+    x = _real(data, "Value data")
+    if not isfinite(x):
+        raise ValueError(f"Value data must be finite, got {x}")
+    if not isinstance(label, str):
+        raise TypeError(f"Value label must be a str, got {type(label).__name__}")
+    return x
+
+
 class Value:
     """A scalar in a computation graph: its value ``data``, gradient ``grad`` and history.
 
@@ -242,14 +273,9 @@ class Value:
     __array_ufunc__ = None
 
     def __init__(self, data: Any, label: str = "") -> None:
-        if isinstance(data, Value):
-            raise TypeError("Value data must be a real number, got Value (use the Value itself)")
-        x = _real(data, "Value data")
-        if not math.isfinite(x):
-            raise ValueError(f"Value data must be finite, got {x}")
-        if not isinstance(label, str):
-            raise TypeError(f"Value label must be a str, got {type(label).__name__}")
-        self.data = x
+        if type(data) is not float or not isfinite(data) or type(label) is not str:
+            data = _leaf_data(data, label)
+        self.data = data
         self.grad = 0.0
         self.label = label
         self._prev: tuple[Value, ...] = ()
@@ -308,30 +334,7 @@ class Value:
                     )
         if len(parents) != len(local):
             raise ValueError(f"op {op!r}: {len(parents)} parents but {len(local)} local gradients")
-        return cls._make(_finite(x, op, parents), parents, local, op, ctx)
-
-    @classmethod
-    def _make(
-        cls, data: float, parents: Sequence["Value"], local_grads: Sequence[float], op: str,
-        ctx: Any = None,
-    ) -> "Value":
-        """``from_op`` without the checks, for the built-in ops (which guarantee them)."""
-        out = cls.__new__(cls)
-        out.data = data
-        out.grad = 0.0
-        out.label = ""
-        out._fresh = None
-        if _mode.enabled:
-            out._prev = tuple(parents)
-            out._local = tuple(local_grads)
-            out._op = op
-            out._ctx = ctx
-        else:
-            out._prev = ()
-            out._local = ()
-            out._op = ""
-            out._ctx = None
-        return out
+        return _node(_finite(x, op, parents), parents, local, op, ctx)
 
     # ----------------------------------------------------------------- introspection
     @property
@@ -368,56 +371,56 @@ class Value:
         return f"Value({', '.join(parts)})"
 
     # ----------------------------------------------------------------- arithmetic
-    @staticmethod
-    def _lift(other: Any, op: str) -> "Value":
-        """``other`` as a Value (a plain number becomes a constant leaf), else a TypeError."""
-        if isinstance(other, Value):
-            return other
-        if isinstance(other, numbers.Real):
-            return Value(other)
-        raise TypeError(
-            f"unsupported operand for {op}: Value and {type(other).__name__} "
-            "(use a Value or a real number)"
-        )
-
+    # The hot paths: `type(other) is Value` first (Value has no subclasses), the finiteness
+    # check inline, and the local derivatives of + and − as constant tuples (no allocation).
     def __add__(self, other: ValueLike) -> "Value":
-        other = Value._lift(other, "+")
-        return Value._make(_finite(self.data + other.data, "+", (self, other)), (self, other),
-                           (1.0, 1.0), "+")
+        if type(other) is not Value:
+            other = _lift(other, "+")
+        data = self.data + other.data
+        if not isfinite(data):
+            _finite(data, "+", (self, other))
+        return _node(data, (self, other), (1.0, 1.0), "+")
 
     def __radd__(self, other: ValueLike) -> "Value":
-        return Value._lift(other, "+") + self
+        return _lift(other, "+") + self
 
     def __sub__(self, other: ValueLike) -> "Value":
-        other = Value._lift(other, "-")
-        return Value._make(_finite(self.data - other.data, "-", (self, other)), (self, other),
-                           (1.0, -1.0), "-")
+        if type(other) is not Value:
+            other = _lift(other, "-")
+        data = self.data - other.data
+        if not isfinite(data):
+            _finite(data, "-", (self, other))
+        return _node(data, (self, other), (1.0, -1.0), "-")
 
     def __rsub__(self, other: ValueLike) -> "Value":
-        return Value._lift(other, "-") - self
+        return _lift(other, "-") - self
 
     def __mul__(self, other: ValueLike) -> "Value":
-        other = Value._lift(other, "*")
-        return Value._make(_finite(self.data * other.data, "*", (self, other)), (self, other),
-                           (other.data, self.data), "*")
+        if type(other) is not Value:
+            other = _lift(other, "*")
+        data = self.data * other.data
+        if not isfinite(data):
+            _finite(data, "*", (self, other))
+        return _node(data, (self, other), (other.data, self.data), "*")
 
     def __rmul__(self, other: ValueLike) -> "Value":
-        return Value._lift(other, "*") * self
+        return _lift(other, "*") * self
 
     def __truediv__(self, other: ValueLike) -> "Value":
-        other = Value._lift(other, "/")
+        if type(other) is not Value:
+            other = _lift(other, "/")
         a, b = self.data, other.data
         if b == 0.0:
             raise ZeroDivisionError(f"division: divisor is zero ({a!r} / {b!r})")
         # -(a / b) / b rather than -a / b², which underflows to 0 for tiny b.
-        return Value._make(_finite(a / b, "/", (self, other)), (self, other), (1.0 / b, -(a / b) / b),
-                           "/")
+        return _node(_finite(a / b, "/", (self, other)), (self, other), (1.0 / b, -(a / b) / b),
+                     "/")
 
     def __rtruediv__(self, other: ValueLike) -> "Value":
-        return Value._lift(other, "/") / self
+        return _lift(other, "/") / self
 
     def __neg__(self) -> "Value":
-        return Value._make(-self.data, (self,), (-1.0,), "neg")
+        return _node(-self.data, (self,), (-1.0,), "neg")
 
     def __pos__(self) -> "Value":
         return self
@@ -425,7 +428,7 @@ class Value:
     def __pow__(self, exponent: ValueLike) -> "Value":
         if isinstance(exponent, Value):
             return self._pow_value(exponent)
-        p = Value._lift(exponent, "**").data
+        p = _lift(exponent, "**").data
         x = self.data
         if x == 0.0 and p < 0.0:
             raise ZeroDivisionError(f"pow: zero to a negative power ({x!r} ** {p!r})")
@@ -440,7 +443,7 @@ class Value:
             local = math.inf  # d/dx x**p is unbounded at 0 for 0 < p < 1
         else:
             local = _power_slope(x, p, out)
-        return Value._make(_finite(out, "**", (self, p)), (self,), (local,), "**", ctx=p)
+        return _node(_finite(out, "**", (self, p)), (self,), (local,), "**", ctx=p)
 
     def _pow_value(self, exponent: "Value") -> "Value":
         x, p = self.data, exponent.data
@@ -453,10 +456,10 @@ class Value:
         if not math.isfinite(locals_[1]):
             raise OverflowError(f"pow: the derivative x^y·ln(x) is too large for a float "
                                 f"({x!r} ** {p!r})")
-        return Value._make(_finite(out, "**", (self, exponent)), (self, exponent), locals_, "**")
+        return _node(_finite(out, "**", (self, exponent)), (self, exponent), locals_, "**")
 
     def __rpow__(self, base: Number) -> "Value":
-        return Value._lift(base, "**")._pow_value(self)
+        return _lift(base, "**")._pow_value(self)
 
     # ----------------------------------------------------------------- functions
     def exp(self) -> "Value":
@@ -467,19 +470,19 @@ class Value:
             raise OverflowError(
                 f"exp: result too large for a float for x={self.data!r} (the limit is x < 709.78)"
             ) from None
-        return Value._make(e, (self,), (e,), "exp")
+        return _node(e, (self,), (e,), "exp")
 
     def log(self) -> "Value":
         """Natural logarithm. Raises ValueError for a non-positive input."""
         x = self.data
         if x <= 0.0:
             raise ValueError(f"log: argument must be positive, got {x!r}")
-        return Value._make(math.log(x), (self,), (1.0 / x,), "log")
+        return _node(math.log(x), (self,), (1.0 / x,), "log")
 
     def tanh(self) -> "Value":
         """Hyperbolic tangent; never overflows (tanh(±1000) = ±1, with gradient 0)."""
         t = math.tanh(self.data)
-        return Value._make(t, (self,), (1.0 - t * t,), "tanh")
+        return _node(t, (self,), (1.0 - t * t,), "tanh")
 
     def sigmoid(self) -> "Value":
         """σ(x) = 1/(1 + e^(−x)), computed without overflow; σ'(x) = σ(x)(1 − σ(x))."""
@@ -489,18 +492,18 @@ class Value:
         else:
             e = math.exp(x)  # for very negative x this underflows harmlessly to 0.0
             s = e / (1.0 + e)
-        return Value._make(s, (self,), (s * (1.0 - s),), "sigmoid")
+        return _node(s, (self,), (s * (1.0 - s),), "sigmoid")
 
     def relu(self) -> "Value":
         """max(0, x); its derivative at exactly 0 is taken as 0, as in PyTorch."""
         x = self.data
-        return Value._make(x if x > 0.0 else 0.0, (self,), (1.0 if x > 0.0 else 0.0,), "relu")
+        return _node(x if x > 0.0 else 0.0, (self,), (1.0,) if x > 0.0 else (0.0,), "relu")
 
     def abs(self) -> "Value":
         """|x|; its derivative at exactly 0 is taken as 0, as in PyTorch."""
         x = self.data
         sign = 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0)
-        return Value._make(abs(x), (self,), (sign,), "abs")
+        return _node(abs(x), (self,), (sign,), "abs")
 
     __abs__ = abs
 
@@ -522,7 +525,7 @@ class Value:
         if not parents:
             return Value(constant)
         total = _finite(sum([p.data for p in parents], constant), "sum", parents)
-        return Value._make(total, parents, (1.0,) * len(parents), "sum", ctx=constant)
+        return _node(total, tuple(parents), (1.0,) * len(parents), "sum", ctx=constant)
 
     @staticmethod
     def affine(ws: Sequence[ValueLike], xs: Sequence[ValueLike], b: ValueLike = 0.0) -> "Value":
@@ -553,8 +556,8 @@ class Value:
             _named_floats(ws, "weight")
             _named_floats(xs, "input")
             z = _finite(z, "affine", [*ws, *xs, b])
-        if not _mode.enabled:
-            return Value._make(z, (), (), "affine")
+        if not _recording():
+            return _node(z, (), (), "affine")
         parents: list[Value] = []
         local: list[float] = []
         w_is_value = [type(w) is Value for w in ws]
@@ -574,7 +577,7 @@ class Value:
         # ctx keeps the wiring (which inputs were constants) for tools that re-run the graph.
         ctx = (tuple(ws) if ws_exact else _wiring(ws, wd, w_is_value),
                tuple(xs) if xs_exact else _wiring(xs, xd, x_is_value), b if b_is_value else bd)
-        return Value._make(z, parents, local, "affine", ctx=ctx)
+        return _node(z, tuple(parents), tuple(local), "affine", ctx=ctx)
 
     @staticmethod
     def affine_layer(
@@ -613,37 +616,44 @@ class Value:
             except (TypeError, AttributeError):
                 out.append(Value.affine(ws, xs, b))
                 continue
-            if not _mode.enabled:
-                out.append(Value._make(z, (), (), "affine"))
+            if not _recording():
+                out.append(_node(z, (), (), "affine"))
                 continue
-            parents = [*ws, *value_xs, b]
-            local = [*xd, *[wd[i] for i in value_idx], 1.0]
-            out.append(Value._make(z, parents, local, "affine", ctx=(tuple(ws), ctx_xs, b)))
+            parents = (*ws, *value_xs, b)
+            local = (*xd, *[wd[i] for i in value_idx], 1.0)
+            out.append(_node(z, parents, local, "affine", ctx=(tuple(ws), ctx_xs, b)))
         return out
 
     # ----------------------------------------------------------------- backward
-    def _mark_interior(self, interior: list["Value"], marked: list["Value"]) -> None:
-        """Collect the interior (non-leaf) nodes of this value's graph into ``interior``, each
-        after its parents.
+    def _reverse_order(self, marked: list["Value"]) -> list["Value"]:
+        """The interior (non-leaf) nodes of this value's graph, each after its parents.
 
-        Iterative depth-first search, so graph depth is limited only by memory. A node counts
-        as visited once its ``_fresh`` scratch gradient is a number instead of ``None``; every
+        Iterative depth-first search on a plain stack of nodes, so graph depth is limited only
+        by memory and no tuple is allocated per node (which would wake the cycle collector).
+        A node's ``_fresh`` scratch tells its state: ``None`` not seen yet, ``_OPEN`` while its
+        parents are being visited, then a float (0.0), ready to receive its gradient. Every
         node is appended to ``marked`` *before* it is marked, so that the caller can always
-        unmark them all with :meth:`_unmark`, even after an interruption. Leaves are not
-        visited here: ``backward()`` meets them when it hands them their gradient.
+        unmark them all with :meth:`_unmark`, even after an interruption. A node may sit on
+        the stack more than once (two children push it before it is opened); the copy met
+        after it is done is skipped. Leaves are not visited here: the chain rule meets them.
         """
-        stack: list[tuple[Value, bool]] = [(self, False)]
+        order: list[Value] = []
+        stack = [self]
         while stack:
-            node, expanded = stack.pop()
-            if expanded:
-                interior.append(node)
-            elif node._fresh is None:
+            node = stack[-1]
+            state = node._fresh
+            if state is None:  # open it; it is done when it is on top of the stack again
                 marked.append(node)
-                node._fresh = 0.0
-                stack.append((node, True))
+                node._fresh = _OPEN
                 for p in node._prev:
                     if p._prev and p._fresh is None:
-                        stack.append((p, False))
+                        stack.append(p)
+            else:
+                stack.pop()
+                if state is _OPEN:  # every parent is done
+                    node._fresh = 0.0
+                    order.append(node)
+        return order
 
     @staticmethod
     def _unmark(*groups: list["Value"]) -> None:
@@ -651,12 +661,11 @@ class Value:
             for node in group:
                 node._fresh = None
 
-    def _propagate(self, interior: list["Value"], marked: list["Value"],
-                   leaves: list["Value"]) -> None:
+    def _propagate(self, marked: list["Value"], leaves: list["Value"]) -> None:
         """The chain rule into every node's ``_fresh`` scratch (the caller unmarks them)."""
-        self._mark_interior(interior, marked)
+        order = self._reverse_order(marked)
         self._fresh = 1.0
-        for node in reversed(interior):
+        for node in reversed(order):
             g = node._fresh
             for parent, local in zip(node._prev, node._local):
                 fresh = parent._fresh
@@ -689,15 +698,14 @@ class Value:
         if not self._prev:
             self.grad += 1.0
             return
-        interior: list[Value] = []
         marked: list[Value] = []
         leaves: list[Value] = []  # in the order they first receive a gradient
         completed = False
         try:
-            self._propagate(interior, marked, leaves)
+            self._propagate(marked, leaves)
             # Add this call's gradient in one step per node, so that repeated calls add
             # exactly the same amount every time.
-            for group in (interior, leaves):
+            for group in (marked, leaves):
                 for node in group:
                     node.grad += node._fresh
                     node._fresh = None
@@ -722,11 +730,10 @@ class Value:
                 raise TypeError(f"derivatives: input {i} must be a Value, got {type(x).__name__}")
         if not self._prev:
             return [1.0 if x is self else 0.0 for x in inputs]
-        interior: list[Value] = []
         marked: list[Value] = []
         leaves: list[Value] = []
         try:
-            self._propagate(interior, marked, leaves)
+            self._propagate(marked, leaves)
             return [0.0 if x._fresh is None else x._fresh for x in inputs]
         finally:
             self._unmark(marked, leaves)
@@ -735,6 +742,44 @@ class Value:
         """Set ``.grad`` to 0 on this value and every value it depends on."""
         for node in topological_order(self):
             node.grad = 0.0
+
+
+_new_object = object.__new__
+
+# The state of a node whose parents backward() is visiting (see Value._reverse_order).
+_OPEN = object()
+
+
+def _node(data: float, parents: tuple[Value, ...], local_grads: tuple[float, ...], op: str,
+          ctx: Any = None) -> Value:
+    """The result of a built-in op (``from_op`` without the checks, which the ops guarantee).
+
+    Under :class:`no_grad` the result is a plain leaf: no parents, no op.
+    """
+    out = _new_object(Value)  # Value() would check data meant for a leaf
+    out.data = data
+    out.grad = 0.0
+    out.label = ""
+    out._fresh = None
+    if not _recording():
+        parents, local_grads, op, ctx = (), (), "", None
+    out._prev = parents
+    out._local = local_grads
+    out._op = op
+    out._ctx = ctx
+    return out
+
+
+def _lift(other: Any, op: str) -> Value:
+    """``other`` as a Value (a plain number becomes a constant leaf), else a TypeError."""
+    if type(other) is Value:
+        return other
+    if isinstance(other, numbers.Real):
+        return Value(other)
+    raise TypeError(
+        f"unsupported operand for {op}: Value and {type(other).__name__} "
+        "(use a Value or a real number)"
+    )
 
 
 def zero_grad(values: Iterable[Value]) -> None:
