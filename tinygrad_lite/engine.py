@@ -625,55 +625,74 @@ class Value:
         return out
 
     # ----------------------------------------------------------------- backward
-    def _reverse_order(self, marked: list["Value"]) -> list["Value"]:
-        """The interior (non-leaf) nodes of this value's graph, each after its parents.
+    # backward() and derivatives() keep each node's gradient of the current call in its
+    # `_fresh` scratch slot (None outside a call), in three passes: _visit lists the interior
+    # nodes, children before parents, and the leaves; _chain_rule hands each parent
+    # local derivative × gradient; backward() adds each leaf's total to its .grad. At every
+    # moment each node whose `_fresh` is set is on `stack`, in `order` or in `leaves`, so
+    # an interrupted call can always unmark them all (_unmark).
+    def _visit(self, stack: list["Value"], order: list["Value"], leaves: list["Value"]) -> None:
+        """Fill ``order`` with the interior nodes of the graph on ``stack`` (``[self]``), each
+        before its parents (reverse topological order), and ``leaves`` with its leaves.
 
         Iterative depth-first search on a plain stack of nodes, so graph depth is limited only
         by memory and no tuple is allocated per node (which would wake the cycle collector).
-        A node's ``_fresh`` scratch tells its state: ``None`` not seen yet, ``_OPEN`` while its
-        parents are being visited, then a float (0.0), ready to receive its gradient. Every
-        node is appended to ``marked`` *before* it is marked, so that the caller can always
-        unmark them all with :meth:`_unmark`, even after an interruption. A node may sit on
-        the stack more than once (two children push it before it is opened); the copy met
-        after it is done is skipped. Leaves are not visited here: the chain rule meets them.
+        ``_fresh`` tells a node's state: ``None`` not seen yet, ``_OPEN`` while its parents
+        are visited (above it on the stack), then 0.0, ready to receive its gradient. A node
+        may be on the stack twice (two children pushed it before it was opened); the copy met
+        once it is done is dropped.
         """
-        order: list[Value] = []
-        stack = [self]
+        push = stack.append
         while stack:
             node = stack[-1]
             state = node._fresh
-            if state is None:  # open it; it is done when it is on top of the stack again
-                marked.append(node)
+            if state is None:
                 node._fresh = _OPEN
                 for p in node._prev:
-                    if p._prev and p._fresh is None:
-                        stack.append(p)
-            else:
-                stack.pop()
-                if state is _OPEN:  # every parent is done
-                    node._fresh = 0.0
+                    if p._fresh is None:
+                        if p._prev:
+                            push(p)
+                        else:
+                            leaves.append(p)
+                            p._fresh = 0.0
+            else:  # on top again: all its parents are done
+                if state is _OPEN:
                     order.append(node)
-        return order
+                    node._fresh = 0.0
+                stack.pop()
+        order.reverse()
+
+    def _chain_rule(self, order: list["Value"], accumulate: bool) -> None:
+        """Seed this value with gradient 1, then, for each node of ``order`` (children first),
+        add local derivative × the node's gradient into each parent's ``_fresh``.
+
+        With ``accumulate`` each node's gradient, complete once its turn comes, is also added
+        to its ``.grad`` (and its scratch cleared); the leaves' are left to the caller.
+        """
+        self._fresh = 1.0
+        for node in order:
+            g = node._fresh
+            if accumulate:
+                node.grad += g
+                node._fresh = None
+            parents = node._prev
+            n = len(parents)
+            if n == 2:  # most nodes: unrolled, without a zip
+                a, b = parents
+                da, db = node._local
+                a._fresh += da * g
+                b._fresh += db * g
+            elif n == 1:
+                parents[0]._fresh += node._local[0] * g
+            else:
+                for parent, local in zip(parents, node._local):
+                    parent._fresh += local * g
 
     @staticmethod
     def _unmark(*groups: list["Value"]) -> None:
         for group in groups:
             for node in group:
                 node._fresh = None
-
-    def _propagate(self, marked: list["Value"], leaves: list["Value"]) -> None:
-        """The chain rule into every node's ``_fresh`` scratch (the caller unmarks them)."""
-        order = self._reverse_order(marked)
-        self._fresh = 1.0
-        for node in reversed(order):
-            g = node._fresh
-            for parent, local in zip(node._prev, node._local):
-                fresh = parent._fresh
-                if fresh is None:  # a leaf, reached for the first time in this call
-                    leaves.append(parent)
-                    parent._fresh = local * g
-                else:
-                    parent._fresh = fresh + local * g
 
     def backward(self, create_graph: bool = False) -> None:
         """Add ∂self/∂node to ``node.grad`` for this value and every value it depends on.
@@ -698,21 +717,20 @@ class Value:
         if not self._prev:
             self.grad += 1.0
             return
-        marked: list[Value] = []
-        leaves: list[Value] = []  # in the order they first receive a gradient
+        stack, order, leaves = [self], [], []
         completed = False
         try:
-            self._propagate(marked, leaves)
-            # Add this call's gradient in one step per node, so that repeated calls add
-            # exactly the same amount every time.
-            for group in (marked, leaves):
-                for node in group:
-                    node.grad += node._fresh
-                    node._fresh = None
+            self._visit(stack, order, leaves)
+            self._chain_rule(order, accumulate=True)
+            # A leaf's gradient of this call in one step, so that repeated calls add exactly
+            # the same amount every time.
+            for node in leaves:
+                node.grad += node._fresh
+                node._fresh = None
             completed = True
         finally:
             if not completed:  # interrupted: leave no node marked as visited
-                self._unmark(marked, leaves)
+                self._unmark(stack, order, leaves)
 
     def derivatives(self, inputs: Sequence["Value"]) -> list[float]:
         """∂self/∂x for each Value x of ``inputs``, as floats, without touching any ``.grad``.
@@ -730,13 +748,13 @@ class Value:
                 raise TypeError(f"derivatives: input {i} must be a Value, got {type(x).__name__}")
         if not self._prev:
             return [1.0 if x is self else 0.0 for x in inputs]
-        marked: list[Value] = []
-        leaves: list[Value] = []
+        stack, order, leaves = [self], [], []
         try:
-            self._propagate(marked, leaves)
+            self._visit(stack, order, leaves)
+            self._chain_rule(order, accumulate=False)
             return [0.0 if x._fresh is None else x._fresh for x in inputs]
         finally:
-            self._unmark(marked, leaves)
+            self._unmark(stack, order, leaves)
 
     def zero_grad(self) -> None:
         """Set ``.grad`` to 0 on this value and every value it depends on."""
@@ -746,7 +764,7 @@ class Value:
 
 _new_object = object.__new__
 
-# The state of a node whose parents backward() is visiting (see Value._reverse_order).
+# The state of a node whose parents backward() is visiting (see Value._visit).
 _OPEN = object()
 
 
