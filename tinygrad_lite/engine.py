@@ -633,7 +633,9 @@ class Value:
     # an interrupted call can always unmark them all (_unmark).
     def _visit(self, stack: list["Value"], order: list["Value"], leaves: list["Value"]) -> None:
         """Fill ``order`` with the interior nodes of the graph on ``stack`` (``[self]``), each
-        before its parents (reverse topological order), and ``leaves`` with its leaves.
+        before its parents (reverse topological order), and ``leaves`` with the leaves of its
+        one- and two-parent nodes (a many-parent node's leaves, its weights say, are met once by
+        :meth:`_chain_rule` instead of twice).
 
         Iterative depth-first search on a plain stack of nodes, so graph depth is limited only
         by memory and no tuple is allocated per node (which would wake the cycle collector).
@@ -648,7 +650,13 @@ class Value:
             state = node._fresh
             if state is None:
                 node._fresh = _OPEN
-                for p in node._prev:
+                parents = node._prev
+                if len(parents) > 2:  # sum, affine: _chain_rule meets their leaves itself
+                    for p in parents:
+                        if p._prev and p._fresh is None:
+                            push(p)
+                    continue
+                for p in parents:
                     if p._fresh is None:
                         if p._prev:
                             push(p)
@@ -662,12 +670,13 @@ class Value:
                 stack.pop()
         order.reverse()
 
-    def _chain_rule(self, order: list["Value"], accumulate: bool) -> None:
+    def _chain_rule(self, order: list["Value"], leaves: list["Value"], accumulate: bool) -> None:
         """Seed this value with gradient 1, then, for each node of ``order`` (children first),
         add local derivative × the node's gradient into each parent's ``_fresh``.
 
-        With ``accumulate`` each node's gradient, complete once its turn comes, is also added
-        to its ``.grad`` (and its scratch cleared); the leaves' are left to the caller.
+        A leaf that :meth:`_visit` did not mark is appended to ``leaves`` when first met. With
+        ``accumulate`` each node's gradient, complete once its turn comes, is also added to
+        its ``.grad`` (and its scratch cleared); the leaves' are left to the caller.
         """
         self._fresh = 1.0
         for node in order:
@@ -686,7 +695,12 @@ class Value:
                 parents[0]._fresh += node._local[0] * g
             else:
                 for parent, local in zip(parents, node._local):
-                    parent._fresh += local * g
+                    fresh = parent._fresh
+                    if fresh is None:  # a leaf of a sum or affine node, met the first time
+                        leaves.append(parent)
+                        parent._fresh = local * g
+                    else:
+                        parent._fresh = fresh + local * g
 
     @staticmethod
     def _unmark(*groups: list["Value"]) -> None:
@@ -721,7 +735,7 @@ class Value:
         completed = False
         try:
             self._visit(stack, order, leaves)
-            self._chain_rule(order, accumulate=True)
+            self._chain_rule(order, leaves, accumulate=True)
             # A leaf's gradient of this call in one step, so that repeated calls add exactly
             # the same amount every time.
             for node in leaves:
@@ -751,7 +765,7 @@ class Value:
         stack, order, leaves = [self], [], []
         try:
             self._visit(stack, order, leaves)
-            self._chain_rule(order, accumulate=False)
+            self._chain_rule(order, leaves, accumulate=False)
             return [0.0 if x._fresh is None else x._fresh for x in inputs]
         finally:
             self._unmark(stack, order, leaves)
