@@ -263,7 +263,7 @@ class Value:
         ValueError: ``data`` is ``nan`` or infinite.
     """
 
-    __slots__ = ("data", "grad", "label", "_prev", "_local", "_op", "_ctx", "_fresh")
+    __slots__ = ("data", "grad", "label", "_prev", "_local", "_op", "_ctx", "_seen", "_fresh")
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # The hot paths test `type(x) is Value`; add ops with `Value.from_op` instead.
@@ -282,7 +282,8 @@ class Value:
         self._local: tuple[float, ...] = ()
         self._op = ""
         self._ctx: Any = None
-        self._fresh: float | None = None  # scratch for backward(); None when not in one
+        # backward()'s mark and scratch gradient; _fresh is set only where _seen is a mark
+        self._seen: object = None
 
     @classmethod
     def from_op(
@@ -625,65 +626,71 @@ class Value:
         return out
 
     # ----------------------------------------------------------------- backward
-    # backward() and derivatives() keep each node's gradient of the current call in its
-    # `_fresh` scratch slot (None outside a call), in three passes: _visit lists the interior
-    # nodes, children before parents, and the leaves; _chain_rule hands each parent
-    # local derivative × gradient; backward() adds each leaf's total to its .grad. At every
-    # moment each node whose `_fresh` is set is on `stack`, in `order` or in `leaves`, so
-    # an interrupted call can always unmark them all (_unmark).
-    def _visit(self, stack: list["Value"], order: list["Value"], leaves: list["Value"]) -> None:
-        """Fill ``order`` with the interior nodes of the graph on ``stack`` (``[self]``), each
-        before its parents (reverse topological order), and ``leaves`` with the leaves of its
-        one- and two-parent nodes (a many-parent node's leaves, its weights say, are met once by
-        :meth:`_chain_rule` instead of twice).
+    # backward() and derivatives() keep a node's gradient of the current call in its `_fresh`
+    # scratch slot, valid while its `_seen` holds that call's `done` mark. Each call makes new
+    # marks (plain objects), so no mark of an earlier, maybe interrupted, call can be taken
+    # for one of this call and nothing needs unmarking afterwards; the marks hold no
+    # reference back, so the nodes stay free of reference cycles. Three passes: _visit lists
+    # the interior nodes, children before parents; _chain_rule hands each parent local
+    # derivative × gradient; backward() adds each leaf's total to its .grad.
+    def _visit(self, order: list["Value"], leaves: list["Value"], opened: object,
+               done: object) -> None:
+        """Fill ``order`` with the interior nodes of this value's graph, each before its
+        parents (reverse topological order), marked ``done`` with ``_fresh`` 0.0; the leaves of
+        its one- and two-parent nodes likewise, into ``leaves``. A many-parent node's leaves,
+        its weights say, are left to :meth:`_chain_rule`, which meets them once instead of
+        twice.
 
         Iterative depth-first search on a plain stack of nodes, so graph depth is limited only
         by memory and no tuple is allocated per node (which would wake the cycle collector).
-        ``_fresh`` tells a node's state: ``None`` not seen yet, ``_OPEN`` while its parents
-        are visited (above it on the stack), then 0.0, ready to receive its gradient. A node
-        may be on the stack twice (two children pushed it before it was opened); the copy met
-        once it is done is dropped.
+        A node is marked ``opened`` while its parents, above it on the stack, are visited; it
+        may be on the stack twice (two children pushed it before it was opened), and the copy
+        met once it is done is dropped.
         """
+        stack = [self]
         push = stack.append
         while stack:
             node = stack[-1]
-            state = node._fresh
-            if state is None:
-                node._fresh = _OPEN
+            mark = node._seen
+            if mark is done:
+                stack.pop()
+            elif mark is opened:  # on top again: all its parents are done
+                order.append(node)
+                node._fresh = 0.0
+                node._seen = done
+                stack.pop()
+            else:
+                node._seen = opened
                 parents = node._prev
-                if len(parents) > 2:  # sum, affine: _chain_rule meets their leaves itself
+                if len(parents) > 2:
                     for p in parents:
-                        if p._prev and p._fresh is None:
+                        if p._prev and p._seen is not done:
                             push(p)
                     continue
                 for p in parents:
-                    if p._fresh is None:
+                    if p._seen is not done:
                         if p._prev:
                             push(p)
                         else:
                             leaves.append(p)
                             p._fresh = 0.0
-            else:  # on top again: all its parents are done
-                if state is _OPEN:
-                    order.append(node)
-                    node._fresh = 0.0
-                stack.pop()
+                            p._seen = done
         order.reverse()
 
-    def _chain_rule(self, order: list["Value"], leaves: list["Value"], accumulate: bool) -> None:
+    def _chain_rule(self, order: list["Value"], leaves: list["Value"], done: object,
+                    accumulate: bool) -> None:
         """Seed this value with gradient 1, then, for each node of ``order`` (children first),
         add local derivative × the node's gradient into each parent's ``_fresh``.
 
-        A leaf that :meth:`_visit` did not mark is appended to ``leaves`` when first met. With
-        ``accumulate`` each node's gradient, complete once its turn comes, is also added to
-        its ``.grad`` (and its scratch cleared); the leaves' are left to the caller.
+        A leaf :meth:`_visit` did not mark is marked ``done`` and appended to ``leaves`` when
+        first met. With ``accumulate`` each node's gradient, complete once its turn comes, is
+        also added to its ``.grad``; the leaves' are left to the caller.
         """
         self._fresh = 1.0
         for node in order:
             g = node._fresh
             if accumulate:
                 node.grad += g
-                node._fresh = None
             parents = node._prev
             n = len(parents)
             if n == 2:  # most nodes: unrolled, without a zip
@@ -695,18 +702,12 @@ class Value:
                 parents[0]._fresh += node._local[0] * g
             else:
                 for parent, local in zip(parents, node._local):
-                    fresh = parent._fresh
-                    if fresh is None:  # a leaf of a sum or affine node, met the first time
+                    if parent._seen is done:
+                        parent._fresh += local * g
+                    else:  # a leaf of a sum or affine node, met for the first time
+                        parent._seen = done
                         leaves.append(parent)
                         parent._fresh = local * g
-                    else:
-                        parent._fresh = fresh + local * g
-
-    @staticmethod
-    def _unmark(*groups: list["Value"]) -> None:
-        for group in groups:
-            for node in group:
-                node._fresh = None
 
     def backward(self, create_graph: bool = False) -> None:
         """Add ∂self/∂node to ``node.grad`` for this value and every value it depends on.
@@ -719,7 +720,8 @@ class Value:
         applying the chain rule. Gradients accumulate across calls (see the module docstring);
         reset them with :meth:`zero_grad`. Iterative: a chain of a million nodes works.
         If interrupted (Ctrl-C), it may have added its gradient to some nodes only: zero the
-        gradients before the next one. Not thread-safe: do not run two ``backward()`` calls
+        gradients before the next one (which reaches every node again: each call marks the
+        nodes with marks of its own). Not thread-safe: do not run two ``backward()`` calls
         on one graph at the same time.
         """
         if create_graph is not False:
@@ -731,20 +733,15 @@ class Value:
         if not self._prev:
             self.grad += 1.0
             return
-        stack, order, leaves = [self], [], []
-        completed = False
-        try:
-            self._visit(stack, order, leaves)
-            self._chain_rule(order, leaves, accumulate=True)
-            # A leaf's gradient of this call in one step, so that repeated calls add exactly
-            # the same amount every time.
-            for node in leaves:
-                node.grad += node._fresh
-                node._fresh = None
-            completed = True
-        finally:
-            if not completed:  # interrupted: leave no node marked as visited
-                self._unmark(stack, order, leaves)
+        done = object()
+        order: list[Value] = []
+        leaves: list[Value] = []
+        self._visit(order, leaves, object(), done)
+        self._chain_rule(order, leaves, done, accumulate=True)
+        # A marked leaf's gradient of this call in one step, so that repeated calls add
+        # exactly the same amount every time.
+        for node in leaves:
+            node.grad += node._fresh
 
     def derivatives(self, inputs: Sequence["Value"]) -> list[float]:
         """∂self/∂x for each Value x of ``inputs``, as floats, without touching any ``.grad``.
@@ -762,13 +759,11 @@ class Value:
                 raise TypeError(f"derivatives: input {i} must be a Value, got {type(x).__name__}")
         if not self._prev:
             return [1.0 if x is self else 0.0 for x in inputs]
-        stack, order, leaves = [self], [], []
-        try:
-            self._visit(stack, order, leaves)
-            self._chain_rule(order, leaves, accumulate=False)
-            return [0.0 if x._fresh is None else x._fresh for x in inputs]
-        finally:
-            self._unmark(stack, order, leaves)
+        done = object()
+        order: list[Value] = []
+        self._visit(order, [], object(), done)
+        self._chain_rule(order, [], done, accumulate=False)
+        return [x._fresh if x._seen is done else 0.0 for x in inputs]
 
     def zero_grad(self) -> None:
         """Set ``.grad`` to 0 on this value and every value it depends on."""
@@ -778,8 +773,6 @@ class Value:
 
 _new_object = object.__new__
 
-# The state of a node whose parents backward() is visiting (see Value._visit).
-_OPEN = object()
 
 
 def _node(data: float, parents: tuple[Value, ...], local_grads: tuple[float, ...], op: str,
@@ -792,7 +785,7 @@ def _node(data: float, parents: tuple[Value, ...], local_grads: tuple[float, ...
     out.data = data
     out.grad = 0.0
     out.label = ""
-    out._fresh = None
+    out._seen = None
     if not _recording():
         parents, local_grads, op, ctx = (), (), "", None
     out._prev = parents
