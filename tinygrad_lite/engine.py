@@ -603,6 +603,8 @@ class Value:
         value_idx = [i for i, x in enumerate(xs) if type(x) is Value]
         value_xs = [xs[i] for i in value_idx]
         ctx_xs = tuple(xs) if exact else _wiring(xs, xd, [type(x) is Value for x in xs])
+        # Without Value inputs every neuron has the same local derivatives: one tuple for all.
+        number_inputs_local = None if value_idx else (*xd, 1.0)
         out: list[Value] = []
         for ws, b in zip(weights, biases):
             # Fast path: Value weights and bias, number inputs. Anything else (a plain-number
@@ -621,7 +623,7 @@ class Value:
                 out.append(_node(z, (), (), "affine"))
                 continue
             parents = (*ws, *value_xs, b)
-            local = (*xd, *[wd[i] for i in value_idx], 1.0)
+            local = number_inputs_local or (*xd, *[wd[i] for i in value_idx], 1.0)
             out.append(_node(z, parents, local, "affine", ctx=(tuple(ws), ctx_xs, b)))
         return out
 
