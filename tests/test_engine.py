@@ -168,7 +168,7 @@ def test_nodes_use_slots_and_stay_small():
     assert not hasattr(v, "__dict__")
     with pytest.raises(AttributeError):
         v.anything = 1
-    assert sys.getsizeof(v) <= 112  # 8 slots and the object header, nothing more
+    assert sys.getsizeof(v) <= 112  # 9 slots and the object header, nothing more
 
 
 def test_introspection_exposes_op_parents_local_grads_and_ctx():
@@ -641,9 +641,11 @@ def test_topological_order_has_no_side_effects():
     a, b = Value(2.0), Value(3.0)
     out = (a * b).tanh() + a
     out.backward()
-    grads = [v.grad for v in topological_order(out)]
-    for v in topological_order(out):
-        assert v._fresh is None  # the scratch marks backward() uses stay untouched
+    nodes = topological_order(out)
+    grads = [v.grad for v in nodes]
+    marks = [v._seen for v in nodes]
+    topological_order(out)
+    assert [v._seen for v in nodes] == marks  # the marks backward() uses stay untouched
     assert [v.grad for v in topological_order(out)] == grads
     out.backward()  # a following backward() still reaches every node
     assert [v.grad for v in topological_order(out)] == [2 * g for g in grads]
@@ -780,3 +782,26 @@ def test_topological_order_lists_parents_first_in_depth_first_order():
     for _ in range(100_000):  # deep graphs need no recursion
         chain = chain * 1.0
     assert len(topological_order(chain)) == 200_001
+
+
+@given(st.lists(st.floats(-2, 2), min_size=4, max_size=4), st.floats(-3, 3))
+def test_leaves_of_many_parent_nodes_accumulate_exactly(xs, old):
+    """The leaves of a sum or affine node (the weights of a neuron) are met only by the chain
+    rule, not by the depth-first pass: repeated calls still add exactly the same amount, from
+    zero or from an earlier gradient, and derivatives() touches no .grad."""
+    a, b, c, d = (Value(x) for x in xs)
+    out = Value.sum([a, a * 1.5, a, b]) + Value.affine([c, c, d], [a, b, 2.0], d)
+    assert out.derivatives([a, b, c, d]) == pytest.approx(
+        [3.5 + c.data, 1.0 + c.data, a.data + b.data, 3.0])
+    assert [v.grad for v in (a, b, c, d)] == [0.0] * 4
+    out.backward()
+    first = [v.grad for v in (a, b, c, d)]
+    assert first == pytest.approx(out.derivatives([a, b, c, d]))
+    out.backward()
+    assert [v.grad for v in (a, b, c, d)] == [2 * g for g in first]
+    for v in (a, b, c, d):
+        v.grad = old
+    out.backward()
+    again = [v.grad for v in (a, b, c, d)]
+    out.backward()
+    assert [v.grad - old for v in (a, b, c, d)] == pytest.approx([2 * (g - old) for g in again])

@@ -41,6 +41,7 @@ import math
 import numbers
 import operator
 import threading
+from math import isfinite
 from contextlib import ContextDecorator
 from typing import Any, Iterable, Sequence, Union
 
@@ -76,10 +77,26 @@ class _GradMode(threading.local):
 
 _mode = _GradMode()
 
+# How many no_grad blocks are open, in all threads together. While it is 0 every thread
+# records, and an op need not read the thread-local flag (a slow attribute): see _recording.
+_open_no_grad = 0
+_open_no_grad_lock = threading.Lock()
+
+
+def _count_no_grad(change: int) -> None:
+    global _open_no_grad
+    with _open_no_grad_lock:
+        _open_no_grad += change
+
 
 def is_grad_enabled() -> bool:
     """Return ``True`` unless this thread is inside a :class:`no_grad` block."""
     return _mode.enabled
+
+
+def _recording() -> bool:
+    """``is_grad_enabled()``, without the thread-local read while no thread is in no_grad."""
+    return not _open_no_grad or _mode.enabled
 
 
 class no_grad(ContextDecorator):
@@ -100,11 +117,13 @@ class no_grad(ContextDecorator):
 
     def __enter__(self) -> "no_grad":
         self._previous.append(_mode.enabled)
+        _count_no_grad(+1)  # before the flag: a thread never skips reading a False flag
         _mode.enabled = False
         return self
 
     def __exit__(self, *exc: object) -> None:
         _mode.enabled = self._previous.pop()
+        _count_no_grad(-1)
 
 
 def _real(x: Any, what: str) -> float:
@@ -134,7 +153,7 @@ def _finite_real(x: Any, what: str) -> float:
 
 def _finite(x: float, op: str, operands: Sequence[Any]) -> float:
     """``x`` if finite; else an OverflowError (or ValueError for nan) naming the op and operands."""
-    if math.isfinite(x):
+    if isfinite(x):
         return x
     shown = ", ".join(repr(o.data if isinstance(o, Value) else o) for o in operands[:4])
     if len(operands) > 4:
@@ -214,6 +233,18 @@ def _power_slope(x: float, p: float, out: float) -> float:
     return slope
 
 
+def _leaf_data(data: Any, label: Any) -> float:
+    """``data`` as a finite float for ``Value(data, label)``, or the error naming the problem."""
+    if isinstance(data, Value):
+        raise TypeError("Value data must be a real number, got Value (use the Value itself)")
+    x = _real(data, "Value data")
+    if not isfinite(x):
+        raise ValueError(f"Value data must be finite, got {x}")
+    if not isinstance(label, str):
+        raise TypeError(f"Value label must be a str, got {type(label).__name__}")
+    return x
+
+
 class Value:
     """A scalar in a computation graph: its value ``data``, gradient ``grad`` and history.
 
@@ -232,7 +263,7 @@ class Value:
         ValueError: ``data`` is ``nan`` or infinite.
     """
 
-    __slots__ = ("data", "grad", "label", "_prev", "_local", "_op", "_ctx", "_fresh")
+    __slots__ = ("data", "grad", "label", "_prev", "_local", "_op", "_ctx", "_seen", "_fresh")
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # The hot paths test `type(x) is Value`; add ops with `Value.from_op` instead.
@@ -242,21 +273,17 @@ class Value:
     __array_ufunc__ = None
 
     def __init__(self, data: Any, label: str = "") -> None:
-        if isinstance(data, Value):
-            raise TypeError("Value data must be a real number, got Value (use the Value itself)")
-        x = _real(data, "Value data")
-        if not math.isfinite(x):
-            raise ValueError(f"Value data must be finite, got {x}")
-        if not isinstance(label, str):
-            raise TypeError(f"Value label must be a str, got {type(label).__name__}")
-        self.data = x
+        if type(data) is not float or not isfinite(data) or type(label) is not str:
+            data = _leaf_data(data, label)
+        self.data = data
         self.grad = 0.0
         self.label = label
         self._prev: tuple[Value, ...] = ()
         self._local: tuple[float, ...] = ()
         self._op = ""
         self._ctx: Any = None
-        self._fresh: float | None = None  # scratch for backward(); None when not in one
+        # backward()'s mark and scratch gradient; _fresh is set only where _seen is a mark
+        self._seen: object = None
 
     @classmethod
     def from_op(
@@ -308,30 +335,7 @@ class Value:
                     )
         if len(parents) != len(local):
             raise ValueError(f"op {op!r}: {len(parents)} parents but {len(local)} local gradients")
-        return cls._make(_finite(x, op, parents), parents, local, op, ctx)
-
-    @classmethod
-    def _make(
-        cls, data: float, parents: Sequence["Value"], local_grads: Sequence[float], op: str,
-        ctx: Any = None,
-    ) -> "Value":
-        """``from_op`` without the checks, for the built-in ops (which guarantee them)."""
-        out = cls.__new__(cls)
-        out.data = data
-        out.grad = 0.0
-        out.label = ""
-        out._fresh = None
-        if _mode.enabled:
-            out._prev = tuple(parents)
-            out._local = tuple(local_grads)
-            out._op = op
-            out._ctx = ctx
-        else:
-            out._prev = ()
-            out._local = ()
-            out._op = ""
-            out._ctx = None
-        return out
+        return _node(_finite(x, op, parents), parents, local, op, ctx)
 
     # ----------------------------------------------------------------- introspection
     @property
@@ -368,56 +372,56 @@ class Value:
         return f"Value({', '.join(parts)})"
 
     # ----------------------------------------------------------------- arithmetic
-    @staticmethod
-    def _lift(other: Any, op: str) -> "Value":
-        """``other`` as a Value (a plain number becomes a constant leaf), else a TypeError."""
-        if isinstance(other, Value):
-            return other
-        if isinstance(other, numbers.Real):
-            return Value(other)
-        raise TypeError(
-            f"unsupported operand for {op}: Value and {type(other).__name__} "
-            "(use a Value or a real number)"
-        )
-
+    # The hot paths: `type(other) is Value` first (Value has no subclasses), the finiteness
+    # check inline, and the local derivatives of + and − as constant tuples (no allocation).
     def __add__(self, other: ValueLike) -> "Value":
-        other = Value._lift(other, "+")
-        return Value._make(_finite(self.data + other.data, "+", (self, other)), (self, other),
-                           (1.0, 1.0), "+")
+        if type(other) is not Value:
+            other = _lift(other, "+")
+        data = self.data + other.data
+        if not isfinite(data):
+            _finite(data, "+", (self, other))
+        return _node(data, (self, other), (1.0, 1.0), "+")
 
     def __radd__(self, other: ValueLike) -> "Value":
-        return Value._lift(other, "+") + self
+        return _lift(other, "+") + self
 
     def __sub__(self, other: ValueLike) -> "Value":
-        other = Value._lift(other, "-")
-        return Value._make(_finite(self.data - other.data, "-", (self, other)), (self, other),
-                           (1.0, -1.0), "-")
+        if type(other) is not Value:
+            other = _lift(other, "-")
+        data = self.data - other.data
+        if not isfinite(data):
+            _finite(data, "-", (self, other))
+        return _node(data, (self, other), (1.0, -1.0), "-")
 
     def __rsub__(self, other: ValueLike) -> "Value":
-        return Value._lift(other, "-") - self
+        return _lift(other, "-") - self
 
     def __mul__(self, other: ValueLike) -> "Value":
-        other = Value._lift(other, "*")
-        return Value._make(_finite(self.data * other.data, "*", (self, other)), (self, other),
-                           (other.data, self.data), "*")
+        if type(other) is not Value:
+            other = _lift(other, "*")
+        data = self.data * other.data
+        if not isfinite(data):
+            _finite(data, "*", (self, other))
+        return _node(data, (self, other), (other.data, self.data), "*")
 
     def __rmul__(self, other: ValueLike) -> "Value":
-        return Value._lift(other, "*") * self
+        return _lift(other, "*") * self
 
     def __truediv__(self, other: ValueLike) -> "Value":
-        other = Value._lift(other, "/")
+        if type(other) is not Value:
+            other = _lift(other, "/")
         a, b = self.data, other.data
         if b == 0.0:
             raise ZeroDivisionError(f"division: divisor is zero ({a!r} / {b!r})")
         # -(a / b) / b rather than -a / b², which underflows to 0 for tiny b.
-        return Value._make(_finite(a / b, "/", (self, other)), (self, other), (1.0 / b, -(a / b) / b),
-                           "/")
+        return _node(_finite(a / b, "/", (self, other)), (self, other), (1.0 / b, -(a / b) / b),
+                     "/")
 
     def __rtruediv__(self, other: ValueLike) -> "Value":
-        return Value._lift(other, "/") / self
+        return _lift(other, "/") / self
 
     def __neg__(self) -> "Value":
-        return Value._make(-self.data, (self,), (-1.0,), "neg")
+        return _node(-self.data, (self,), (-1.0,), "neg")
 
     def __pos__(self) -> "Value":
         return self
@@ -425,7 +429,7 @@ class Value:
     def __pow__(self, exponent: ValueLike) -> "Value":
         if isinstance(exponent, Value):
             return self._pow_value(exponent)
-        p = Value._lift(exponent, "**").data
+        p = _lift(exponent, "**").data
         x = self.data
         if x == 0.0 and p < 0.0:
             raise ZeroDivisionError(f"pow: zero to a negative power ({x!r} ** {p!r})")
@@ -440,7 +444,7 @@ class Value:
             local = math.inf  # d/dx x**p is unbounded at 0 for 0 < p < 1
         else:
             local = _power_slope(x, p, out)
-        return Value._make(_finite(out, "**", (self, p)), (self,), (local,), "**", ctx=p)
+        return _node(_finite(out, "**", (self, p)), (self,), (local,), "**", ctx=p)
 
     def _pow_value(self, exponent: "Value") -> "Value":
         x, p = self.data, exponent.data
@@ -453,10 +457,10 @@ class Value:
         if not math.isfinite(locals_[1]):
             raise OverflowError(f"pow: the derivative x^y·ln(x) is too large for a float "
                                 f"({x!r} ** {p!r})")
-        return Value._make(_finite(out, "**", (self, exponent)), (self, exponent), locals_, "**")
+        return _node(_finite(out, "**", (self, exponent)), (self, exponent), locals_, "**")
 
     def __rpow__(self, base: Number) -> "Value":
-        return Value._lift(base, "**")._pow_value(self)
+        return _lift(base, "**")._pow_value(self)
 
     # ----------------------------------------------------------------- functions
     def exp(self) -> "Value":
@@ -467,19 +471,19 @@ class Value:
             raise OverflowError(
                 f"exp: result too large for a float for x={self.data!r} (the limit is x < 709.78)"
             ) from None
-        return Value._make(e, (self,), (e,), "exp")
+        return _node(e, (self,), (e,), "exp")
 
     def log(self) -> "Value":
         """Natural logarithm. Raises ValueError for a non-positive input."""
         x = self.data
         if x <= 0.0:
             raise ValueError(f"log: argument must be positive, got {x!r}")
-        return Value._make(math.log(x), (self,), (1.0 / x,), "log")
+        return _node(math.log(x), (self,), (1.0 / x,), "log")
 
     def tanh(self) -> "Value":
         """Hyperbolic tangent; never overflows (tanh(±1000) = ±1, with gradient 0)."""
         t = math.tanh(self.data)
-        return Value._make(t, (self,), (1.0 - t * t,), "tanh")
+        return _node(t, (self,), (1.0 - t * t,), "tanh")
 
     def sigmoid(self) -> "Value":
         """σ(x) = 1/(1 + e^(−x)), computed without overflow; σ'(x) = σ(x)(1 − σ(x))."""
@@ -489,18 +493,18 @@ class Value:
         else:
             e = math.exp(x)  # for very negative x this underflows harmlessly to 0.0
             s = e / (1.0 + e)
-        return Value._make(s, (self,), (s * (1.0 - s),), "sigmoid")
+        return _node(s, (self,), (s * (1.0 - s),), "sigmoid")
 
     def relu(self) -> "Value":
         """max(0, x); its derivative at exactly 0 is taken as 0, as in PyTorch."""
         x = self.data
-        return Value._make(x if x > 0.0 else 0.0, (self,), (1.0 if x > 0.0 else 0.0,), "relu")
+        return _node(x if x > 0.0 else 0.0, (self,), (1.0,) if x > 0.0 else (0.0,), "relu")
 
     def abs(self) -> "Value":
         """|x|; its derivative at exactly 0 is taken as 0, as in PyTorch."""
         x = self.data
         sign = 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0)
-        return Value._make(abs(x), (self,), (sign,), "abs")
+        return _node(abs(x), (self,), (sign,), "abs")
 
     __abs__ = abs
 
@@ -522,7 +526,7 @@ class Value:
         if not parents:
             return Value(constant)
         total = _finite(sum([p.data for p in parents], constant), "sum", parents)
-        return Value._make(total, parents, (1.0,) * len(parents), "sum", ctx=constant)
+        return _node(total, tuple(parents), (1.0,) * len(parents), "sum", ctx=constant)
 
     @staticmethod
     def affine(ws: Sequence[ValueLike], xs: Sequence[ValueLike], b: ValueLike = 0.0) -> "Value":
@@ -553,8 +557,8 @@ class Value:
             _named_floats(ws, "weight")
             _named_floats(xs, "input")
             z = _finite(z, "affine", [*ws, *xs, b])
-        if not _mode.enabled:
-            return Value._make(z, (), (), "affine")
+        if not _recording():
+            return _node(z, (), (), "affine")
         parents: list[Value] = []
         local: list[float] = []
         w_is_value = [type(w) is Value for w in ws]
@@ -574,7 +578,7 @@ class Value:
         # ctx keeps the wiring (which inputs were constants) for tools that re-run the graph.
         ctx = (tuple(ws) if ws_exact else _wiring(ws, wd, w_is_value),
                tuple(xs) if xs_exact else _wiring(xs, xd, x_is_value), b if b_is_value else bd)
-        return Value._make(z, parents, local, "affine", ctx=ctx)
+        return _node(z, tuple(parents), tuple(local), "affine", ctx=ctx)
 
     @staticmethod
     def affine_layer(
@@ -599,6 +603,8 @@ class Value:
         value_idx = [i for i, x in enumerate(xs) if type(x) is Value]
         value_xs = [xs[i] for i in value_idx]
         ctx_xs = tuple(xs) if exact else _wiring(xs, xd, [type(x) is Value for x in xs])
+        # Without Value inputs every neuron has the same local derivatives: one tuple for all.
+        number_inputs_local = None if value_idx else (*xd, 1.0)
         out: list[Value] = []
         for ws, b in zip(weights, biases):
             # Fast path: Value weights and bias, number inputs. Anything else (a plain-number
@@ -613,58 +619,97 @@ class Value:
             except (TypeError, AttributeError):
                 out.append(Value.affine(ws, xs, b))
                 continue
-            if not _mode.enabled:
-                out.append(Value._make(z, (), (), "affine"))
+            if not _recording():
+                out.append(_node(z, (), (), "affine"))
                 continue
-            parents = [*ws, *value_xs, b]
-            local = [*xd, *[wd[i] for i in value_idx], 1.0]
-            out.append(Value._make(z, parents, local, "affine", ctx=(tuple(ws), ctx_xs, b)))
+            parents = (*ws, *value_xs, b)
+            local = number_inputs_local or (*xd, *[wd[i] for i in value_idx], 1.0)
+            out.append(_node(z, parents, local, "affine", ctx=(tuple(ws), ctx_xs, b)))
         return out
 
     # ----------------------------------------------------------------- backward
-    def _mark_interior(self, interior: list["Value"], marked: list["Value"]) -> None:
-        """Collect the interior (non-leaf) nodes of this value's graph into ``interior``, each
-        after its parents.
+    # backward() and derivatives() keep a node's gradient of the current call in its `_fresh`
+    # scratch slot, valid while its `_seen` holds that call's `done` mark. Each call makes new
+    # marks (plain objects), so no mark of an earlier, maybe interrupted, call can be taken
+    # for one of this call and nothing needs unmarking afterwards; the marks hold no
+    # reference back, so the nodes stay free of reference cycles. Three passes: _visit lists
+    # the interior nodes, children before parents; _chain_rule hands each parent local
+    # derivative × gradient; backward() adds each leaf's total to its .grad.
+    def _visit(self, order: list["Value"], leaves: list["Value"], opened: object,
+               done: object) -> None:
+        """Fill ``order`` with the interior nodes of this value's graph, each before its
+        parents (reverse topological order), marked ``done`` with ``_fresh`` 0.0; the leaves of
+        its one- and two-parent nodes likewise, into ``leaves``. A many-parent node's leaves,
+        its weights say, are left to :meth:`_chain_rule`, which meets them once instead of
+        twice.
 
-        Iterative depth-first search, so graph depth is limited only by memory. A node counts
-        as visited once its ``_fresh`` scratch gradient is a number instead of ``None``; every
-        node is appended to ``marked`` *before* it is marked, so that the caller can always
-        unmark them all with :meth:`_unmark`, even after an interruption. Leaves are not
-        visited here: ``backward()`` meets them when it hands them their gradient.
+        Iterative depth-first search on a plain stack of nodes, so graph depth is limited only
+        by memory and no tuple is allocated per node (which would wake the cycle collector).
+        A node is marked ``opened`` while its parents, above it on the stack, are visited; it
+        may be on the stack twice (two children pushed it before it was opened), and the copy
+        met once it is done is dropped.
         """
-        stack: list[tuple[Value, bool]] = [(self, False)]
+        stack = [self]
+        push = stack.append
         while stack:
-            node, expanded = stack.pop()
-            if expanded:
-                interior.append(node)
-            elif node._fresh is None:
-                marked.append(node)
+            node = stack[-1]
+            mark = node._seen
+            if mark is done:
+                stack.pop()
+            elif mark is opened:  # on top again: all its parents are done
+                order.append(node)
                 node._fresh = 0.0
-                stack.append((node, True))
-                for p in node._prev:
-                    if p._prev and p._fresh is None:
-                        stack.append((p, False))
+                node._seen = done
+                stack.pop()
+            else:
+                node._seen = opened
+                parents = node._prev
+                if len(parents) > 2:
+                    for p in parents:
+                        if p._prev and p._seen is not done:
+                            push(p)
+                    continue
+                for p in parents:
+                    if p._seen is not done:
+                        if p._prev:
+                            push(p)
+                        else:
+                            leaves.append(p)
+                            p._fresh = 0.0
+                            p._seen = done
+        order.reverse()
 
-    @staticmethod
-    def _unmark(*groups: list["Value"]) -> None:
-        for group in groups:
-            for node in group:
-                node._fresh = None
+    def _chain_rule(self, order: list["Value"], leaves: list["Value"], done: object,
+                    accumulate: bool) -> None:
+        """Seed this value with gradient 1, then, for each node of ``order`` (children first),
+        add local derivative × the node's gradient into each parent's ``_fresh``.
 
-    def _propagate(self, interior: list["Value"], marked: list["Value"],
-                   leaves: list["Value"]) -> None:
-        """The chain rule into every node's ``_fresh`` scratch (the caller unmarks them)."""
-        self._mark_interior(interior, marked)
+        A leaf :meth:`_visit` did not mark is marked ``done`` and appended to ``leaves`` when
+        first met. With ``accumulate`` each node's gradient, complete once its turn comes, is
+        also added to its ``.grad``; the leaves' are left to the caller.
+        """
         self._fresh = 1.0
-        for node in reversed(interior):
+        for node in order:
             g = node._fresh
-            for parent, local in zip(node._prev, node._local):
-                fresh = parent._fresh
-                if fresh is None:  # a leaf, reached for the first time in this call
-                    leaves.append(parent)
-                    parent._fresh = local * g
-                else:
-                    parent._fresh = fresh + local * g
+            if accumulate:
+                node.grad += g
+            parents = node._prev
+            n = len(parents)
+            if n == 2:  # most nodes: unrolled, without a zip
+                a, b = parents
+                da, db = node._local
+                a._fresh += da * g
+                b._fresh += db * g
+            elif n == 1:
+                parents[0]._fresh += node._local[0] * g
+            else:
+                for parent, local in zip(parents, node._local):
+                    if parent._seen is done:
+                        parent._fresh += local * g
+                    else:  # a leaf of a sum or affine node, met for the first time
+                        parent._seen = done
+                        leaves.append(parent)
+                        parent._fresh = local * g
 
     def backward(self, create_graph: bool = False) -> None:
         """Add ∂self/∂node to ``node.grad`` for this value and every value it depends on.
@@ -677,7 +722,8 @@ class Value:
         applying the chain rule. Gradients accumulate across calls (see the module docstring);
         reset them with :meth:`zero_grad`. Iterative: a chain of a million nodes works.
         If interrupted (Ctrl-C), it may have added its gradient to some nodes only: zero the
-        gradients before the next one. Not thread-safe: do not run two ``backward()`` calls
+        gradients before the next one (which reaches every node again: each call marks the
+        nodes with marks of its own). Not thread-safe: do not run two ``backward()`` calls
         on one graph at the same time.
         """
         if create_graph is not False:
@@ -689,22 +735,15 @@ class Value:
         if not self._prev:
             self.grad += 1.0
             return
-        interior: list[Value] = []
-        marked: list[Value] = []
-        leaves: list[Value] = []  # in the order they first receive a gradient
-        completed = False
-        try:
-            self._propagate(interior, marked, leaves)
-            # Add this call's gradient in one step per node, so that repeated calls add
-            # exactly the same amount every time.
-            for group in (interior, leaves):
-                for node in group:
-                    node.grad += node._fresh
-                    node._fresh = None
-            completed = True
-        finally:
-            if not completed:  # interrupted: leave no node marked as visited
-                self._unmark(marked, leaves)
+        done = object()
+        order: list[Value] = []
+        leaves: list[Value] = []
+        self._visit(order, leaves, object(), done)
+        self._chain_rule(order, leaves, done, accumulate=True)
+        # A marked leaf's gradient of this call in one step, so that repeated calls add
+        # exactly the same amount every time.
+        for node in leaves:
+            node.grad += node._fresh
 
     def derivatives(self, inputs: Sequence["Value"]) -> list[float]:
         """∂self/∂x for each Value x of ``inputs``, as floats, without touching any ``.grad``.
@@ -722,19 +761,52 @@ class Value:
                 raise TypeError(f"derivatives: input {i} must be a Value, got {type(x).__name__}")
         if not self._prev:
             return [1.0 if x is self else 0.0 for x in inputs]
-        interior: list[Value] = []
-        marked: list[Value] = []
-        leaves: list[Value] = []
-        try:
-            self._propagate(interior, marked, leaves)
-            return [0.0 if x._fresh is None else x._fresh for x in inputs]
-        finally:
-            self._unmark(marked, leaves)
+        done = object()
+        order: list[Value] = []
+        self._visit(order, [], object(), done)
+        self._chain_rule(order, [], done, accumulate=False)
+        return [x._fresh if x._seen is done else 0.0 for x in inputs]
 
     def zero_grad(self) -> None:
         """Set ``.grad`` to 0 on this value and every value it depends on."""
         for node in topological_order(self):
             node.grad = 0.0
+
+
+_new_object = object.__new__
+
+
+
+def _node(data: float, parents: tuple[Value, ...], local_grads: tuple[float, ...], op: str,
+          ctx: Any = None) -> Value:
+    """The result of a built-in op (``from_op`` without the checks, which the ops guarantee).
+
+    Under :class:`no_grad` the result is a plain leaf: no parents, no op.
+    """
+    out = _new_object(Value)  # Value() would check data meant for a leaf
+    out.data = data
+    out.grad = 0.0
+    out.label = ""
+    out._seen = None
+    if not _recording():
+        parents, local_grads, op, ctx = (), (), "", None
+    out._prev = parents
+    out._local = local_grads
+    out._op = op
+    out._ctx = ctx
+    return out
+
+
+def _lift(other: Any, op: str) -> Value:
+    """``other`` as a Value (a plain number becomes a constant leaf), else a TypeError."""
+    if type(other) is Value:
+        return other
+    if isinstance(other, numbers.Real):
+        return Value(other)
+    raise TypeError(
+        f"unsupported operand for {op}: Value and {type(other).__name__} "
+        "(use a Value or a real number)"
+    )
 
 
 def zero_grad(values: Iterable[Value]) -> None:
