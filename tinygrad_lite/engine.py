@@ -776,7 +776,6 @@ class Value:
 _new_object = object.__new__
 
 
-
 def _node(data: float, parents: tuple[Value, ...], local_grads: tuple[float, ...], op: str,
           ctx: Any = None) -> Value:
     """The result of a built-in op (``from_op`` without the checks, which the ops guarantee).
