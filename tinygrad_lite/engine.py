@@ -47,7 +47,7 @@ from typing import Any, Iterable, Sequence, Union
 
 __all__ = [
     "Value", "no_grad", "is_grad_enabled", "zero_grad", "topological_order", "Number", "ValueLike",
-    "reserve_op_names",
+    "reserve_op_names", "all_leaves",
 ]
 
 Number = Union[int, float]
@@ -812,6 +812,18 @@ def zero_grad(values: Iterable[Value]) -> None:
     """Set ``.grad`` to 0 on each of ``values`` (a model's parameters, say)."""
     for v in values:
         v.grad = 0.0
+
+
+_parents_of = operator.attrgetter("_prev")
+
+
+def all_leaves(values: Iterable[Value]) -> bool:
+    """Whether every one of ``values`` (all Values) is a leaf, one with no parents.
+
+    Checked at C speed (no ``parents`` property call per value): the compiler checks a
+    layer's million weights with it.
+    """
+    return not any(map(_parents_of, values))
 
 
 

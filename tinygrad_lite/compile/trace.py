@@ -28,12 +28,11 @@ import math
 import numbers
 from dataclasses import dataclass, field
 from itertools import compress, repeat
-from operator import attrgetter, is_
 from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
-from tinygrad_lite.engine import Value
+from tinygrad_lite.engine import Value, all_leaves
 from tinygrad_lite.optable import BUILTIN_OP_NAMES
 
 __all__ = [
@@ -138,7 +137,7 @@ def _check_values(values: Sequence[Any], what: str) -> list[Value]:
     if isinstance(values, Value) or not isinstance(values, Sequence):
         raise TypeError(f"{what} must be a sequence of Values, got {type(values).__name__}")
     out = list(values)
-    if all(map(isinstance, out, repeat(Value))) and not any(map(_parents, out)):
+    if all(map(isinstance, out, repeat(Value))) and all_leaves(out):
         return out  # the common case, checked at C speed (a layer has a million weights)
     for i, v in enumerate(out):
         if not isinstance(v, Value):
@@ -147,9 +146,6 @@ def _check_values(values: Sequence[Any], what: str) -> list[Value]:
             raise ValueError(f"{what}[{i}] must be a leaf Value (no parents), got a Value made "
                              f"by op {v.op!r}")
     return out
-
-
-_parents = attrgetter("parents")
 
 
 class _ParamIndex:
@@ -397,9 +393,7 @@ def _normalise_affine(v: Value, tracer: _Tracer) -> Node:
         weights, xs, b = ctx
         ok = isinstance(weights, tuple) and isinstance(xs, tuple) and len(weights) == len(xs)
     if ok:
-        entries = (*weights, *xs, b)
-        wired = list(compress(entries, map(isinstance, entries, repeat(Value))))
-        ok = len(wired) == len(v.parents) and all(map(is_, wired, v.parents))
+        ok = _wiring_matches((*weights, *xs, b), v.parents, len(weights))
     if not ok:
         raise UnsupportedOpError("an 'affine' node whose ctx is not the engine's (ws, xs, b) "
                                  "wiring of its parents cannot be compiled")
@@ -409,6 +403,17 @@ def _normalise_affine(v: Value, tracer: _Tracer) -> Node:
     if first is not None:
         return Node("dense", tracer.refs(xs) + bias, Dense(first, len(weights), has_bias))
     return Node("affine", tracer.refs((*weights, *xs)) + bias, Affine(len(weights), has_bias))
+
+
+def _wiring_matches(entries: tuple[Any, ...], parents: tuple[Value, ...], n_weights: int) -> bool:
+    """Whether the Values among ``entries`` (weights, inputs, bias) are ``parents``, in order.
+
+    Tuples of Values compare by identity at C speed (Value defines no ``==``); a neuron's
+    weights are all Values, so they are compared as one slice first.
+    """
+    if entries[:n_weights] == parents[:n_weights]:
+        entries, parents = entries[n_weights:], parents[n_weights:]
+    return tuple(compress(entries, map(isinstance, entries, repeat(Value)))) == parents
 
 
 def _param_run(positions: np.ndarray) -> int | None:
