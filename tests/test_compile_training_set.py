@@ -89,3 +89,19 @@ def test_a_prepared_batch_becomes_a_training_set_without_a_second_check():
     assert np.array_equal(trainer.training_set(prepared).rows, trainer.training_set(X, labels).rows)
     with pytest.raises(TypeError, match="targets=None"):
         trainer.training_set(prepared, labels)
+
+
+def test_a_float32_training_set_trains_as_the_scalar_loop_within_float32_tolerance():
+    X = np.random.default_rng(4).normal(size=(20, 5))
+    labels = np.arange(20) % 3
+    scalar, compiled = MLP(5, [4, 3], seed=8), MLP(5, [4, 3], seed=8)
+    scalar_epochs(scalar, X, labels, 5, seed=2, lr=0.5, cost="quadratic", epochs=1)
+    trainer = CompiledTrainer(compiled, lr=0.5, dtype="float32")
+    data = trainer.training_set(X, labels)
+    assert data.rows.dtype == np.float32
+    trainer.train_epoch(data, None, 5, np.random.default_rng(2))
+    expected = np.array([p.data for p in scalar.parameters()])
+    np.testing.assert_allclose([p.data for p in compiled.parameters()], expected,
+                               rtol=0, atol=1e-4 * np.abs(expected).max())
+    with pytest.raises(ValueError, match="another network or dtype"):
+        CompiledTrainer(MLP(5, [4, 3], seed=8), lr=0.5).train_epoch(data, None, 5, 0)
