@@ -138,8 +138,9 @@ class CompiledTrainer:
     (v ← μv + ∇C, p ← p − lr·v), at array speed::
 
         with CompiledTrainer(model, "quadratic", lr=3.0) as trainer:
+            data = trainer.training_set(images, labels)  # checked and laid out once
             for epoch in range(30):
-                trainer.train_epoch(images, labels, batch_size=10, rng=rng)
+                trainer.train_epoch(data, None, batch_size=10, rng=rng)
         # leaving the block wrote the trained parameters into model's Values
 
     Args:
