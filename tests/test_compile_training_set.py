@@ -13,7 +13,6 @@ from tinygrad_lite.losses import batch_cost
 from tinygrad_lite.nn import MLP
 from tinygrad_lite.optim import SGD
 
-
 def scalar_epochs(model, X, labels, batch_size, seed, lr, cost, epochs):
     opt = SGD(model.parameters(), lr=lr)
     rng = np.random.default_rng(seed)
@@ -22,7 +21,6 @@ def scalar_epochs(model, X, labels, batch_size, seed, lr, cost, epochs):
             opt.zero_grad()
             batch_cost(model, X[batch], [int(labels[k]) for k in batch], cost).backward()
             opt.step()
-
 
 @pytest.mark.parametrize("cost,activation", [("quadratic", "sigmoid"),
                                              ("cross-entropy", "sigmoid"),
@@ -42,7 +40,6 @@ def test_epochs_on_a_training_set_follow_the_scalar_loop(cost, activation):
     np.testing.assert_allclose([p.data for p in compiled.parameters()],
                                [p.data for p in scalar.parameters()], rtol=1e-9, atol=1e-12)
 
-
 def test_batches_larger_than_a_chunk_fall_back_with_the_same_result(monkeypatch):
     monkeypatch.setattr(program_module, "CHUNK", 4)
     X = np.random.default_rng(1).normal(size=(12, 3))
@@ -54,7 +51,6 @@ def test_batches_larger_than_a_chunk_fall_back_with_the_same_result(monkeypatch)
     np.testing.assert_allclose([p.data for p in compiled.parameters()],
                                [p.data for p in scalar.parameters()], rtol=1e-9)
 
-
 def test_a_training_set_holds_the_inputs_a_one_and_the_targets():
     trainer = CompiledTrainer(MLP(2, [3], seed=0), lr=1.0)
     data = trainer.training_set([[0.5, -1.0], [2.0, 3.0]], [2, 0])
@@ -63,7 +59,6 @@ def test_a_training_set_holds_the_inputs_a_one_and_the_targets():
     assert data.targets.tolist() == [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]
     assert data.rows[:, 2].tolist() == [1.0, 1.0]
     assert repr(data) == "TrainingSet(2 examples, 2 inputs, 3 targets, float64)"
-
 
 def test_bad_data_and_misused_training_sets_are_refused_with_clear_errors():
     trainer = CompiledTrainer(MLP(2, [3], seed=0), lr=1.0)
@@ -81,7 +76,6 @@ def test_bad_data_and_misused_training_sets_are_refused_with_clear_errors():
         other.train_epoch(data, None, 1, 0)
     assert other.steps == 0 and trainer.steps == 0
 
-
 def test_a_prepared_batch_becomes_a_training_set_without_a_second_check():
     trainer = CompiledTrainer(MLP(2, [3], seed=0), lr=1.0)
     X, labels = [[0.5, -1.0], [2.0, 3.0]], [2, 0]
@@ -89,7 +83,6 @@ def test_a_prepared_batch_becomes_a_training_set_without_a_second_check():
     assert np.array_equal(trainer.training_set(prepared).rows, trainer.training_set(X, labels).rows)
     with pytest.raises(TypeError, match="targets=None"):
         trainer.training_set(prepared, labels)
-
 
 def test_a_float32_training_set_trains_as_the_scalar_loop_within_float32_tolerance():
     X = np.random.default_rng(4).normal(size=(20, 5))
@@ -105,3 +98,46 @@ def test_a_float32_training_set_trains_as_the_scalar_loop_within_float32_toleran
                                rtol=0, atol=1e-4 * np.abs(expected).max())
     with pytest.raises(ValueError, match="another network or dtype"):
         CompiledTrainer(MLP(5, [4, 3], seed=8), lr=0.5).train_epoch(data, None, 5, 0)
+
+def test_the_lean_epoch_loop_gives_what_step_by_step_training_gives():
+    # Without on_batch, plain SGD on a training set runs in the fused step's own loop; with
+    # on_batch every step goes through train_epoch's checked path. Same numbers, to the bit.
+    X = np.random.default_rng(5).normal(size=(47, 6))
+    labels = np.arange(47) % 4
+    lean, checked = (CompiledTrainer(MLP(6, [5, 4], seed=1), lr=0.8) for _ in range(2))
+    costs = [lean.train_epoch(lean.training_set(X, labels), None, 5, np.random.default_rng(9)),
+             checked.train_epoch(checked.training_set(X, labels), None, 5,
+                                 np.random.default_rng(9), on_batch=lambda i, c: None)]
+    assert costs[0] == costs[1]
+    assert lean.steps == checked.steps == 10
+    assert np.array_equal(lean.theta, checked.theta)
+    assert np.array_equal(lean.grad, checked.grad)
+    assert [p.data for p in lean.params] == [p.data for p in checked.params]
+
+def test_a_batch_the_lean_loop_cannot_take_goes_the_checked_way():
+    # One example saturates a neuron (e^(−z) overflows in the fused sigmoid): its batch runs
+    # through the instructions, the other batches in the lean loop; the result is the scalar
+    # loop's.
+    X = np.random.default_rng(6).normal(size=(30, 3))
+    X[7] = [-3000.0, 3000.0, 0.0]
+    labels = np.arange(30) % 2
+    scalar, compiled = MLP(3, [3, 2], seed=2), MLP(3, [3, 2], seed=2)
+    scalar_epochs(scalar, X, labels, 5, seed=4, lr=0.5, cost="quadratic", epochs=1)
+    trainer = CompiledTrainer(compiled, lr=0.5)
+    trainer.train_epoch(trainer.training_set(X, labels), None, 5, np.random.default_rng(4))
+    assert trainer.steps == 6
+    np.testing.assert_allclose([p.data for p in compiled.parameters()],
+                               [p.data for p in scalar.parameters()], rtol=1e-9, atol=1e-12)
+
+def test_a_step_the_lean_loop_refuses_is_named_and_changes_nothing():
+    # Zero weights: σ = 0.5 and the first step is −lr · (about x/4): too large for θ.
+    model = MLP(3, [2], seed=5)
+    for p in model.parameters():
+        p.data = 0.0
+    X = np.tile([1e4, -1e4, 0.5], (6, 1))
+    trainer = CompiledTrainer(model, lr=1e306)
+    data = trainer.training_set(X, np.arange(6) % 2)
+    with pytest.raises(ValueError, match="train_epoch, batch 0: parameter .* refusing"):
+        trainer.train_epoch(data, None, 3, np.random.default_rng(0))
+    assert trainer.steps == 0 and not trainer.theta.any() and trainer.in_sync
+    assert not any(p.data for p in model.parameters())

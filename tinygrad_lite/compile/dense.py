@@ -206,6 +206,40 @@ class DenseStep:
                            blocks[i][:, :-1], buf.delta[i - 1], buf.slopes[i - 1])
                           for i in range(len(blocks) - 1, 0, -1)]
         self._first_delta_t = buf.delta[0].T
+        self._theta, self._G = theta, G
+        n_in, n_out = chain.layers[0].n_in, chain.layers[-1].n_out
+        self._rows = np.empty((b, n_in + 1 + n_out), theta.dtype)  # a gathered training batch
+        self._rows_x, self._rows_y = self._rows[:, :n_in + 1], self._rows[:, n_in + 1:]
+        #: What :meth:`plain_sgd` has done so far: steps taken (θ moved) and their mean costs.
+        self.steps_taken, self.cost_sum = 0, 0.0
+
+    def plain_sgd(self, rows: np.ndarray, order: np.ndarray, batch: int, scale: float) -> int:
+        """Steps θ += G on the batches of ``order`` (``b`` rows each) from batch number
+        ``batch`` on, each gathered from ``rows`` (a TrainingSet's: inputs, 1, targets), with
+        ``scale`` = −lr/b. Each step adds to :attr:`steps_taken` and :attr:`cost_sum` once θ
+        has moved.
+
+        Returns the number of the batch it stopped at: the end, a shorter last batch, or a
+        batch whose step raised a floating-point error or whose numbers it cannot vouch for;
+        θ is untouched by that one, for the caller to take the careful way. Runs inside
+        ``np.errstate(all="raise")``; one loop for the whole epoch, because at mini-batch 10
+        the Python calls around each step cost about a tenth of it.
+        """
+        b, theta, G = self.b, self._theta, self._G
+        gathered, X, Y = self._rows, self._rows_x, self._rows_y
+        for start in range(batch * b, len(order) - b + 1, b):
+            rows.take(order[start:start + b], axis=0, out=gathered, mode="clip")
+            try:
+                total, finite = self(X, Y, scale)
+            except FloatingPointError:
+                return batch
+            if not (finite and math.isfinite(total)):
+                return batch
+            np.add(theta, G, out=theta)
+            self.steps_taken += 1
+            self.cost_sum += total / b
+            batch += 1
+        return batch
 
     def __call__(self, X: np.ndarray, Y: np.ndarray, scale: float) -> tuple[float, bool]:
         """One forward and backward pass; X may carry a column of ones after the inputs (a

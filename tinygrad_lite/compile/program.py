@@ -633,6 +633,11 @@ class Program:
         (:mod:`~tinygrad_lite.compile.dense`: sigmoid layers and the quadratic cost)."""
         return self._chain is not None
 
+    def fused_step(self, b: int) -> DenseStep | None:
+        """The fused step for batches of ``b`` (its buffers made once), or None if this
+        program is not :attr:`fused` or ``b`` is larger than a chunk."""
+        return self._dense_step(b) if self._chain is not None and b <= CHUNK else None
+
     def _dense_step(self, b: int) -> DenseStep:
         step = self._dense_steps.get(b)
         if step is None:

@@ -27,6 +27,7 @@ from tinygrad_lite._checks import momentum as check_momentum
 from tinygrad_lite._checks import positive_int, positive_number
 from tinygrad_lite.compile.arrays import check_dtype, check_finite, real_array
 from tinygrad_lite.compile.compiler import compile_function
+from tinygrad_lite.compile.dense import DenseStep
 from tinygrad_lite.compile.program import Batch, Program, Stepper
 from tinygrad_lite.compile.training_set import TrainingSet, make_training_set
 from tinygrad_lite.data import shuffled_order
@@ -89,6 +90,8 @@ def _surely_finite(x: np.ndarray) -> bool:
 
 # Gives the inputs and targets of the examples idx, in buffers reused from call to call.
 Gather = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+# A fused step that runs an epoch's plain SGD steps in its own loop, and a training set's rows.
+Lean = tuple[DenseStep, np.ndarray]
 
 
 def _pair_gatherer(X: np.ndarray, Y: np.ndarray) -> Gather:
@@ -408,9 +411,10 @@ class CompiledTrainer:
             self._adopt_values()
         batch_size = positive_int(batch_size, "batch_size")
         order = shuffled_order(n, rng)
+        lean = self._lean_step(images, batch_size, on_batch)
         try:
             with self._stepper as step:
-                total = self._epoch_steps(step, gather, order, batch_size, on_batch)
+                total = self._epoch_steps(step, gather, order, batch_size, on_batch, lean)
         except BaseException as exc:
             self._sync_after(exc)
             raise
@@ -434,18 +438,53 @@ class CompiledTrainer:
         width = nin + 1 if self.program.fused else nin
         return _row_gatherer(rows, width, nin + 1), rows.shape[0]
 
+    def _lean_step(self, images: Any, batch_size: int,
+                   on_batch: Callable[[int, float], None] | None) -> Lean | None:
+        """The fused step whose own loop may run this epoch's steps, and the training set's
+        rows: plain SGD on a training set, with nothing to call between the steps (so nothing
+        can change lr meanwhile)."""
+        if not isinstance(images, TrainingSet) or on_batch is not None or self.momentum != 0.0:
+            return None
+        fused = self.program.fused_step(batch_size)
+        return None if fused is None else (fused, images.rows)
+
     def _epoch_steps(self, step: Stepper, gather: Gather, order: np.ndarray, batch_size: int,
-                     on_batch: Callable[[int, float], None] | None) -> float:
+                     on_batch: Callable[[int, float], None] | None,
+                     lean: Lean | None = None) -> float:
         """The steps of one epoch on the rows ``order``, cut into batches and gathered into
-        buffers reused from step to step; returns the sum of the batch costs."""
-        total = 0.0
-        for i, start in enumerate(range(0, len(order), batch_size)):
-            xb, yb = gather(order[start:start + batch_size])
+        buffers reused from step to step; returns the sum of the batch costs.
+
+        With ``lean`` the fused step's own loop takes the batches it can vouch for, and a batch
+        it stops at goes the checked way of :meth:`_train_step` (which names what is wrong).
+        """
+        total, i, n_batches = 0.0, 0, -(-len(order) // batch_size)
+        while i < n_batches:
+            if lean is not None:
+                i, cost_sum = self._lean_steps(*lean, order, i)
+                total += cost_sum
+                if i == n_batches:
+                    break
+            xb, yb = gather(order[i * batch_size:(i + 1) * batch_size])
             cost = self._train_step(step, xb, yb, i)
             total += cost
             if on_batch is not None:
                 on_batch(i, cost)
+            i += 1
         return total
+
+    def _lean_steps(self, lean: DenseStep, rows: np.ndarray, order: np.ndarray,
+                    batch: int) -> tuple[int, float]:
+        """(the batch :meth:`DenseStep.plain_sgd` stopped at, the sum of its steps' costs)."""
+        lean.steps_taken, lean.cost_sum = 0, 0.0
+        scale = -self.lr / lean.b
+        self._stepped = True  # first: θ may move from here on (see _train_step)
+        try:
+            stop = lean.plain_sgd(rows, order, batch, scale)
+        finally:
+            self.steps += lean.steps_taken
+        if lean.steps_taken:
+            self._G_scale = scale * lean.b  # the gradient of the last step, as _gradient keeps
+        return stop, lean.cost_sum
 
     def gradients(self, X: Any, Y: Any, *, to_values: bool = False) -> tuple[float, np.ndarray]:
         """``(mean cost, flat gradient of the mean cost)`` for a batch, without a step.
