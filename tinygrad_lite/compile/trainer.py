@@ -400,8 +400,10 @@ class CompiledTrainer:
 
         Args:
             images: ``(n, nin)`` inputs, or a :class:`TrainingSet` from :meth:`training_set`
-                (faster: checked once, one gather a step); targets: ``n`` int labels or
-                ``(n, n_out)`` targets, or None with a TrainingSet.
+                (faster: checked once, one gather a step; fastest for a fused program without
+                momentum or ``on_batch``, whose steps then run in the fused step's own loop);
+                targets: ``n`` int labels or ``(n, n_out)`` targets, or None with a
+                TrainingSet.
             batch_size: examples per step; rng: a NumPy Generator (fastest), a
                 ``random.Random`` or an int seed: see ``iterate_minibatches``.
             on_batch: called with (batch index, batch cost) after each step.
