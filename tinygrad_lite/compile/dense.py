@@ -194,10 +194,12 @@ class DenseStep:
         self.b = b
         buf = _Buffers(chain, b, theta.dtype)
         blocks, grads = _views(theta, chain), _views(G, chain)
-        self._n_in = chain.layers[0].n_in
-        self._first = (blocks[0][:, :-1].T, blocks[0][:, -1], grads[0][:, :-1],
-                       grads[0][:, -1])
+        self._n_in = n_in = chain.layers[0].n_in
+        # The first layer: its [W | b] block (the bias folded, for inputs with a ones column)
+        # and W and b apart (for inputs without one), transposed for X @ Wᵀ; the same of G.
         self._first_block_t, self._first_grad = blocks[0].T, grads[0]
+        self._W1_t, self._b1 = blocks[0][:, :-1].T, blocks[0][:, -1]
+        self._gW1, self._gb1 = grads[0][:, :-1], grads[0][:, -1]
         self._buf = buf
         # Transposed views are made once: .T costs about as much as a small ufunc call.
         self._forward = [(buf.with_ones[i - 1], blocks[i].T, buf.Z[i], buf.scratch[i],
@@ -207,7 +209,7 @@ class DenseStep:
                           for i in range(len(blocks) - 1, 0, -1)]
         self._first_delta_t = buf.delta[0].T
         self._theta, self._G = theta, G
-        n_in, n_out = chain.layers[0].n_in, chain.layers[-1].n_out
+        n_out = chain.layers[-1].n_out
         self._rows = np.empty((b, n_in + 1 + n_out), theta.dtype)  # a gathered training batch
         self._rows_x, self._rows_y = self._rows[:, :n_in + 1], self._rows[:, n_in + 1:]
         #: What :meth:`plain_sgd` has done so far: steps taken (θ moved) and their mean costs.
@@ -258,9 +260,8 @@ class DenseStep:
         if folded:
             np.matmul(X, self._first_block_t, out=buf.Z[0])
         else:
-            W1T, b1 = self._first[:2]
-            np.matmul(X, W1T, out=buf.Z[0])
-            np.add(buf.Z[0], b1, out=buf.Z[0])
+            np.matmul(X, self._W1_t, out=buf.Z[0])
+            np.add(buf.Z[0], self._b1, out=buf.Z[0])
         _sigmoid(buf.Z[0], buf.scratch[0], buf.acts[0])
         for a_in, block_t, z, t, a in self._forward:
             np.dot(a_in, block_t, out=z)  # contiguous operands: dot costs less than matmul
@@ -277,9 +278,8 @@ class DenseStep:
         if folded:
             np.matmul(self._first_delta_t, X, out=self._first_grad)
         else:
-            gW1, gb1 = self._first[2:]
-            np.matmul(self._first_delta_t, X, out=gW1)
-            np.add.reduce(self._buf.delta[0], axis=0, out=gb1)
+            np.matmul(self._first_delta_t, X, out=self._gW1)
+            np.add.reduce(self._buf.delta[0], axis=0, out=self._gb1)
 
     def _output_delta(self, Y: np.ndarray, c: float) -> float:
         """δ of the last layer, c·(a − y)·σ'(z), from d = a − y; returns Σ d²."""

@@ -309,6 +309,19 @@ class _Workspace:
                          else None)
 
 
+def _cached(cache: OrderedDict[int, Any], b: int, make: Any) -> Any:
+    """``cache[b]``, made by ``make()`` if missing; the least recently used of more than
+    ``_MAX_WORKSPACES`` entries is dropped (so memory stays bounded across batch sizes)."""
+    item = cache.get(b)
+    if item is None:
+        item = cache[b] = make()
+        if len(cache) > _MAX_WORKSPACES:
+            cache.popitem(last=False)
+    else:
+        cache.move_to_end(b)
+    return item
+
+
 class Batch(NamedTuple):
     """Input arrays checked and converted once by :meth:`Program.prepare` (shapes, real
     dtype, finite, the program's float type), to be run any number of times."""
@@ -566,15 +579,8 @@ class Program:
 
     # ------------------------------------------------------------------ running
     def _workspace(self, b: int) -> _Workspace:
-        ws = self._workspaces.get(b)
-        if ws is None:
-            ws = _Workspace(self.lowered, b, self.theta, self._G)
-            self._workspaces[b] = ws
-            if len(self._workspaces) > _MAX_WORKSPACES:
-                self._workspaces.popitem(last=False)
-        else:
-            self._workspaces.move_to_end(b)
-        return ws
+        return _cached(self._workspaces, b,
+                       lambda: _Workspace(self.lowered, b, self.theta, self._G))
 
     def _chunks(self, b: int) -> list[tuple[int, int]]:
         return [(s, min(s + CHUNK, b)) for s in range(0, b, CHUNK)]
@@ -639,12 +645,8 @@ class Program:
         return self._dense_step(b) if self._chain is not None and b <= CHUNK else None
 
     def _dense_step(self, b: int) -> DenseStep:
-        step = self._dense_steps.get(b)
-        if step is None:
-            step = self._dense_steps[b] = DenseStep(self._chain, b, self.theta, self._G)
-            if len(self._dense_steps) > _MAX_WORKSPACES:
-                self._dense_steps.popitem(last=False)
-        return step
+        return _cached(self._dense_steps, b,
+                       lambda: DenseStep(self._chain, b, self.theta, self._G))  # type: ignore[arg-type]
 
     def _fast_step(self, arrays: Sequence[np.ndarray],
                    scale: float) -> tuple[float, np.ndarray, bool]:
@@ -653,12 +655,14 @@ class Program:
         b = arrays[0].shape[0]
         if self._chain is not None and b <= CHUNK:
             try:
-                total, finite = self._dense_step(b)(arrays[0], arrays[1], scale)
+                step = self._dense_steps.get(b) or self._dense_step(b)  # no lambda per step
+                total, finite = step(arrays[0], arrays[1], scale)
                 return total, self._G, finite
             except FloatingPointError:
                 pass  # the instructions below say what went wrong, or finish quietly
-        # Inputs may carry a column of ones for the fused step (see Stepper.__call__).
-        arrays = (arrays[0][:, :self.lowered.n_inputs[0]], *arrays[1:])
+        n_in = self.lowered.n_inputs[0]
+        if arrays[0].shape[1] != n_in:  # the fused step's ones column (see Stepper.__call__)
+            arrays = (arrays[0][:, :n_in], *arrays[1:])
         if b > CHUNK:
             outs, grad = self.differentiate(Batch(tuple(arrays), b), scale)
             self._G[:] = grad
