@@ -646,18 +646,20 @@ def test_a_parameter_vector_that_is_not_real_is_a_type_error():
         program.forward(np.ones((1, 2)), params=np.ones(3) * 1j)
 
 
+def identity_model():
+    """A linear 1 → 1 neuron computing y = x (weight 1, bias 0)."""
+    model = MLP(1, [1], "linear", seed=0)
+    for p, t in zip(model.parameters(), [1.0, 0.0]):
+        p.data = t
+    return model
+
+
 @pytest.mark.parametrize("momentum", [0.0, 0.5])
 def test_a_step_that_would_make_a_parameter_infinite_is_refused(momentum):
     # The gradient is finite (about 1e10) but lr · gradient is not: the updated values are
     # what must be checked, and nothing may change.
-    def model():
-        m = MLP(1, [1], "linear", seed=0)
-        for p, t in zip(m.parameters(), [1.0, 0.0]):
-            p.data = t
-        return m
-
     X, Y = np.full((1, 1), 1e5), np.zeros((1, 1))
-    trainer = CompiledTrainer(model(), lr=1e300, momentum=momentum)
+    trainer = CompiledTrainer(identity_model(), lr=1e300, momentum=momentum)
     _, grad = trainer.gradients(X, Y)
     assert np.isfinite(grad).all() and abs(grad[0]) > 1e9
     for call in (lambda: trainer.train_batch(X, Y),
@@ -891,16 +893,10 @@ def test_the_trainer_refuses_a_non_finite_gradient_as_sgd_step_does():
 @pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
 def test_a_total_cost_too_large_for_a_float_is_the_engines_overflow_error():
     # Each example's cost (1.2e154)² fits in a float, their sum does not.
-    def model_with_identity_weights():
-        model = MLP(1, [1], "linear", seed=0)
-        for p, t in zip(model.parameters(), [1.0, 0.0]):
-            p.data = t
-        return model
-
     X, Y = np.full((2, 1), 1.2e154), np.zeros((2, 1))
     with pytest.raises(OverflowError, match="sum: result too large"):
-        batch_cost(model_with_identity_weights(), X, Y.tolist())
-    trainer = CompiledTrainer(model_with_identity_weights(), lr=0.1)
+        batch_cost(identity_model(), X, Y.tolist())
+    trainer = CompiledTrainer(identity_model(), lr=0.1)
     with pytest.raises(OverflowError, match="sum: result too large"):
         trainer.train_batch(X, Y)
     assert trainer.steps == 0 and trainer.theta.tolist() == [1.0, 0.0]
