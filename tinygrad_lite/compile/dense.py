@@ -25,6 +25,7 @@ import numpy as np
 
 from tinygrad_lite.compile.access import B, P, V, Access
 from tinygrad_lite.compile.instructions import Elementwise, Instruction, MatmulAffine, SegmentSum
+from tinygrad_lite.compile.training_set import split_rows
 
 __all__ = ["DenseLayer", "DenseChain", "match_dense_chain", "DenseStep"]
 
@@ -211,7 +212,7 @@ class DenseStep:
         self._theta, self._G = theta, G
         n_out = chain.layers[-1].n_out
         self._rows = np.empty((b, n_in + 1 + n_out), theta.dtype)  # a gathered training batch
-        self._rows_x, self._rows_y = self._rows[:, :n_in + 1], self._rows[:, n_in + 1:]
+        self._rows_x, self._rows_y = split_rows(self._rows, n_in)
         #: What :meth:`plain_sgd` has done so far: steps taken (θ moved) and their mean costs.
         self.steps_taken, self.cost_sum = 0, 0.0
 

@@ -29,7 +29,7 @@ from tinygrad_lite.compile.arrays import check_dtype, check_finite, real_array
 from tinygrad_lite.compile.compiler import compile_function
 from tinygrad_lite.compile.dense import DenseStep
 from tinygrad_lite.compile.program import Batch, Program, Stepper
-from tinygrad_lite.compile.training_set import TrainingSet, make_training_set
+from tinygrad_lite.compile.training_set import TrainingSet, make_training_set, split_rows
 from tinygrad_lite.data import shuffled_order
 from tinygrad_lite.engine import Value, no_grad
 from tinygrad_lite.losses import get_cost
@@ -109,15 +109,16 @@ def _pair_gatherer(X: np.ndarray, Y: np.ndarray) -> Gather:
     return gather
 
 
-def _row_gatherer(rows: np.ndarray, width: int, targets_from: int) -> Gather:
-    """One gather of whole rows; the first ``width`` columns are the inputs."""
+def _row_gatherer(rows: np.ndarray, n_inputs: int, with_ones: bool) -> Gather:
+    """One gather of whole ``[x | 1 | y]`` rows; the inputs with or without the ones column."""
     buffers: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
     def gather(idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         size = len(idx)
         if size not in buffers:
             rb = np.empty((size, rows.shape[1]), rows.dtype)
-            buffers[size] = (rb, rb[:, :width], rb[:, targets_from:])
+            xb, yb = split_rows(rb, n_inputs)
+            buffers[size] = (rb, xb if with_ones else xb[:, :n_inputs], yb)
         rb, xb, yb = buffers[size]
         np.take(rows, idx, axis=0, out=rb, mode="clip")
         return xb, yb
@@ -437,8 +438,7 @@ class CompiledTrainer:
                              f"this trainer takes {nin} inputs, {self.n_outputs} targets, "
                              f"{self.dtype}")
         # The fused step takes the ones column too (its first layer's bias); else only inputs.
-        width = nin + 1 if self.program.fused else nin
-        return _row_gatherer(rows, width, nin + 1), rows.shape[0]
+        return _row_gatherer(rows, nin, self.program.fused), rows.shape[0]
 
     def _lean_step(self, images: Any, batch_size: int,
                    on_batch: Callable[[int, float], None] | None) -> Lean | None:

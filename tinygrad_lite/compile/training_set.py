@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["TrainingSet", "make_training_set"]
+__all__ = ["TrainingSet", "make_training_set", "split_rows"]
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -40,7 +40,7 @@ class TrainingSet:
     @property
     def targets(self) -> np.ndarray:
         """The targets, ``(n, n_outputs)`` (a view)."""
-        return self.rows[:, self.n_inputs + 1:]
+        return split_rows(self.rows, self.n_inputs)[1]
 
     def __len__(self) -> int:
         return self.rows.shape[0]
@@ -59,3 +59,8 @@ def make_training_set(X: np.ndarray, Y: np.ndarray) -> TrainingSet:
     rows[:, n_in] = 1.0
     rows[:, n_in + 1:] = Y
     return TrainingSet(rows, n_in)
+
+
+def split_rows(rows: np.ndarray, n_inputs: int) -> tuple[np.ndarray, np.ndarray]:
+    """(the inputs with their column of ones, the targets) of ``[x | 1 | y]`` rows, as views."""
+    return rows[:, :n_inputs + 1], rows[:, n_inputs + 1:]
