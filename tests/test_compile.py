@@ -751,6 +751,16 @@ def test_the_trainer_uses_and_updates_an_sgd_optimizer():
         CompiledTrainer(compiled, optimizer=SGD(scalar.parameters(), lr=0.1))
 
 
+def test_the_gradient_after_train_batch_is_the_steps_as_the_engine_gives_it():
+    X, labels = np.random.default_rng(6).normal(size=(4, 5)), [0, 2, 1, 2]
+    scalar = MLP(5, [4, 3], seed=1)
+    batch_cost(scalar, X, labels).backward()
+    trainer = CompiledTrainer(MLP(5, [4, 3], seed=1), lr=0.5)
+    assert trainer.program.fused  # the step runs in the fused step's own sgd_step
+    assert_close(trainer.train_batch(X, np.array(labels)), batch_cost(scalar, X, labels).data)
+    assert_close(trainer.grad, [p.grad for p in scalar.parameters()])
+
+
 def test_train_batch_returns_the_batch_cost_and_accepts_targets_or_labels():
     model = MLP(4, [3], seed=13)
     X = np.random.default_rng(12).random((5, 4))

@@ -40,6 +40,18 @@ def test_epochs_on_a_training_set_follow_the_scalar_loop(cost, activation):
     np.testing.assert_allclose([p.data for p in compiled.parameters()],
                                [p.data for p in scalar.parameters()], rtol=1e-9, atol=1e-12)
 
+def test_the_gradient_after_a_lean_epoch_is_its_last_steps_as_the_engine_gives_it():
+    # 30 examples in batches of 6: every step runs in the fused step's own loop.
+    X = np.random.default_rng(4).normal(size=(30, 5))
+    labels = np.arange(30) % 3
+    scalar, compiled = MLP(5, [4, 3], seed=2), MLP(5, [4, 3], seed=2)
+    scalar_epochs(scalar, X, labels, 6, seed=5, lr=0.7, cost="quadratic", epochs=1)
+    trainer = CompiledTrainer(compiled, lr=0.7)
+    trainer.train_epoch(trainer.training_set(X, labels), None, 6, np.random.default_rng(5))
+    assert trainer.steps == 5
+    np.testing.assert_allclose(trainer.grad, [p.grad for p in scalar.parameters()],
+                               rtol=1e-9, atol=1e-12)
+
 def test_batches_larger_than_a_chunk_fall_back_with_the_same_result(monkeypatch):
     monkeypatch.setattr(program_module, "CHUNK", 4)
     X = np.random.default_rng(1).normal(size=(12, 3))

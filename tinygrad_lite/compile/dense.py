@@ -22,6 +22,7 @@ import math
 from typing import NamedTuple, Sequence
 
 import numpy as np
+from numpy import add, divide, dot, exp, matmul, multiply, negative, subtract, vdot
 
 from tinygrad_lite.compile.access import B, P, V, Access
 from tinygrad_lite.compile.instructions import Elementwise, Instruction, MatmulAffine, SegmentSum
@@ -129,14 +130,6 @@ def match_dense_chain(instrs: Sequence[Instruction], n_inputs: Sequence[int],
     return DenseChain(tuple(layers)) if end == n_params else None
 
 
-def _sigmoid(z: np.ndarray, t: np.ndarray, a: np.ndarray) -> None:
-    """a = 1 / (1 + e^(−z)) through the scratch t (z is kept; e^(−z) overflowing raises)."""
-    np.negative(z, out=t)
-    np.exp(t, out=t)
-    np.add(t, 1.0, out=t)
-    np.divide(1.0, t, out=a)
-
-
 def _flat_views(flat: np.ndarray, shapes: Sequence[tuple[int, int]]) -> list[np.ndarray]:
     """Consecutive C-contiguous pieces of ``flat`` with the given shapes."""
     views, start = [], 0
@@ -203,13 +196,16 @@ class DenseStep:
         self._gW1, self._gb1 = grads[0][:, :-1], grads[0][:, -1]
         self._buf = buf
         # Transposed views are made once: .T costs about as much as a small ufunc call.
-        self._forward = [(buf.with_ones[i - 1], blocks[i].T, buf.Z[i], buf.scratch[i],
-                          buf.acts[i]) for i in range(1, len(blocks))]
+        # Per layer: (input with ones, [W | b]ᵀ, Z, scratch, output); layer 0's product is apart.
+        self._forward = [(None if i == 0 else buf.with_ones[i - 1], blocks[i].T, buf.Z[i],
+                          buf.scratch[i], buf.acts[i]) for i in range(len(blocks))]
         self._backward = [(buf.delta[i], buf.delta[i].T, grads[i], buf.with_ones[i - 1],
                            blocks[i][:, :-1], buf.delta[i - 1], buf.slopes[i - 1])
                           for i in range(len(blocks) - 1, 0, -1)]
         self._first_delta_t = buf.delta[0].T
-        self._theta, self._G = theta, G
+        self._theta = theta
+        #: The flat gradient buffer each call writes (the program's).
+        self.grad = G
         n_out = chain.layers[-1].n_out
         self._rows = np.empty((b, n_in + 1 + n_out), theta.dtype)  # a gathered training batch
         self._rows_x, self._rows_y = split_rows(self._rows, n_in)
@@ -217,77 +213,82 @@ class DenseStep:
         self.steps_taken, self.cost_sum = 0, 0.0
 
     def plain_sgd(self, rows: np.ndarray, order: np.ndarray, batch: int, scale: float) -> int:
-        """Steps θ += G on the batches of ``order`` (``b`` rows each) from batch number
-        ``batch`` on, each gathered from ``rows`` (a TrainingSet's: inputs, 1, targets), with
-        ``scale`` = −lr/b. Each step adds to :attr:`steps_taken` and :attr:`cost_sum` once θ
-        has moved.
+        """Steps θ += G (:meth:`sgd_step`) on the batches of ``order`` (``b`` rows each) from
+        batch number ``batch`` on, each gathered from ``rows`` (a TrainingSet's: inputs, 1,
+        targets), with ``scale`` = −lr/b. Each step adds to :attr:`steps_taken` and
+        :attr:`cost_sum` once θ has moved.
 
         Returns the number of the batch it stopped at: the end, a shorter last batch, or a
-        batch whose step raised a floating-point error or whose numbers it cannot vouch for;
-        θ is untouched by that one, for the caller to take the careful way. Runs inside
-        ``np.errstate(all="raise")``; one loop for the whole epoch, because at mini-batch 10
-        the Python calls around each step cost about a tenth of it.
+        batch whose step it cannot vouch for; θ is untouched by that one, for the caller to
+        take the careful way. Runs inside ``np.errstate(all="raise")``; one loop for the whole
+        epoch, because at mini-batch 10 the Python calls around each step cost about a tenth
+        of it.
         """
-        b, theta, G = self.b, self._theta, self._G
+        b, step = self.b, self.sgd_step
         gathered, X, Y = self._rows, self._rows_x, self._rows_y
         for start in range(batch * b, len(order) - b + 1, b):
             rows.take(order[start:start + b], axis=0, out=gathered, mode="clip")
-            try:
-                total, finite = self(X, Y, scale)
-            except FloatingPointError:
+            total = step(X, Y, scale)
+            if total is None:
                 return batch
-            if not (finite and math.isfinite(total)):
-                return batch
-            np.add(theta, G, out=theta)
             self.steps_taken += 1
             self.cost_sum += total / b
             batch += 1
         return batch
 
+    def sgd_step(self, X: np.ndarray, Y: np.ndarray, scale: float) -> float | None:
+        """One plain SGD step θ += G, with ``scale`` = −lr/b, if this step can vouch for it;
+        returns Σ cost of the batch (before the step). Returns None, θ untouched, for a step
+        that raised a floating-point error or whose numbers it cannot vouch for (see the
+        class). Runs inside ``np.errstate(all="raise")``."""
+        try:
+            total, finite = self(X, Y, scale)
+        except FloatingPointError:
+            return None
+        if not (finite and math.isfinite(total)):
+            return None
+        add(self._theta, self.grad, out=self._theta)
+        return total
+
     def __call__(self, X: np.ndarray, Y: np.ndarray, scale: float) -> tuple[float, bool]:
         """One forward and backward pass; X may carry a column of ones after the inputs (a
         :class:`~tinygrad_lite.compile.training_set.TrainingSet`'s rows), which folds the
-        first layer's bias into its products."""
-        folded = X.shape[1] != self._n_in
-        self._forward_pass(X, folded)
-        total = self._output_delta(Y, 2.0 * scale)
-        self._backward_pass(X, folded)
-        buf = self._buf
-        return total, math.isfinite(float(np.vdot(buf.checked, buf.checked)))
+        first layer's bias into its products.
 
-    def _forward_pass(self, X: np.ndarray, folded: bool) -> None:
-        """Every layer's Z and sigmoid output, then every σ' = σ(1 − σ) at once."""
-        buf = self._buf
+        One straight-line method (the sigmoid written out in each layer): at mini-batch 10
+        each Python call around these ~30 NumPy calls costs about a percent of the step.
+        """
+        buf, folded = self._buf, X.shape[1] != self._n_in
+        # Forward: every layer's Z and a = σ(Z) = 1 / (1 + e^(−Z)) (through a scratch t).
         if folded:
-            np.matmul(X, self._first_block_t, out=buf.Z[0])
+            matmul(X, self._first_block_t, out=buf.Z[0])
         else:
-            np.matmul(X, self._W1_t, out=buf.Z[0])
-            np.add(buf.Z[0], self._b1, out=buf.Z[0])
-        _sigmoid(buf.Z[0], buf.scratch[0], buf.acts[0])
+            matmul(X, self._W1_t, out=buf.Z[0])
+            add(buf.Z[0], self._b1, out=buf.Z[0])
         for a_in, block_t, z, t, a in self._forward:
-            np.dot(a_in, block_t, out=z)  # contiguous operands: dot costs less than matmul
-            _sigmoid(z, t, a)
-        np.subtract(1.0, buf.all_acts, out=buf.all_slopes)
-        np.multiply(buf.all_slopes, buf.all_acts, out=buf.all_slopes)
-
-    def _backward_pass(self, X: np.ndarray, folded: bool) -> None:
-        """From the last layer's δ: each layer's [∂W | ∂b] block of G and the δ below it."""
-        for d, d_t, g, a_in, W, d_below, slope in self._backward:
-            np.dot(d_t, a_in, out=g)  # weights and bias together (the ones column)
-            np.matmul(d, W, out=d_below)
-            np.multiply(d_below, slope, out=d_below)
-        if folded:
-            np.matmul(self._first_delta_t, X, out=self._first_grad)
-        else:
-            np.matmul(self._first_delta_t, X, out=self._gW1)
-            np.add.reduce(self._buf.delta[0], axis=0, out=self._gb1)
-
-    def _output_delta(self, Y: np.ndarray, c: float) -> float:
-        """δ of the last layer, c·(a − y)·σ'(z), from d = a − y; returns Σ d²."""
-        buf = self._buf
+            if a_in is not None:
+                dot(a_in, block_t, out=z)  # contiguous operands: dot costs less than matmul
+            negative(z, out=t)
+            exp(t, out=t)  # overflowing raises; the instructions then take the step
+            add(t, 1.0, out=t)
+            divide(1.0, t, out=a)
+        # Every layer's σ'(Z) = a(1 − a) at once.
+        subtract(1.0, buf.all_acts, out=buf.all_slopes)
+        multiply(buf.all_slopes, buf.all_acts, out=buf.all_slopes)
+        # The last layer's δ = c·(a − y)·σ'(Z), from d = a − y, with Σ d² the batch's cost.
         d = buf.delta[-1]
-        np.subtract(buf.acts[-1], Y, out=d)
-        total = float(np.vdot(d, d))
-        np.multiply(d, buf.slopes[-1], out=d)
-        np.multiply(d, c, out=d)
-        return total
+        subtract(buf.acts[-1], Y, out=d)
+        total = float(vdot(d, d))
+        multiply(d, buf.slopes[-1], out=d)
+        multiply(d, 2.0 * scale, out=d)
+        # Backward: each layer's [∂W | ∂b] block of G and the δ below it.
+        for d, d_t, g, a_in, W, d_below, slope in self._backward:
+            dot(d_t, a_in, out=g)  # weights and bias together (the ones column)
+            matmul(d, W, out=d_below)
+            multiply(d_below, slope, out=d_below)
+        if folded:
+            matmul(self._first_delta_t, X, out=self._first_grad)
+        else:
+            matmul(self._first_delta_t, X, out=self._gW1)
+            add.reduce(buf.delta[0], axis=0, out=self._gb1)
+        return total, math.isfinite(float(vdot(buf.checked, buf.checked)))

@@ -642,7 +642,9 @@ class Program:
     def fused_step(self, b: int) -> DenseStep | None:
         """The fused step for batches of ``b`` (its buffers made once), or None if this
         program is not :attr:`fused` or ``b`` is larger than a chunk."""
-        return self._dense_step(b) if self._chain is not None and b <= CHUNK else None
+        if self._chain is None or b > CHUNK:
+            return None
+        return self._dense_steps.get(b) or self._dense_step(b)  # no lambda made per call
 
     def _dense_step(self, b: int) -> DenseStep:
         return _cached(self._dense_steps, b,

@@ -294,7 +294,31 @@ class CompiledTrainer:
         if not self._stepped:
             self._adopt_values()
         with self._stepper as step:
+            lean = self._plain_fused_step(X.shape[0])
+            if lean is not None:
+                cost = self._lean_batch(lean, X, Y)
+                if cost is not None:
+                    return cost
             return self._train_step(step, X, Y)
+
+    def _plain_fused_step(self, b: int) -> DenseStep | None:
+        """The fused step for batches of ``b`` if the step is plain SGD (no momentum)."""
+        return self.program.fused_step(b) if self.momentum == 0.0 else None
+
+    def _lean_batch(self, lean: DenseStep, X: np.ndarray, Y: np.ndarray) -> float | None:
+        """The mean cost of one step of the fused step's own (:meth:`DenseStep.sgd_step`), or
+        None, nothing changed, if it cannot vouch for the step (then :meth:`_train_step`
+        takes it the checked way, which names what is wrong)."""
+        b, was_stepped = X.shape[0], self._stepped
+        scale = -self.lr / b
+        self._stepped = True  # first: see _train_step
+        total = lean.sgd_step(X, Y, scale)
+        if total is None:
+            self._stepped = was_stepped
+            return None
+        self.steps += 1
+        self._G, self._G_scale = lean.grad, scale * b  # as _gradient keeps them
+        return total / b
 
     def _train_step(self, step: Stepper, X: np.ndarray, Y: np.ndarray,
                     batch: int | None = None) -> float:
@@ -484,8 +508,8 @@ class CompiledTrainer:
             stop = lean.plain_sgd(rows, order, batch, scale)
         finally:
             self.steps += lean.steps_taken
-        if lean.steps_taken:
-            self._G_scale = scale * lean.b  # the gradient of the last step, as _gradient keeps
+        if lean.steps_taken:  # the gradient of the last step, as _gradient keeps it
+            self._G, self._G_scale = lean.grad, scale * lean.b
         return stop, lean.cost_sum
 
     def gradients(self, X: Any, Y: Any, *, to_values: bool = False) -> tuple[float, np.ndarray]:
