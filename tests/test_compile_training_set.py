@@ -111,14 +111,19 @@ def test_a_float32_training_set_trains_as_the_scalar_loop_within_float32_toleran
     with pytest.raises(ValueError, match="another network or dtype"):
         CompiledTrainer(MLP(5, [4, 3], seed=8), lr=0.5).train_epoch(data, None, 5, 0)
 
-def test_the_lean_epoch_loop_gives_what_step_by_step_training_gives():
-    # Without on_batch, plain SGD on a training set runs in the fused step's own loop; with
+def epoch_data(trainer, X, labels, kind):
+    """train_epoch's (images, targets): a training set, or the arrays themselves."""
+    return (trainer.training_set(X, labels), None) if kind == "training set" else (X, labels)
+
+@pytest.mark.parametrize("kind", ["training set", "arrays"])
+def test_the_lean_epoch_loop_gives_what_step_by_step_training_gives(kind):
+    # Without on_batch, plain SGD on a fused program runs in the fused step's own loop; with
     # on_batch every step goes through train_epoch's checked path. Same numbers, to the bit.
     X = np.random.default_rng(5).normal(size=(47, 6))
     labels = np.arange(47) % 4
     lean, checked = (CompiledTrainer(MLP(6, [5, 4], seed=1), lr=0.8) for _ in range(2))
-    costs = [lean.train_epoch(lean.training_set(X, labels), None, 5, np.random.default_rng(9)),
-             checked.train_epoch(checked.training_set(X, labels), None, 5,
+    costs = [lean.train_epoch(*epoch_data(lean, X, labels, kind), 5, np.random.default_rng(9)),
+             checked.train_epoch(*epoch_data(checked, X, labels, kind), 5,
                                  np.random.default_rng(9), on_batch=lambda i, c: None)]
     assert costs[0] == costs[1]
     assert lean.steps == checked.steps == 10
@@ -126,7 +131,8 @@ def test_the_lean_epoch_loop_gives_what_step_by_step_training_gives():
     assert np.array_equal(lean.grad, checked.grad)
     assert [p.data for p in lean.params] == [p.data for p in checked.params]
 
-def test_a_batch_the_lean_loop_cannot_take_goes_the_checked_way():
+@pytest.mark.parametrize("kind", ["training set", "arrays"])
+def test_a_batch_the_lean_loop_cannot_take_goes_the_checked_way(kind):
     # One example saturates a neuron (e^(−z) overflows in the fused sigmoid): its batch runs
     # through the instructions, the other batches in the lean loop; the result is the scalar
     # loop's.
@@ -136,20 +142,33 @@ def test_a_batch_the_lean_loop_cannot_take_goes_the_checked_way():
     scalar, compiled = MLP(3, [3, 2], seed=2), MLP(3, [3, 2], seed=2)
     scalar_epochs(scalar, X, labels, 5, seed=4, lr=0.5, cost="quadratic", epochs=1)
     trainer = CompiledTrainer(compiled, lr=0.5)
-    trainer.train_epoch(trainer.training_set(X, labels), None, 5, np.random.default_rng(4))
+    trainer.train_epoch(*epoch_data(trainer, X, labels, kind), 5, np.random.default_rng(4))
     assert trainer.steps == 6
     np.testing.assert_allclose([p.data for p in compiled.parameters()],
                                [p.data for p in scalar.parameters()], rtol=1e-9, atol=1e-12)
 
-def test_a_step_the_lean_loop_refuses_is_named_and_changes_nothing():
+@pytest.mark.parametrize("kind", ["training set", "arrays"])
+def test_a_step_the_lean_loop_refuses_is_named_and_changes_nothing(kind):
     # Zero weights: σ = 0.5 and the first step is −lr · (about x/4): too large for θ.
     model = MLP(3, [2], seed=5)
     for p in model.parameters():
         p.data = 0.0
     X = np.tile([1e4, -1e4, 0.5], (6, 1))
     trainer = CompiledTrainer(model, lr=1e306)
-    data = trainer.training_set(X, np.arange(6) % 2)
+    data = epoch_data(trainer, X, np.arange(6) % 2, kind)
     with pytest.raises(ValueError, match="train_epoch, batch 0: parameter .* refusing"):
-        trainer.train_epoch(data, None, 3, np.random.default_rng(0))
+        trainer.train_epoch(*data, 3, np.random.default_rng(0))
     assert trainer.steps == 0 and not trainer.theta.any() and trainer.in_sync
     assert not any(p.data for p in model.parameters())
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_a_non_finite_input_in_an_epoch_on_arrays_is_named(bad):
+    # Arrays are not checked before the epoch: the lean loop cannot vouch for the batch that
+    # holds it, and the checked way names the input; nothing has moved.
+    X = np.random.default_rng(7).normal(size=(12, 3))
+    X[8, 1] = bad
+    trainer = CompiledTrainer(MLP(3, [3, 2], seed=2), lr=0.5)
+    with pytest.raises(ValueError, match="X .*(nan|inf)"):
+        trainer.train_epoch(X, np.arange(12) % 2, 12, np.random.default_rng(0))
+    assert trainer.steps == 0 and trainer.in_sync
+

@@ -19,14 +19,13 @@ errors and numbers.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 from numpy import add, divide, dot, exp, matmul, multiply, negative, subtract, vdot
 
 from tinygrad_lite.compile.access import B, P, V, Access
 from tinygrad_lite.compile.instructions import Elementwise, Instruction, MatmulAffine, SegmentSum
-from tinygrad_lite.compile.training_set import split_rows
 
 __all__ = ["DenseLayer", "DenseChain", "match_dense_chain", "DenseStep"]
 
@@ -206,16 +205,14 @@ class DenseStep:
         self._theta = theta
         #: The flat gradient buffer each call writes (the program's).
         self.grad = G
-        n_out = chain.layers[-1].n_out
-        self._rows = np.empty((b, n_in + 1 + n_out), theta.dtype)  # a gathered training batch
-        self._rows_x, self._rows_y = split_rows(self._rows, n_in)
         #: What :meth:`plain_sgd` has done so far: steps taken (θ moved) and their mean costs.
         self.steps_taken, self.cost_sum = 0, 0.0
 
-    def plain_sgd(self, rows: np.ndarray, order: np.ndarray, batch: int, scale: float) -> int:
+    def plain_sgd(self, gather: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+                  order: np.ndarray, batch: int, scale: float) -> int:
         """Steps θ += G (:meth:`sgd_step`) on the batches of ``order`` (``b`` rows each) from
-        batch number ``batch`` on, each gathered from ``rows`` (a TrainingSet's: inputs, 1,
-        targets), with ``scale`` = −lr/b. Each step adds to :attr:`steps_taken` and
+        batch number ``batch`` on, with ``scale`` = −lr/b; ``gather(idx)`` gives the inputs
+        and targets of the examples idx. Each step adds to :attr:`steps_taken` and
         :attr:`cost_sum` once θ has moved.
 
         Returns the number of the batch it stopped at: the end, a shorter last batch, or a
@@ -225,10 +222,8 @@ class DenseStep:
         of it.
         """
         b, step = self.b, self.sgd_step
-        gathered, X, Y = self._rows, self._rows_x, self._rows_y
         for start in range(batch * b, len(order) - b + 1, b):
-            rows.take(order[start:start + b], axis=0, out=gathered, mode="clip")
-            total = step(X, Y, scale)
+            total = step(*gather(order[start:start + b]), scale)
             if total is None:
                 return batch
             self.steps_taken += 1

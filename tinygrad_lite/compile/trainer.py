@@ -90,10 +90,6 @@ def _surely_finite(x: np.ndarray) -> bool:
 
 # Gives the inputs and targets of the examples idx, in buffers reused from call to call.
 Gather = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
-# A fused step that runs an epoch's plain SGD steps in its own loop, and a training set's rows.
-Lean = tuple[DenseStep, np.ndarray]
-
-
 def _pair_gatherer(X: np.ndarray, Y: np.ndarray) -> Gather:
     buffers: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
@@ -425,10 +421,10 @@ class CompiledTrainer:
 
         Args:
             images: ``(n, nin)`` inputs, or a :class:`TrainingSet` from :meth:`training_set`
-                (faster: checked once, one gather a step; fastest for a fused program without
-                momentum or ``on_batch``, whose steps then run in the fused step's own loop);
-                targets: ``n`` int labels or ``(n, n_out)`` targets, or None with a
-                TrainingSet.
+                (faster: checked once, one gather a step); targets: ``n`` int labels or
+                ``(n, n_out)`` targets, or None with a TrainingSet. Plain SGD (no momentum)
+                on a :attr:`Program.fused` program without ``on_batch`` runs the epoch's
+                steps in the fused step's own loop, fastest.
             batch_size: examples per step; rng: a NumPy Generator (fastest), a
                 ``random.Random`` or an int seed: see ``iterate_minibatches``.
             on_batch: called with (batch index, batch cost) after each step.
@@ -438,7 +434,7 @@ class CompiledTrainer:
             self._adopt_values()
         batch_size = positive_int(batch_size, "batch_size")
         order = shuffled_order(n, rng)
-        lean = self._lean_step(images, batch_size, on_batch)
+        lean = self._lean_step(batch_size, on_batch)
         try:
             with self._stepper as step:
                 total = self._epoch_steps(step, gather, order, batch_size, on_batch, lean)
@@ -464,19 +460,15 @@ class CompiledTrainer:
         # The fused step takes the ones column too (its first layer's bias); else only inputs.
         return _row_gatherer(rows, nin, self.program.fused), rows.shape[0]
 
-    def _lean_step(self, images: Any, batch_size: int,
-                   on_batch: Callable[[int, float], None] | None) -> Lean | None:
-        """The fused step whose own loop may run this epoch's steps, and the training set's
-        rows: plain SGD on a training set, with nothing to call between the steps (so nothing
-        can change lr meanwhile)."""
-        if not isinstance(images, TrainingSet) or on_batch is not None or self.momentum != 0.0:
-            return None
-        fused = self.program.fused_step(batch_size)
-        return None if fused is None else (fused, images.rows)
+    def _lean_step(self, batch_size: int,
+                   on_batch: Callable[[int, float], None] | None) -> DenseStep | None:
+        """The fused step whose own loop may run this epoch's steps: plain SGD with nothing
+        to call between the steps (so nothing can change lr meanwhile)."""
+        return None if on_batch is not None else self._plain_fused_step(batch_size)
 
     def _epoch_steps(self, step: Stepper, gather: Gather, order: np.ndarray, batch_size: int,
                      on_batch: Callable[[int, float], None] | None,
-                     lean: Lean | None = None) -> float:
+                     lean: DenseStep | None = None) -> float:
         """The steps of one epoch on the rows ``order``, cut into batches and gathered into
         buffers reused from step to step; returns the sum of the batch costs.
 
@@ -486,7 +478,7 @@ class CompiledTrainer:
         total, i, n_batches = 0.0, 0, -(-len(order) // batch_size)
         while i < n_batches:
             if lean is not None:
-                i, cost_sum = self._lean_steps(*lean, order, i)
+                i, cost_sum = self._lean_steps(lean, gather, order, i)
                 total += cost_sum
                 if i == n_batches:
                     break
@@ -498,14 +490,14 @@ class CompiledTrainer:
             i += 1
         return total
 
-    def _lean_steps(self, lean: DenseStep, rows: np.ndarray, order: np.ndarray,
+    def _lean_steps(self, lean: DenseStep, gather: Gather, order: np.ndarray,
                     batch: int) -> tuple[int, float]:
         """(the batch :meth:`DenseStep.plain_sgd` stopped at, the sum of its steps' costs)."""
         lean.steps_taken, lean.cost_sum = 0, 0.0
         scale = -self.lr / lean.b
         self._stepped = True  # first: θ may move from here on (see _train_step)
         try:
-            stop = lean.plain_sgd(rows, order, batch, scale)
+            stop = lean.plain_sgd(gather, order, batch, scale)
         finally:
             self.steps += lean.steps_taken
         if lean.steps_taken:  # the gradient of the last step, as _gradient keeps it
