@@ -90,6 +90,8 @@ def _surely_finite(x: np.ndarray) -> bool:
 
 # Gives the inputs and targets of the examples idx, in buffers reused from call to call.
 Gather = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
 def _pair_gatherer(X: np.ndarray, Y: np.ndarray) -> Gather:
     buffers: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
@@ -290,21 +292,27 @@ class CompiledTrainer:
         if not self._stepped:
             self._adopt_values()
         with self._stepper as step:
-            lean = self._plain_fused_step(X.shape[0])
-            if lean is not None:
-                cost = self._lean_batch(lean, X, Y)
-                if cost is not None:
-                    return cost
-            return self._train_step(step, X, Y)
+            return self._step(step, X, Y)
+
+    def _step(self, step: Stepper, X: np.ndarray, Y: np.ndarray,
+              batch: int | None = None) -> float:
+        """One SGD step, by the fused step itself when it can vouch for it (plain SGD on a
+        fused program), else the checked way of :meth:`_train_step`; its mean cost."""
+        lean = self._plain_fused_step(X.shape[0])
+        if lean is not None:
+            cost = self._lean_batch(lean, X, Y)
+            if cost is not None:
+                return cost
+        return self._train_step(step, X, Y, batch)
 
     def _plain_fused_step(self, b: int) -> DenseStep | None:
         """The fused step for batches of ``b`` if the step is plain SGD (no momentum)."""
         return self.program.fused_step(b) if self.momentum == 0.0 else None
 
     def _lean_batch(self, lean: DenseStep, X: np.ndarray, Y: np.ndarray) -> float | None:
-        """The mean cost of one step of the fused step's own (:meth:`DenseStep.sgd_step`), or
-        None, nothing changed, if it cannot vouch for the step (then :meth:`_train_step`
-        takes it the checked way, which names what is wrong)."""
+        """The mean cost of one plain SGD step taken by the fused step itself
+        (:meth:`DenseStep.sgd_step`), or None, nothing changed, if it cannot vouch for the
+        step (then :meth:`_train_step` takes it the checked way, which names what is wrong)."""
         b, was_stepped = X.shape[0], self._stepped
         scale = -self.lr / b
         self._stepped = True  # first: see _train_step
@@ -483,7 +491,7 @@ class CompiledTrainer:
                 if i == n_batches:
                     break
             xb, yb = gather(order[i * batch_size:(i + 1) * batch_size])
-            cost = self._train_step(step, xb, yb, i)
+            cost = self._step(step, xb, yb, i)  # lr and momentum read again at every step
             total += cost
             if on_batch is not None:
                 on_batch(i, cost)
