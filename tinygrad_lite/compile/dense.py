@@ -195,9 +195,10 @@ class DenseStep:
         self._gW1, self._gb1 = grads[0][:, :-1], grads[0][:, -1]
         self._buf = buf
         # Transposed views are made once: .T costs about as much as a small ufunc call.
-        # Per layer: (input with ones, [W | b]ᵀ, Z, scratch, output); layer 0's product is apart.
-        self._forward = [(None if i == 0 else buf.with_ones[i - 1], blocks[i].T, buf.Z[i],
-                          buf.scratch[i], buf.acts[i]) for i in range(len(blocks))]
+        # Per layer: (input with ones, [W | b]ᵀ, Z, scratch, output); layer 0's product is
+        # made apart (from X, with or without its ones column), so its first two are None.
+        self._forward = [(buf.with_ones[i - 1] if i else None, blocks[i].T if i else None,
+                          buf.Z[i], buf.scratch[i], buf.acts[i]) for i in range(len(blocks))]
         self._backward = [(buf.delta[i], buf.delta[i].T, grads[i], buf.with_ones[i - 1],
                            blocks[i][:, :-1], buf.delta[i - 1], buf.slopes[i - 1])
                           for i in range(len(blocks) - 1, 0, -1)]
