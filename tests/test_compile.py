@@ -751,6 +751,33 @@ def test_the_trainer_uses_and_updates_an_sgd_optimizer():
         CompiledTrainer(compiled, optimizer=SGD(scalar.parameters(), lr=0.1))
 
 
+def test_lr_and_momentum_changed_by_on_batch_take_effect_at_the_next_step():
+    # Each step of an epoch with on_batch reads the optimizer's lr and momentum again, whether
+    # the fused step takes it (momentum 0) or the checked path does.
+    X = np.random.default_rng(13).normal(size=(12, 3))
+    labels = [0, 1, 1] * 4
+
+    def schedule(opt, i):
+        opt.lr = 0.3 / (i + 1)
+        opt.momentum = 0.5 if i == 1 else 0.0
+
+    scalar, compiled = MLP(3, [2], seed=14), MLP(3, [2], seed=14)
+    scalar_opt = SGD(scalar.parameters(), lr=0.3)
+    for i, batch in enumerate(iterate_minibatches(len(X), 3, random.Random(4))):
+        scalar_opt.zero_grad()
+        batch_cost(scalar, X[batch], [labels[k] for k in batch]).backward()
+        scalar_opt.step()
+        schedule(scalar_opt, i)
+    opt = SGD(compiled.parameters(), lr=0.3)
+    trainer = CompiledTrainer(compiled, optimizer=opt)
+    assert trainer.program.fused
+    trainer.train_epoch(X, np.array(labels), 3, random.Random(4),
+                        on_batch=lambda i, cost: schedule(opt, i))
+    assert trainer.steps == 4 and opt.lr == 0.3 / 4
+    assert_close([p.data for p in compiled.parameters()], [p.data for p in scalar.parameters()])
+    assert_close(opt.velocity, scalar_opt.velocity)
+
+
 def test_the_gradient_after_train_batch_is_the_steps_as_the_engine_gives_it():
     X, labels = np.random.default_rng(6).normal(size=(4, 5)), [0, 2, 1, 2]
     scalar = MLP(5, [4, 3], seed=1)
