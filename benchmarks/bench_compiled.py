@@ -21,12 +21,14 @@ data set (60,000 × 784 in [0, 1], 10 classes, seeded; see ``synthetic_mnist.py`
 
 The whole process is pinned to ONE core (``os.sched_setaffinity``, as ``taskset -c 0``; JAX
 ignores XLA's thread flags) and BLAS runs on one thread. Every setting is timed in ``--rounds``
-interleaved rounds (every other round in reverse order). Examples/s are each row's fastest
-epoch, the least disturbed measurement. The ratios pair the rows round by round: a row's epoch
+interleaved rounds (every other round in reverse order; within a round, each batch size's
+rows one after the other, each row's float64 and float32 epochs next to each other).
+Examples/s are each row's median epoch. The ratios pair the rows round by round: a row's epoch
 time over its reference's in the same round, the median over the rounds. The machine is shared
 and its speed drifts over seconds, so two rows' fastest epochs may come from different moments
-(in runs of the same code they moved ±10%); a pair measured a second apart sees the same
-machine, and the median leaves out the rounds a burst of load hit. Epochs are timed in CPU
+(in runs of the same code their ratio moved ±10%); a pair measured seconds apart sees the same
+machine, and the median leaves out the rounds a burst of load hit. Each target line also
+prints the ratio of the fastest epochs. Epochs are timed in CPU
 time of the process (``time.process_time``: every thread of it, so JAX's too) unless
 ``--clock wall``: on a machine busy with other processes, the time they take from our core is
 not counted, so the numbers stay comparable between runs; on an idle machine both agree.
@@ -36,7 +38,7 @@ The targets of issue 14 are printed with met / not met; then the compile-scaling
 
 Usage::
 
-    python benchmarks/bench_compiled.py [--rounds 5] [--cpu 0] [--clock cpu|wall] [--quick]
+    python benchmarks/bench_compiled.py [--rounds 7] [--cpu 0] [--clock cpu|wall] [--quick]
                                         [--no-scaling | --scaling-against 0d3246b]
 """
 
@@ -217,6 +219,7 @@ ROW_LABELS = {
     "torch": "PyTorch, 1 thread",
 }
 FACTORIES = (numpy_rows, compiled_rows, jax_rows, torch_rows)
+ROW_ORDER = list(ROW_LABELS)
 
 
 # --------------------------------------------------------------------------- measuring
@@ -254,9 +257,9 @@ class Timings:
     n: int
 
     def rate(self, key: Key) -> float | None:
-        """Examples/s of the row's fastest epoch."""
+        """Examples/s of the row's median epoch."""
         times = self.seconds.get(key)
-        return None if times is None else self.n / min(times)
+        return None if times is None else self.n / statistics.median(times)
 
     def ratio(self, key: Key, against: Key) -> float | None:
         """The median over the rounds of the row's epoch time ÷ ``against``'s in the same
@@ -266,16 +269,19 @@ class Timings:
             x / y for x, y in zip(a, b))
 
     def best_ratio(self, key: Key, against: Key) -> float | None:
-        """The fastest epoch of ``against`` ÷ the row's fastest (for comparison)."""
-        rate, ref = self.rate(key), self.rate(against)
-        return None if rate is None or ref is None else ref / rate
+        """The row's fastest epoch time ÷ that of ``against`` (for comparison)."""
+        a, b = self.seconds.get(key), self.seconds.get(against)
+        return None if a is None or b is None else min(a) / min(b)
 
 
 def time_epochs(rows: dict[Key, Epoch | str], rounds: int, n: int,
                 clock: Callable[[], float]) -> Timings:
     """Every runnable row's epoch in each of ``rounds`` interleaved rounds, every other round
     in reverse order (so that a drift within a round favours no row)."""
-    keys = [key for key, run in rows.items() if not isinstance(run, str)]
+    # Each row's float64 and float32 epochs one after the other, a row's two batch sizes apart:
+    # every ratio pairs epochs measured seconds apart, float32 ÷ float64 too.
+    keys = sorted((key for key, run in rows.items() if not isinstance(run, str)),
+                  key=lambda k: (k[1], ROW_ORDER.index(k[2]), k[0]))
     seconds: dict[Key, list[float]] = {key: [] for key in keys}
     for r in range(rounds):
         for key in keys if r % 2 == 0 else keys[::-1]:
@@ -433,7 +439,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--rounds", type=positive_int, default=7,
-                        help="interleaved epochs per row (ex/s: the fastest; ratios: the "
+                        help="interleaved epochs per row (ex/s: the median epoch; ratios: the "
                              "median of the rounds' ratios)")
     parser.add_argument("--cpu", default="0", help="the core to pin to ('none': no pinning)")
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="cpu",
@@ -459,7 +465,7 @@ def print_header(args: argparse.Namespace) -> None:
     affinity = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else "?"
     print(f"network {' → '.join(map(str, SIZES))}, sigmoid, quadratic cost, SGD lr {LR}; "
           f"synthetic MNIST {args.examples:,} × 784; {args.rounds} interleaved rounds (ex/s: "
-          f"the fastest; ratios: the median of the rounds' ratios), "
+          f"the median epoch; ratios: the median of the rounds' ratios), "
           f"{'CPU' if args.clock == 'cpu' else 'wall-clock'} time")
     print(f"Python {sys.version.split()[0]}, NumPy {np.__version__}, one BLAS thread, "
           f"process pinned to CPU {affinity}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")

@@ -8,7 +8,7 @@ import pytest
 
 from tinygrad_lite import CompiledTrainer, TrainingSet
 from tinygrad_lite.compile import program as program_module
-from tinygrad_lite.data import iterate_minibatches
+from tinygrad_lite.data import iterate_minibatches, shuffled_order
 from tinygrad_lite.losses import batch_cost
 from tinygrad_lite.nn import MLP
 from tinygrad_lite.optim import SGD
@@ -118,7 +118,7 @@ def epoch_data(trainer, X, labels, kind):
 @pytest.mark.parametrize("kind", ["training set", "arrays"])
 def test_the_lean_epoch_loop_gives_what_step_by_step_training_gives(kind):
     # Without on_batch, plain SGD on a fused program runs in the fused step's own loop; with
-    # on_batch every step goes through train_epoch's checked path. Same numbers, to the bit.
+    # on_batch each step is a call of its own (lr read again). Same numbers, to the bit.
     X = np.random.default_rng(5).normal(size=(47, 6))
     labels = np.arange(47) % 4
     lean, checked = (CompiledTrainer(MLP(6, [5, 4], seed=1), lr=0.8) for _ in range(2))
@@ -172,3 +172,39 @@ def test_a_non_finite_input_in_an_epoch_on_arrays_is_named(bad):
         trainer.train_epoch(X, np.arange(12) % 2, 12, np.random.default_rng(0))
     assert trainer.steps == 0 and trainer.in_sync
 
+
+class _RowsThatStopAfter(np.ndarray):
+    """Rows whose k-th gather raises KeyboardInterrupt, as a Ctrl-C between two steps would."""
+
+    gathers_left = 0
+
+    def take(self, *args, **kwargs):
+        type(self).gathers_left -= 1
+        if type(self).gathers_left < 0:
+            raise KeyboardInterrupt
+        return np.ndarray.take(np.asarray(self), *args, **kwargs)
+
+@pytest.mark.parametrize("lr_before", [None, 0.8])
+def test_an_interrupted_lean_epoch_keeps_the_steps_and_the_gradient_of_the_last(lr_before):
+    # Three steps in the fused step's own loop, then Ctrl-C: θ, steps and grad are those of
+    # three train_batch calls on the same batches, with no step before or one at another lr.
+    X = np.random.default_rng(8).normal(size=(20, 4))
+    labels = np.arange(20) % 3
+    lean, stepwise = (CompiledTrainer(MLP(4, [3, 3], seed=4), lr=lr_before or 0.5)
+                      for _ in range(2))
+    if lr_before is not None:
+        for trainer in (lean, stepwise):
+            trainer.train_batch(X[:5], labels[:5])
+            trainer.lr = 0.5
+    data = lean.training_set(X, labels)
+    _RowsThatStopAfter.gathers_left = 3
+    with pytest.raises(KeyboardInterrupt):
+        lean.train_epoch(TrainingSet(data.rows.view(_RowsThatStopAfter), data.n_inputs), None,
+                         5, np.random.default_rng(3))
+    order = shuffled_order(20, np.random.default_rng(3))
+    for k in range(3):
+        stepwise.train_batch(X[order[5 * k:5 * k + 5]], labels[order[5 * k:5 * k + 5]])
+    assert lean.steps == stepwise.steps == (3 if lr_before is None else 4) and lean.in_sync
+    np.testing.assert_allclose(lean.theta, stepwise.theta, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(lean.grad, stepwise.grad, rtol=1e-12, atol=1e-15)
+    assert np.abs(lean.grad).max() > 0

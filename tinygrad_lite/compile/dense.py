@@ -11,8 +11,9 @@ over instruction closures, no gradient rows to seed or zero, activations batch-m
 column of ones so one product gives ``W a + b`` and one product its gradient.
 
 It computes what the instructions compute (the same formulas, summed in other orders, so
-equal to ~1e-15), and only inside ``np.errstate(all="raise")``: any floating-point error is
-raised, and the caller runs the step again with the instructions, which give the engine's
+equal to ~1e-15), and only inside ``np.errstate(all="raise", under="ignore")``: any other
+floating-point error is raised, and the step is not taken; the caller's checked path then runs
+it through the instructions (after one more try of this step), which give the engine's
 errors and numbers.
 """
 
@@ -170,11 +171,12 @@ def _views(flat: np.ndarray, chain: DenseChain) -> list[np.ndarray]:
 
 
 class DenseStep:
-    """Forward and backward of a chain for batches of ``b``, on θ and into G (both flat).
+    """Forward and backward of a chain for batches of ``b``, on θ and into :attr:`grad` (both
+    flat).
 
     ``step(X, Y, scale)`` returns (Σ over the batch of the cost, whether the gradient is
-    known to be finite) and writes ``scale`` · ∇(Σ cost) into G. Call it inside
-    ``np.errstate(all="raise")``.
+    known to be finite) and writes ``scale`` · ∇(Σ cost) into :attr:`grad`. Call it inside
+    ``np.errstate(all="raise", under="ignore")`` (an underflow is a harmless 0 here).
 
     Known finite: the sum of squares of every pre-activation and every δ is finite, so each is
     below ~1e154 in size. Finite pre-activations mean finite inputs and parameters (an inf
@@ -218,7 +220,7 @@ class DenseStep:
 
         Returns the number of the batch it stopped at: the end, a shorter last batch, or a
         batch whose step it cannot vouch for; θ is untouched by that one, for the caller to
-        take the careful way. Runs inside ``np.errstate(all="raise")``; one loop for the whole
+        take the careful way. Runs inside the errstate the class names; one loop for the whole
         epoch, because at mini-batch 10 the Python calls around each step cost about a tenth
         of it.
         """
@@ -236,7 +238,7 @@ class DenseStep:
         """One plain SGD step θ += G, with ``scale`` = −lr/b, if this step can vouch for it;
         returns Σ cost of the batch (before the step). Returns None, θ untouched, for a step
         that raised a floating-point error or whose numbers it cannot vouch for (see the
-        class). Runs inside ``np.errstate(all="raise")``."""
+        class). Runs inside the errstate the class names."""
         try:
             total, finite = self(X, Y, scale)
         except FloatingPointError:

@@ -315,13 +315,15 @@ class CompiledTrainer:
         step (then :meth:`_train_step` takes it the checked way, which names what is wrong)."""
         b, was_stepped = X.shape[0], self._stepped
         scale = -self.lr / b
-        self._stepped = True  # first: see _train_step
+        # First, as in _train_step: once θ has moved, a Ctrl-C must find the trainer out of
+        # sync and the gradient's scale that of this step (a refused step's fallback sets it).
+        self._stepped = True
+        self._G, self._G_scale = lean.grad, scale * b  # as _gradient keeps them
         total = lean.sgd_step(X, Y, scale)
         if total is None:
             self._stepped = was_stepped
             return None
         self.steps += 1
-        self._G, self._G_scale = lean.grad, scale * b  # as _gradient keeps them
         return total / b
 
     def _train_step(self, step: Stepper, X: np.ndarray, Y: np.ndarray,
@@ -481,7 +483,8 @@ class CompiledTrainer:
         buffers reused from step to step; returns the sum of the batch costs.
 
         With ``lean`` the fused step's own loop takes the batches it can vouch for, and a batch
-        it stops at goes the checked way of :meth:`_train_step` (which names what is wrong).
+        it stops at goes the checked way of :meth:`_train_step` (which names what is wrong);
+        without it each batch is a :meth:`_step`.
         """
         total, i, n_batches = 0.0, 0, -(-len(order) // batch_size)
         while i < n_batches:
@@ -491,7 +494,10 @@ class CompiledTrainer:
                 if i == n_batches:
                     break
             xb, yb = gather(order[i * batch_size:(i + 1) * batch_size])
-            cost = self._step(step, xb, yb, i)  # lr and momentum read again at every step
+            if lean is not None:  # the batch the lean loop stopped at: it refused it already
+                cost = self._train_step(step, xb, yb, i)
+            else:  # lr and momentum read again at every step
+                cost = self._step(step, xb, yb, i)
             total += cost
             if on_batch is not None:
                 on_batch(i, cost)
@@ -506,10 +512,10 @@ class CompiledTrainer:
         self._stepped = True  # first: θ may move from here on (see _train_step)
         try:
             stop = lean.plain_sgd(gather, order, batch, scale)
-        finally:
+        finally:  # also when interrupted: the steps taken and the gradient of the last one
             self.steps += lean.steps_taken
-        if lean.steps_taken:  # the gradient of the last step, as _gradient keeps it
-            self._G, self._G_scale = lean.grad, scale * lean.b
+            if lean.steps_taken:
+                self._G, self._G_scale = lean.grad, scale * lean.b
         return stop, lean.cost_sum
 
     def gradients(self, X: Any, Y: Any, *, to_values: bool = False) -> tuple[float, np.ndarray]:
