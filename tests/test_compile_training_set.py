@@ -168,9 +168,10 @@ def test_a_non_finite_input_in_an_epoch_on_arrays_is_named(bad):
     X = np.random.default_rng(7).normal(size=(12, 3))
     X[8, 1] = bad
     trainer = CompiledTrainer(MLP(3, [3, 2], seed=2), lr=0.5)
+    before = trainer.theta.copy()
     with pytest.raises(ValueError, match="X .*(nan|inf)"):
         trainer.train_epoch(X, np.arange(12) % 2, 12, np.random.default_rng(0))
-    assert trainer.steps == 0 and trainer.in_sync
+    assert trainer.steps == 0 and np.array_equal(trainer.theta, before)
 
 
 class _RowsThatStopAfter(np.ndarray):
