@@ -494,7 +494,7 @@ class CompiledTrainer:
                 if i == n_batches:
                     break
             xb, yb = gather(order[i * batch_size:(i + 1) * batch_size])
-            if lean is not None:  # the batch the lean loop stopped at: it refused it already
+            if lean is not None:  # where the lean loop stopped: a refused or a short batch
                 cost = self._train_step(step, xb, yb, i)
             else:  # lr and momentum read again at every step
                 cost = self._step(step, xb, yb, i)
