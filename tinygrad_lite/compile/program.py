@@ -650,16 +650,13 @@ class Program:
         return _cached(self._dense_steps, b,
                        lambda: DenseStep(self._chain, b, self.theta, self._G))  # type: ignore[arg-type]
 
-    def _fast_step(self, arrays: Sequence[np.ndarray],
-                   scale: float) -> tuple[float, np.ndarray, bool]:
-        """:meth:`Stepper.__call__` (runs inside ``np.errstate(all="raise")``), and whether
-        the gradient is known to be finite."""
+    def _fast_step(self, arrays: Sequence[np.ndarray], scale: float) -> tuple[float, np.ndarray]:
+        """:meth:`Stepper.__call__` (runs inside ``np.errstate(all="raise")``)."""
         b = arrays[0].shape[0]
-        if self._chain is not None and b <= CHUNK:
+        fused = self.fused_step(b)
+        if fused is not None:
             try:
-                step = self._dense_steps.get(b) or self._dense_step(b)  # no lambda per step
-                total, finite = step(arrays[0], arrays[1], scale)
-                return total, self._G, finite
+                return fused(arrays[0], arrays[1], scale)[0], self._G
             except FloatingPointError:
                 pass  # the instructions below say what went wrong, or finish quietly
         n_in = self.lowered.n_inputs[0]
@@ -668,8 +665,8 @@ class Program:
         if b > CHUNK:
             outs, grad = self.differentiate(Batch(tuple(arrays), b), scale)
             self._G[:] = grad
-            return float(outs[:, 0].sum()), self._G, False
-        return self._instruction_step(arrays, scale), self._G, False
+            return float(outs[:, 0].sum()), self._G
+        return self._instruction_step(arrays, scale), self._G
 
     def _instruction_step(self, arrays: Sequence[np.ndarray], scale: float) -> float:
         ws = self._workspaces.get(arrays[0].shape[0]) or self._workspace(arrays[0].shape[0])
@@ -709,9 +706,6 @@ class Stepper:
             raise ValueError("a Stepper needs a program with one output (a cost)")
         self._program = program
         self._errstates: list[Any] = []  # a stack: a callback may step inside a step
-        #: Whether the last call's gradient is known to be finite without looking at it
-        #: (a fused step that raised nothing and saw only finite pre-activations).
-        self.known_finite = False
 
     def __enter__(self) -> "Stepper":
         errstate = np.errstate(all="raise", under="ignore")
@@ -731,5 +725,4 @@ class Stepper:
         products."""
         if not self._errstates:
             raise RuntimeError("call a Stepper inside `with program.stepper() as step:`")
-        total, grad, self.known_finite = self._program._fast_step(arrays, scale)
-        return total, grad
+        return self._program._fast_step(arrays, scale)

@@ -334,9 +334,7 @@ class CompiledTrainer:
         # with −lr/b gives the step itself, saving a pass over θ.
         cost, G = self._gradient(step, X, Y, -lr / b if mu == 0.0 else 1.0 / b)
         delta = G if mu == 0.0 else self._momentum_step(G, mu, lr)
-        # A fused step that saw only finite numbers and raised nothing made a finite G.
-        known = mu == 0.0 and step.known_finite
-        if not (math.isfinite(cost) and (known or _surely_finite(delta))):
+        if not (math.isfinite(cost) and _surely_finite(delta)):
             what = "train_batch" if batch is None else f"train_epoch, batch {batch}"
             self._check_step(step, X, Y, cost, delta, what)
         # First: a Ctrl-C arriving after θ has moved must not leave the trainer "in sync".
