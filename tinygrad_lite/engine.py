@@ -13,7 +13,10 @@ Gradient semantics (the same as PyTorch's for leaves):
 
 * ``backward()`` *accumulates*: every call adds the gradient of this call into ``.grad``
   of every node it reaches (leaves and intermediate nodes alike). Calling it twice gives
-  exactly twice the gradients; reset them with :meth:`Value.zero_grad` or :func:`zero_grad`.
+  twice the gradients; reset them with :meth:`Value.zero_grad` or :func:`zero_grad`. (A
+  weight feeding several ``sum`` or ``affine`` nodes, as in a mini-batch's graph, has each
+  node's term added to its ``.grad`` in turn, as micrograd does, instead of the call's total
+  in one addition: so the second call may differ from the first in the last bit.)
 * Each call propagates only the gradient of *that* call, never what earlier calls left in
   ``.grad``, so repeated calls add, they do not compound.
 * A value used in several places receives the sum of the gradients along all its paths.
@@ -634,7 +637,7 @@ class Value:
     # for one of this call and nothing needs unmarking afterwards; the marks hold no
     # reference back, so the nodes stay free of reference cycles. Three passes: _visit lists
     # the interior nodes, children before parents; _chain_rule hands each parent local
-    # derivative × gradient; backward() adds each leaf's total to its .grad.
+    # derivative × gradient; backward() adds each marked leaf's total to its .grad.
     def _visit(self, order: list["Value"], leaves: list["Value"], opened: object,
                done: object) -> None:
         """Fill ``order`` with the interior nodes of this value's graph, each before its
@@ -684,9 +687,12 @@ class Value:
         """Seed this value with gradient 1, then, for each node of ``order`` (children first),
         add local derivative × the node's gradient into each parent's ``_fresh``.
 
-        A leaf :meth:`_visit` did not mark is marked ``done`` and appended to ``leaves`` when
-        first met. With ``accumulate`` each node's gradient, complete once its turn comes, is
-        also added to its ``.grad``; the leaves' are left to the caller.
+        With ``accumulate`` each node's gradient, complete once its turn comes, is also added
+        to its ``.grad``, and so is each term for a leaf :meth:`_visit` did not mark (a weight
+        met only by sum and affine nodes): one pass over the weights instead of two, which
+        makes a network's ``backward()`` ~1.6× faster. Without it, such a leaf is marked
+        ``done`` and appended to ``leaves`` when first met. The marked leaves' totals are left
+        to the caller.
         """
         self._fresh = 1.0
         for node in order:
@@ -702,6 +708,12 @@ class Value:
                 b._fresh += db * g
             elif n == 1:
                 parents[0]._fresh += node._local[0] * g
+            elif accumulate:
+                for parent, local in zip(parents, node._local):
+                    if parent._seen is done:
+                        parent._fresh += local * g
+                    else:  # a leaf of sum or affine nodes only: its term goes straight in
+                        parent.grad += local * g
             else:
                 for parent, local in zip(parents, node._local):
                     if parent._seen is done:
@@ -740,8 +752,7 @@ class Value:
         leaves: list[Value] = []
         self._visit(order, leaves, object(), done)
         self._chain_rule(order, leaves, done, accumulate=True)
-        # A marked leaf's gradient of this call in one step, so that repeated calls add
-        # exactly the same amount every time.
+        # A marked leaf's gradient of this call, in one addition.
         for node in leaves:
             node.grad += node._fresh
 
