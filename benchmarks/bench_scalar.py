@@ -25,13 +25,18 @@ in a fresh process, plus the ``tracemalloc`` peak of the step itself).
 
 Usage::
 
-    python benchmarks/bench_scalar.py [--seconds 4] [--micrograd-seconds 10] [--rounds 3]
+    python benchmarks/bench_scalar.py [--seconds 4] [--micrograd-seconds 10] [--rounds 15]
                                       [--no-micrograd] [--quick]
 
-The rows run in ``--rounds`` alternating rounds (each its ``seconds / rounds``); the best round
-of each is reported (n counts all rounds), so load from other processes hits all of them
-alike instead of skewing a ratio. Time is the process's CPU time (``time.process_time``),
-which does not count what other processes take from the core.
+The rows with ``gc`` on run first, then those with it off. Within each group the rows run in
+``--rounds`` interleaved rounds, each row for ``seconds / rounds`` in each (micrograd: at
+least one step), in reverse order every other round, and each row's rate counts all its
+rounds: the machine's speed drifts over seconds, and rows measured at different moments (the
+best round of each, as this script did before) gave ratios ±30% apart between runs of the
+same code. micrograd's own step varies more: with ``gc`` on the same step takes 0.18 to 0.6 s,
+by how much the collector has seen, so its rate rests on every step it ran.
+Time is the process's CPU time (``time.process_time``), which does not count what other
+processes take from the core.
 """
 
 from __future__ import annotations
@@ -73,15 +78,14 @@ def _examples(n: int = 64, seed: int = 0) -> list[tuple[list[float], int]]:
         return [([rng.random() for _ in range(784)], rng.randrange(10)) for _ in range(n)]
 
 
-def _measure(step: Callable[[list[float], int], None], examples: list, seconds: float,
-             warmup: int = 2, gc_off: bool = False, chunk: int = 8) -> tuple[float, int]:
-    """(examples per CPU second, examples run) of ``step`` over at least ``seconds``.
+def _slice(step: Callable[[list[float], int], None], examples: list, seconds: float,
+           start: int, gc_off: bool, chunk: int = 4) -> tuple[float, int]:
+    """(CPU seconds, steps) of running ``step`` for at least ``seconds`` (one step at least),
+    on the examples from index ``start`` on.
 
     With ``gc_off`` the collector is disabled while timing, and the garbage is collected
     untimed after every ``chunk`` steps (micrograd leaks ~25 MB a step without it).
     """
-    for i in range(warmup):
-        step(*examples[i % len(examples)])
     n, elapsed = 0, 0.0
     was_enabled = gc.isenabled()
     try:
@@ -90,7 +94,7 @@ def _measure(step: Callable[[list[float], int], None], examples: list, seconds: 
                 gc.disable()
             t0 = time.process_time()
             for _ in range(chunk if gc_off else 1):
-                step(*examples[n % len(examples)])
+                step(*examples[(start + n) % len(examples)])
                 n += 1
             elapsed += time.process_time() - t0
             if gc_off:
@@ -99,7 +103,7 @@ def _measure(step: Callable[[list[float], int], None], examples: list, seconds: 
     finally:
         if was_enabled:
             gc.enable()
-    return n / elapsed, n
+    return elapsed, n
 
 
 # --------------------------------------------------------------------------- #
@@ -231,17 +235,17 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--seconds", type=positive_float, default=4.0,
-                        help="CPU seconds per row for tinygrad_lite and the float loops")
+                        help="CPU seconds in all per row for tinygrad_lite and the float loops")
     parser.add_argument("--micrograd-seconds", type=positive_float, default=10.0,
-                        help="CPU seconds per micrograd row (~2-25 steps/s)")
-    parser.add_argument("--rounds", type=positive_int, default=3,
-                        help="alternating rounds of every row; the best round of each counts")
+                        help="CPU seconds in all per micrograd row (~2-25 steps/s)")
+    parser.add_argument("--rounds", type=positive_int, default=15,
+                        help="interleaved rounds; each row runs seconds/rounds in each")
     parser.add_argument("--no-micrograd", action="store_true", help="skip micrograd")
     parser.add_argument("--quick", action="store_true", help="1 round, about 6 s in all")
     parser.add_argument("--memory-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.quick:
-        args.seconds, args.micrograd_seconds, args.rounds = 1.0, 1.5, 1
+        args.seconds, args.micrograd_seconds, args.rounds = 1.0, 1.5, 3
     return args
 
 
@@ -265,30 +269,47 @@ def _rows(args: argparse.Namespace) -> dict[str, tuple[Callable[[list[float], in
     return rows
 
 
-def _run_rounds(rows: dict, examples: list, rounds: int) -> dict[str, tuple[float, int]]:
-    """Alternate short rounds and keep each row's best, so that load from other processes
-    hits every row alike instead of skewing a ratio."""
-    results: dict[str, tuple[float, int]] = {}
-    for _ in range(rounds):
-        for key, (step, seconds, gc_off) in rows.items():
-            warmup = 0 if key in results else (1 if key.startswith("micrograd") else 2)
-            rate, n = _measure(step, examples, seconds / rounds, warmup=warmup, gc_off=gc_off,
-                               chunk=4 if key.startswith("micrograd") else 8)
-            best, total = results.get(key, (0.0, 0))
-            results[key] = (max(best, rate), total + n)
+Results = dict[str, list[tuple[float, int]]]  # row → (CPU seconds, steps) of each round
+
+
+def _run_rounds(rows: dict, examples: list, rounds: int) -> Results:
+    """The rows with ``gc`` on, then those with it off, each group in ``rounds`` rounds of a
+    short slice per row (in reverse order every other round), so that the rows compared ran
+    interleaved, seconds apart, on the same machine.
+
+    The groups run apart because a ``gc``-off row collects after every few steps, which would
+    reset the collector's history that a ``gc``-on micrograd step's cost depends on (the same
+    step takes 0.18 to 0.6 s by how much the collector has seen).
+    """
+    for step, _, _ in rows.values():  # warm-up, untimed
+        step(*examples[0])
+    results: Results = {key: [] for key in rows}
+    for gc_off in (False, True):
+        keys = [key for key, (_, _, off) in rows.items() if off is gc_off]
+        for r in range(rounds):
+            for key in (keys if r % 2 == 0 else keys[::-1]):
+                step, seconds, _ = rows[key]
+                results[key].append(_slice(step, examples, seconds / rounds,
+                                           sum(n for _, n in results[key]), gc_off))
     return results
 
 
-def _print_results(results: dict[str, tuple[float, int]]) -> None:
+def rate(slices: list[tuple[float, int]]) -> float:
+    """Examples per CPU second over all of a row's slices."""
+    return sum(n for _, n in slices) / sum(t for t, _ in slices)
+
+
+def _print_results(results: Results) -> None:
     print("| implementation | examples/s | n | tinygrad_lite (same gc) is |")
     print("| --- | ---: | ---: | ---: |")
     for key, label in LABELS.items():
         if key not in results:
             continue
-        rate, n = results[key]
-        ours = results["tinygrad_lite gc off" if key.endswith("gc off") else "tinygrad_lite"][0]
-        ratio = "—" if key.startswith("tinygrad_lite") else f"{ours / rate:.3g}× this"
-        print(f"| {label} | {rate:,.1f} | {n} | {ratio} |")
+        ours = "tinygrad_lite gc off" if key.endswith("gc off") else "tinygrad_lite"
+        ratio = ("—" if key.startswith("tinygrad_lite")
+                 else f"{rate(results[ours]) / rate(results[key]):.3g}× this")
+        n = sum(steps for _, steps in results[key])
+        print(f"| {label} | {rate(results[key]):,.1f} | {n} | {ratio} |")
     print()
     for key, ours_key, limit, what in (
             ("micrograd", "tinygrad_lite", 100.0, "micrograd, gc on"),
@@ -297,7 +318,7 @@ def _print_results(results: dict[str, tuple[float, int]]) -> None:
         if key not in results:
             print(f"target: ≥ {limit:g}× {what}: not measured")
             continue
-        r = results[ours_key][0] / results[key][0]
+        r = rate(results[ours_key]) / rate(results[key])
         print(f"target: ≥ {limit:g}× {what:<20} {r:8.3g}×  {'met' if r >= limit else 'not met'}")
 
 
@@ -310,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     examples = _examples()
     print(f"network {' → '.join(map(str, SIZES))}, one example per SGD step "
           f"(forward + quadratic cost + backward + update), Python {sys.version.split()[0]}, "
-          f"CPU time, best of {args.rounds} rounds")
+          f"CPU time, {args.rounds} interleaved rounds per gc setting")
     results = _run_rounds(_rows(args), examples, args.rounds)
     print()
     _print_results(results)

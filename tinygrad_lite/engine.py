@@ -201,6 +201,20 @@ def _named_floats(items: Sequence[Any], what: str) -> list[float]:
             for i, x in enumerate(items)]
 
 
+def _dot(a: Sequence[float], b: Sequence[float], start: float) -> float:
+    """``start + Σᵢ aᵢ·bᵢ``, added left to right.
+
+    A plain loop: on CPython 3.11 it beats ``sum(map(mul, a, b))`` in a training step (no list
+    of products is built), and it adds in the same order on every Python version (3.12's
+    ``sum`` of floats compensates its rounding, a loop does not), so ``affine`` and
+    ``affine_layer`` agree to the bit everywhere.
+    """
+    total = start
+    for x, y in zip(a, b):
+        total += x * y
+    return total
+
+
 def _wiring(items: Sequence[Any], floats: list[float], is_value: list[bool]) -> tuple[Any, ...]:
     """``items`` with each plain number replaced by its float (the affine ctx)."""
     return tuple(x if keep else d for x, d, keep in zip(items, floats, is_value))
@@ -555,7 +569,7 @@ class Value:
         xd, xs_exact = _data_floats(xs, "input")
         b_is_value = type(b) is Value
         bd = b.data if b_is_value else _finite_real(b, "affine: bias")
-        z = float(sum(map(operator.mul, wd, xd), bd))
+        z = _dot(wd, xd, bd)
         if not math.isfinite(z):  # name a nan/inf entry, else report the overflow
             _named_floats(ws, "weight")
             _named_floats(xs, "input")
@@ -615,8 +629,13 @@ class Value:
             try:
                 if len(ws) != n or type(b) is not Value:
                     raise TypeError
-                wd = [w.data for w in ws]
-                z = float(sum(map(operator.mul, wd, xd), b.data))
+                if value_idx:
+                    wd = [w.data for w in ws]
+                    z = _dot(wd, xd, b.data)
+                else:  # the input layer: no list of the weights' data needed
+                    z = b.data
+                    for w, x in zip(ws, xd):
+                        z += w.data * x
                 if not math.isfinite(z):
                     raise TypeError
             except (TypeError, AttributeError):
