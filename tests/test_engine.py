@@ -14,7 +14,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from tinygrad_lite import Value, is_grad_enabled, no_grad, zero_grad
-from tinygrad_lite.engine import topological_order
+from tinygrad_lite.engine import LeafRows, topological_order
 from tinygrad_lite.optable import BUILTIN_OP_NAMES
 
 EPS = 1e-6
@@ -606,6 +606,52 @@ def test_affine_layer_falls_back_to_affine_for_number_weights_and_names_bad_entr
         Value.affine_layer([[Value(1e300)]], [1e300], [Value(0.0)])
     with pytest.raises(ValueError, match="2 weight rows but 1 biases"):
         Value.affine_layer([[Value(1.0)], [Value(1.0)]], [1.0], [Value(0.0)])
+
+
+# ---------------------------------------------------------------------------- LeafRows
+@given(st.lists(st.floats(-2, 2), min_size=7, max_size=7), st.floats(-3, 3))
+def test_leaf_rows_give_the_nodes_and_gradients_of_the_rows_themselves(xs, old):
+    """affine_layer on LeafRows builds the same nodes; backward() gives the closed-form
+    gradients, also for a known-leaf weight that feeds a product elsewhere (w·w), from zero
+    and from an earlier gradient, and derivatives() agrees."""
+    w = [[Value(xs[0]), Value(xs[1])], [Value(xs[2]), Value(xs[3])]]
+    bs = [Value(xs[4]), Value(xs[5])]
+    inputs = [xs[6], 0.5]
+    plain = Value.affine_layer(w, inputs, bs)
+    known = Value.affine_layer(LeafRows(w), inputs, bs)
+    for got, want in zip(known, plain):
+        assert (got.data, got.op, got.parents, got.local_grads, got.ctx) == (
+            want.data, want.op, want.parents, want.local_grads, want.ctx)
+    w00 = w[0][0]
+    out = known[0] * known[1] + w00 * w00
+    grads = out.derivatives([w00, w[0][1], w[1][0], bs[0]])
+    z0, z1 = known[0].data, known[1].data
+    closed = [inputs[0] * z1 + 2 * w00.data, 0.5 * z1, inputs[0] * z0, z1]
+    assert grads == pytest.approx(closed, rel=1e-12, abs=1e-12)
+    for v in (w00, w[0][1], w[1][0], bs[0]):
+        v.grad = old
+    out.backward()
+    assert [v.grad - old for v in (w00, w[0][1], w[1][0], bs[0])] == pytest.approx(
+        closed, rel=1e-9, abs=1e-9)
+
+
+def test_leaf_rows_copy_their_rows_and_check_them_with_pointers():
+    rows = [[Value(1.0), Value(2.0)], [Value(3.0)]]
+    known = LeafRows(rows)
+    assert known.holds([list(r) for r in rows]) and len(known) == 2
+    rows[0][1] = Value(2.0)  # an equal number, another Value
+    assert not known.holds(rows)
+    assert LeafRows(rows).holds(rows)
+    assert repr(known) == "LeafRows(2 rows)"
+
+
+def test_leaf_rows_refuse_what_is_not_a_leaf_value():
+    a = Value(1.0)
+    with pytest.raises(ValueError, match=r"row 1, entry 0 is the result of op '\*', not a leaf"):
+        LeafRows([[a], [a * 2.0]])
+    with pytest.raises(TypeError, match="row 0, entry 1 must be a Value, got float"):
+        LeafRows([[a, 2.0]])
+    assert LeafRows.of([[a * 2.0]]) is None and LeafRows.of([[a]]) is not None
 
 
 def test_affine_layer_under_no_grad_records_nothing():

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tinygrad_lite.engine import Value, no_grad
+from tinygrad_lite.engine import Value, no_grad, zero_grad
 from tinygrad_lite.nn import ACTIVATIONS, MLP, Layer, Neuron, bias_label, weight_label
 
 ACT_FUNCS = {
@@ -147,6 +147,27 @@ def test_mlp_layers_agree_with_neuron_calls_and_gradients_flow_into_value_inputs
     for xi in x:
         numeric = central_difference(lambda: sum(o.data for o in net([v.data for v in x])), xi)
         assert xi.grad == pytest.approx(numeric, rel=1e-6, abs=1e-8)
+
+
+def test_a_weight_replaced_by_an_expression_gets_its_gradient_through_the_expression():
+    """A layer checks again that its weights are leaves when one is replaced: a tied weight
+    (w₀ = 2u) must still pass its gradient on to u, and the old leaf gets none."""
+    layer = Layer(3, 2, "sigmoid", seed=1)
+    x = [0.3, -0.7, 0.9]
+    Value.sum(layer(x)).backward()  # the layer has now seen its leaf weights
+    u = Value(0.25, label="u")
+    replaced = layer.neurons[0].w[0]
+    layer.neurons[0].w[0] = u * 2.0
+    zero_grad(layer.parameters() + [replaced, u])
+
+    def total() -> float:
+        with no_grad():
+            layer.neurons[0].w[0] = u * 2.0
+            return sum(a.data for a in layer(x))
+
+    Value.sum(layer(x)).backward()
+    assert u.grad == pytest.approx(central_difference(total, u), rel=1e-6)
+    assert replaced.grad == 0.0
 
 
 def test_numpy_input_and_tuple_input_give_the_same_result():

@@ -20,7 +20,7 @@ from typing import Any, Callable, Sequence, Union
 
 from tinygrad_lite._checks import positive_int
 from tinygrad_lite._checks import rng as make_rng
-from tinygrad_lite.engine import Value, zero_grad
+from tinygrad_lite.engine import LeafRows, Value, zero_grad
 
 __all__ = ["ACTIVATIONS", "MAX_PARAMETERS", "Neuron", "Layer", "MLP", "Seed", "weight_label",
            "bias_label"]
@@ -187,7 +187,7 @@ class Layer:
             (``w⁽ˡ⁾ⱼ,ₖ``, ``b⁽ˡ⁾ⱼ``); :class:`MLP` passes it. Without it: ``wⱼ,ₖ``, ``bⱼ``.
     """
 
-    __slots__ = ("neurons", "nin", "nout", "activation", "_act")
+    __slots__ = ("neurons", "nin", "nout", "activation", "_act", "_leaf_rows")
 
     def __init__(self, nin: int, nout: int, activation: str = "sigmoid", *,
                  seed: Seed = None, layer: int | None = None) -> None:
@@ -198,6 +198,7 @@ class Layer:
         rng = make_rng(seed)
         self.neurons = [Neuron(self.nin, activation, seed=rng, layer=layer, index=j)
                         for j in range(self.nout)]
+        self._leaf_rows: LeafRows | None = None
 
     def __call__(self, x: _Input) -> list[Value]:
         """The ``nout`` activations for input ``x`` (``nin`` numbers or Values).
@@ -212,7 +213,13 @@ class Layer:
 
     def _forward(self, xs: list) -> list[Value]:
         neurons = self.neurons
-        zs = Value.affine_layer([n.w for n in neurons], xs, [n.b for n in neurons])
+        rows = [n.w for n in neurons]
+        # Weights known to be leaves spare backward() a test of each; a changed weight list
+        # (say, one weight replaced by an expression) is checked again.
+        known = self._leaf_rows
+        if known is None or not known.holds(rows):
+            known = self._leaf_rows = LeafRows.of(rows)
+        zs = Value.affine_layer(known or rows, xs, [n.b for n in neurons])
         act = self._act
         return [act(z) for z in zs]
 
