@@ -448,9 +448,14 @@ class Value:
         return self
 
     def __pow__(self, exponent: ValueLike) -> "Value":
-        if isinstance(exponent, Value):
+        if type(exponent) is float and isfinite(exponent):
+            p = exponent
+        elif type(exponent) is int and -2**53 <= exponent <= 2**53:  # exactly a float
+            p = float(exponent)
+        elif isinstance(exponent, Value):
             return self._pow_value(exponent)
-        p = _lift(exponent, "**").data
+        else:
+            p = _lift(exponent, "**").data
         x = self.data
         if x == 0.0 and p < 0.0:
             raise ZeroDivisionError(f"pow: zero to a negative power ({x!r} ** {p!r})")
@@ -465,7 +470,9 @@ class Value:
             local = math.inf  # d/dx x**p is unbounded at 0 for 0 < p < 1
         else:
             local = _power_slope(x, p, out)
-        return _node(_finite(out, "**", (self, p)), (self,), (local,), "**", ctx=p)
+        if not isfinite(out):
+            _finite(out, "**", (self, p))
+        return _node(out, (self,), (local,), "**", ctx=p)
 
     def _pow_value(self, exponent: "Value") -> "Value":
         x, p = self.data, exponent.data
@@ -846,7 +853,7 @@ def _lift(other: Any, op: str) -> Value:
     """``other`` as a Value (a plain number becomes a constant leaf), else a TypeError."""
     if type(other) is Value:
         return other
-    if isinstance(other, numbers.Real):
+    if type(other) is float or isinstance(other, numbers.Real):  # float first: no ABC check
         return Value(other)
     raise TypeError(
         f"unsupported operand for {op}: Value and {type(other).__name__} "
