@@ -13,7 +13,11 @@ Building is timed from the first leaf to the last node and counted per node buil
 part of the work, not of the count); ``backward()`` from the last node is counted per node it
 reaches (``Value`` leaves excluded). Graphs of 1e3, 1e4 and 1e5 nodes; small graphs are built
 several times per measurement, so every measurement covers ~1e5 nodes. Each setting runs
-``--rounds`` times, interleaved, and the fastest counts; time is the process's CPU time.
+``--rounds`` times, interleaved, the two engines side by side in each round (in reverse order
+every other round, each from a freshly collected heap); the table gives each engine's median
+ns per node and, as the speed-up, the median over the rounds of the two engines' ratio in the
+same round (the fastest round of each, as this script took before, put two moments of a
+drifting machine side by side). Time is the process's CPU time.
 
 Both with ``gc`` on (as users run it: micrograd's nodes are reference cycles, so the collector
 has work) and off (the engines' own cost; garbage collected untimed afterwards).
@@ -23,7 +27,7 @@ graph; printed as met / not met for the worst graph, with ``gc`` on and off.
 
 Usage::
 
-    python benchmarks/bench_nodes.py [--rounds 5] [--quick]
+    python benchmarks/bench_nodes.py [--rounds 7] [--quick]
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from __future__ import annotations
 import argparse
 import gc
 import random
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -163,33 +168,50 @@ def measure(value_type: Callable[[float], Any], recipe: Recipe, reps: int,
     return built, back
 
 
+Rounds = dict[tuple[str, int, str, str], list[tuple[float, float]]]
+
+
 def run(found: dict[str, Callable[[float], Any]], sizes: tuple[int, ...],
-        rounds: int) -> dict[tuple[str, int, str, str], tuple[float, float]]:
-    """(kind, n, gc, engine) → best (build, backward) ns per node over interleaved rounds."""
+        rounds: int) -> Rounds:
+    """(kind, n, gc, engine) → (build, backward) ns per node of each interleaved round.
+
+    In each round each setting runs both engines one after the other (in reverse order every
+    other round), each from a heap just collected, untimed, so neither pays for the other's
+    garbage.
+    """
     recipes = {(kind, n): (chain_recipe(n) if kind == "chain" else random_recipe(n))
                for kind in ("chain", "random") for n in sizes}
     counts = {key: (len(r[1]), reached(r)) for key, r in recipes.items()}
-    best: dict[tuple[str, int, str, str], tuple[float, float]] = {}
-    for _ in range(rounds):
+    results: Rounds = {}
+    for r in range(rounds):
         for (kind, n), recipe in recipes.items():
             reps = max(1, 100_000 // n)
             for mode in ("on", "off"):
-                for name, value_type in found.items():
-                    built, back = measure(value_type, recipe, reps, gc_off=mode == "off")
+                names = list(found) if r % 2 == 0 else list(found)[::-1]
+                for name in names:
+                    gc.collect()
+                    built, back = measure(found[name], recipe, reps, gc_off=mode == "off")
                     nodes, reach = counts[(kind, n)]
                     ns = (1e9 * built / (reps * nodes), 1e9 * back / (reps * reach))
-                    old = best.get((kind, n, mode, name), (float("inf"), float("inf")))
-                    best[(kind, n, mode, name)] = (min(old[0], ns[0]), min(old[1], ns[1]))
-    return best
+                    results.setdefault((kind, n, mode, name), []).append(ns)
+    return results
 
 
-def _ratio(best: dict, kind: str, n: int, mode: str, which: int) -> float | None:
-    ours, theirs = best.get((kind, n, mode, "tinygrad_lite")), best.get((kind, n, mode,
-                                                                         "micrograd"))
-    return None if ours is None or theirs is None else theirs[which] / ours[which]
+def _median_ns(results: Rounds, key: tuple[str, int, str, str], which: int) -> float | None:
+    rounds = results.get(key)
+    return None if rounds is None else statistics.median(ns[which] for ns in rounds)
 
 
-def print_table(best: dict, sizes: tuple[int, ...]) -> None:
+def _ratio(results: Rounds, kind: str, n: int, mode: str, which: int) -> float | None:
+    """micrograd's ns ÷ ours, the median over the rounds of the two measured side by side."""
+    ours = results.get((kind, n, mode, "tinygrad_lite"))
+    theirs = results.get((kind, n, mode, "micrograd"))
+    if ours is None or theirs is None:
+        return None
+    return statistics.median(t[which] / o[which] for o, t in zip(ours, theirs))
+
+
+def print_table(results: Rounds, sizes: tuple[int, ...]) -> None:
     """A Markdown table of ns per node and the speed-up over micrograd."""
     print("| graph | nodes | gc | build ns/node: tinygrad_lite | micrograd | speed-up "
           "| backward ns/node: tinygrad_lite | micrograd | speed-up |")
@@ -199,19 +221,19 @@ def print_table(best: dict, sizes: tuple[int, ...]) -> None:
             for mode in ("on", "off"):
                 cells = []
                 for which in (0, 1):
-                    ours = best[(kind, n, mode, "tinygrad_lite")][which]
-                    theirs = best.get((kind, n, mode, "micrograd"), (None, None))[which]
-                    r = _ratio(best, kind, n, mode, which)
+                    ours = _median_ns(results, (kind, n, mode, "tinygrad_lite"), which)
+                    theirs = _median_ns(results, (kind, n, mode, "micrograd"), which)
+                    r = _ratio(results, kind, n, mode, which)
                     cells += [f"{ours:,.0f}", "—" if theirs is None else f"{theirs:,.0f}",
                               "—" if r is None else f"{r:.2f}×"]
                 print(f"| {kind} | {n:,} | {mode} | " + " | ".join(cells) + " |")
 
 
-def print_targets(best: dict, sizes: tuple[int, ...]) -> None:
+def print_targets(results: Rounds, sizes: tuple[int, ...]) -> None:
     """The worst graph's speed-up against each target, with gc on and off."""
     for which, what, limit in ((1, "backward()", BACKWARD_TARGET), (0, "building", BUILD_TARGET)):
         for mode in ("on", "off"):
-            ratios = {(k, n): _ratio(best, k, n, mode, which)
+            ratios = {(k, n): _ratio(results, k, n, mode, which)
                       for k in ("chain", "random") for n in sizes}
             label = f"{what} ≥ {limit:g}× micrograd per node on every graph, gc {mode}"
             if any(r is None for r in ratios.values()):
@@ -225,21 +247,22 @@ def print_targets(best: dict, sizes: tuple[int, ...]) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Measure and print the table and the targets."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=positive_int, default=5,
-                        help="interleaved rounds; the fastest of each setting counts")
+    parser.add_argument("--rounds", type=positive_int, default=7,
+                        help="interleaved rounds; the medians of each setting count")
     parser.add_argument("--quick", action="store_true", help="1 round, graphs up to 1e4 nodes")
     args = parser.parse_args(argv)
     sizes = SIZES[:2] if args.quick else SIZES
     rounds = 1 if args.quick else args.rounds
     found = engines()
     check_same_gradients(found)
-    print(f"Python {sys.version.split()[0]}; ns per node, CPU time, best of {rounds} rounds; "
-          f"the engines' leaf gradients agree on a test graph")
-    best = run(found, sizes, rounds)
+    print(f"Python {sys.version.split()[0]}; ns per node, CPU time, median of {rounds} "
+          "interleaved rounds; speed-up: median of the rounds' ratios; the engines' leaf "
+          "gradients agree on a test graph")
+    results = run(found, sizes, rounds)
     print()
-    print_table(best, sizes)
+    print_table(results, sizes)
     print()
-    print_targets(best, sizes)
+    print_targets(results, sizes)
     return 0
 
 
