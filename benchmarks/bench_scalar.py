@@ -29,8 +29,8 @@ Usage::
                                       [--no-micrograd] [--quick]
 
 The rows with ``gc`` on run first, then those with it off. Within each group the rows run in
-``--rounds`` interleaved rounds, each row for ``seconds / rounds`` in each (micrograd: at
-least one step), in reverse order every other round, and each row's rate counts all its
+``--rounds`` interleaved rounds, each row for ``seconds / rounds`` in each (at least one
+step; with ``gc`` off, whole chunks of 4 steps), in reverse order every other round, and each row's rate counts all its
 rounds: the machine's speed drifts over seconds, and rows measured at different moments (the
 best round of each, as this script did before) gave ratios ±30% apart between runs of the
 same code. micrograd's own step varies more: with ``gc`` on the same step takes 0.18 to 0.6 s,
@@ -241,7 +241,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=positive_int, default=15,
                         help="interleaved rounds; each row runs seconds/rounds in each")
     parser.add_argument("--no-micrograd", action="store_true", help="skip micrograd")
-    parser.add_argument("--quick", action="store_true", help="1 round, about 6 s in all")
+    parser.add_argument("--quick", action="store_true", help="3 short rounds, about 10 s in all")
     parser.add_argument("--memory-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.quick:

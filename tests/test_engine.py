@@ -635,6 +635,17 @@ def test_leaf_rows_give_the_nodes_and_gradients_of_the_rows_themselves(xs, old):
         closed, rel=1e-9, abs=1e-9)
 
 
+def test_leaf_rows_with_value_inputs_pass_the_inputs_their_gradients():
+    """The known leaves are the weights only: the Value inputs after them in each node's
+    parents are still visited, and get Σⱼ wⱼ,ᵢ · ∂out/∂zⱼ."""
+    x = Value(0.5) * 1.0  # an interior node as an input
+    rows = [[Value(2.0), Value(-1.0)], [Value(0.25), Value(3.0)]]
+    z = Value.affine_layer(LeafRows(rows), [x, 4.0], [Value(0.1), Value(-0.2)])
+    (z[0] * 2.0 + z[1]).backward()
+    assert x.grad == pytest.approx(2.0 * 2.0 + 0.25)
+    assert [w.grad for w in rows[0] + rows[1]] == pytest.approx([1.0, 8.0, 0.5, 4.0])
+
+
 def test_leaf_rows_copy_their_rows_and_check_them_with_pointers():
     rows = [[Value(1.0), Value(2.0)], [Value(3.0)]]
     known = LeafRows(rows)
@@ -642,6 +653,8 @@ def test_leaf_rows_copy_their_rows_and_check_them_with_pointers():
     rows[0][1] = Value(2.0)  # an equal number, another Value
     assert not known.holds(rows)
     assert LeafRows(rows).holds(rows)
+    assert not LeafRows(rows).holds([tuple(r) for r in rows])  # lists only
+    assert not LeafRows(rows).holds([np.array(r, dtype=object) for r in rows])
     assert repr(known) == "LeafRows(2 rows)"
 
 

@@ -168,6 +168,22 @@ def test_a_weight_replaced_by_an_expression_gets_its_gradient_through_the_expres
     Value.sum(layer(x)).backward()
     assert u.grad == pytest.approx(central_difference(total, u), rel=1e-6)
     assert replaced.grad == 0.0
+    new_leaf = layer.neurons[0].w[0] = Value(0.5)  # and then by another leaf
+    Value.sum(layer(x)).backward()
+    assert new_leaf.grad == pytest.approx(central_difference(lambda: sum(
+        a.data for a in layer(x)), new_leaf), rel=1e-6)
+
+
+@pytest.mark.parametrize("as_rows", [tuple, lambda w: np.array(w, dtype=object)])
+def test_weights_held_in_tuples_or_object_arrays_still_get_their_gradients(as_rows):
+    layer = Layer(3, 2, seed=2)
+    for n in layer.neurons:
+        n.w = as_rows(n.w)
+    x = [0.3, -0.7, 0.9]
+    Value.sum(layer(x)).backward()
+    w = layer.neurons[1].w[2]
+    assert w.grad == pytest.approx(central_difference(lambda: sum(a.data for a in layer(x)), w),
+                                   rel=1e-6)
 
 
 def test_numpy_input_and_tuple_input_give_the_same_result():

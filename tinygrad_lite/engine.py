@@ -14,9 +14,10 @@ Gradient semantics (the same as PyTorch's for leaves):
 * ``backward()`` *accumulates*: every call adds the gradient of this call into ``.grad``
   of every node it reaches (leaves and intermediate nodes alike). Calling it twice gives
   twice the gradients; reset them with :meth:`Value.zero_grad` or :func:`zero_grad`. (A
-  weight feeding several ``sum`` or ``affine`` nodes, as in a mini-batch's graph, has each
-  node's term added to its ``.grad`` in turn, as micrograd does, instead of the call's total
-  in one addition: so the second call may differ from the first in the last bit.)
+  weight's terms from ``sum`` and ``affine`` nodes are added to its ``.grad`` one by one, as
+  micrograd does, not as the call's total in one addition: so a weight the chain rule meets
+  more than once, through several such nodes as in a mini-batch's graph, or through one and
+  another use, may get a second call's gradient different in the last bit.)
 * Each call propagates only the gradient of *that* call, never what earlier calls left in
   ``.grad``, so repeated calls add, they do not compound.
 * A value used in several places receives the sum of the gradients along all its paths.
@@ -205,10 +206,11 @@ def _named_floats(items: Sequence[Any], what: str) -> list[float]:
 def _dot(a: Sequence[float], b: Sequence[float], start: float) -> float:
     """``start + Σᵢ aᵢ·bᵢ``, added left to right.
 
-    A plain loop: on CPython 3.11 it beats ``sum(map(mul, a, b))`` in a training step (no list
-    of products is built), and it adds in the same order on every Python version (3.12's
-    ``sum`` of floats compensates its rounding, a loop does not), so ``affine`` and
-    ``affine_layer`` agree to the bit everywhere.
+    A plain loop, as :meth:`Value.affine_layer` runs for its input layer (where it beats
+    building the list of the weights' data for ``sum(map(mul, ...))``, on CPython 3.11), so
+    that ``affine`` and ``affine_layer`` agree to the bit on every Python version: from 3.12
+    ``sum`` of floats compensates its rounding, which a loop does not (the loop is then the
+    less accurate, as NumPy's and PyTorch's dot products are not compensated either).
     """
     total = start
     for x, y in zip(a, b):
@@ -726,11 +728,12 @@ class Value:
         add local derivative × the node's gradient into each parent's ``_fresh``.
 
         With ``accumulate`` each node's gradient, complete once its turn comes, is also added
-        to its ``.grad``, and so is each term for a leaf :meth:`_visit` did not mark (a weight
-        met only by sum and affine nodes): one pass over the weights instead of two, which
-        makes a network's ``backward()`` ~1.6× faster. Without it, such a leaf is marked
-        ``done`` and appended to ``leaves`` when first met. The marked leaves' totals are left
-        to the caller.
+        to its ``.grad``, and so is each term for a node's known leaves (its first
+        ``_leaf_prefix`` parents, see :class:`LeafRows`) and for a leaf :meth:`_visit` did not
+        mark (one met only by sum and affine nodes): one pass over the weights instead of two,
+        which makes a network's ``backward()`` ~1.6× faster. Without ``accumulate``, such a
+        leaf is marked ``done`` and appended to ``leaves`` when first met. The marked leaves'
+        totals are left to the caller.
         """
         self._fresh = 1.0
         for node in order:
@@ -885,7 +888,7 @@ class LeafRows:
 
     Give it to :meth:`Value.affine_layer` as ``weights``: the nodes are the same as for the
     rows themselves, and ``backward()`` then neither visits these weights in its depth-first
-    pass nor tests them in its chain rule (~7% of a 784-16-16-10 training step).
+    pass nor tests them in its chain rule (~9% of a 784-16-16-10 training step).
     :class:`~tinygrad_lite.nn.Layer` keeps one for its neurons' weights and checks it with
     :meth:`holds` before each forward pass.
 
@@ -921,12 +924,14 @@ class LeafRows:
             return None
 
     def holds(self, rows: Sequence[Sequence[Value]]) -> bool:
-        """Whether ``rows`` (a list of lists) holds the same Values in the same order.
+        """Whether ``rows``, a list of lists, holds the same Values in the same order (rows of
+        another type, tuples or arrays, are never taken to).
 
         Compares pointers only (Values compare by identity), so it is cheap enough to run
         before every forward pass.
         """
-        return self._rows == rows
+        return (type(rows) is list and all(type(row) is list for row in rows)
+                and self._rows == rows)
 
     def __len__(self) -> int:
         return len(self._rows)
