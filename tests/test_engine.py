@@ -646,6 +646,26 @@ def test_leaf_rows_with_value_inputs_pass_the_inputs_their_gradients():
     assert [w.grad for w in rows[0] + rows[1]] == pytest.approx([1.0, 8.0, 0.5, 4.0])
 
 
+@given(st.lists(st.floats(-2, 2), min_size=6, max_size=6), st.floats(-3, 3),
+       st.lists(st.sampled_from([0.0, -0.0, 0.5, -1.25]), min_size=3, max_size=3))
+def test_leaf_rows_skip_zero_inputs_without_changing_any_number(ws, old, inputs):
+    """Weights of inputs that are exactly 0 add nothing: z is affine's, each weight's gradient
+    is its input × ∂out/∂z (0 for a zero input, whose .grad keeps its old value), the bias's
+    ∂out/∂z, also when every input is 0."""
+    rows = [[Value(w) for w in ws[:3]], [Value(w) for w in ws[3:]]]
+    bs = [Value(0.25), Value(-0.5)]
+    z = Value.affine_layer(LeafRows(rows), inputs, bs)
+    for got, row, b in zip(z, rows, bs):
+        assert got.data == Value.affine(row, inputs, b).data
+    for v in rows[0] + rows[1] + bs:
+        v.grad = old
+    (z[0] * 3.0 + z[1]).backward()
+    for row, dz in zip(rows, (3.0, 1.0)):
+        assert [w.grad - old for w in row] == pytest.approx([x * dz for x in inputs], abs=1e-12)
+        assert [w.grad for w, x in zip(row, inputs) if x == 0.0] == [old] * inputs.count(0.0)
+    assert [b.grad - old for b in bs] == pytest.approx([3.0, 1.0])
+
+
 def test_leaf_rows_copy_their_rows_and_check_them_with_pointers():
     rows = [[Value(1.0), Value(2.0)], [Value(3.0)]]
     known = LeafRows(rows)
