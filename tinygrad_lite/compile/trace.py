@@ -33,7 +33,7 @@ from typing import Any, NamedTuple, Sequence
 import numpy as np
 
 from tinygrad_lite.engine import Value, all_leaves
-from tinygrad_lite.optable import BUILTIN_OP_NAMES
+from tinygrad_lite.optable import BUILTIN_OP_NAMES, OPS
 
 __all__ = [
     "TraceError",
@@ -47,8 +47,17 @@ __all__ = [
     "resolve_traces",
 ]
 
-_UNARY = frozenset({"neg", "exp", "log", "tanh", "sigmoid", "relu", "abs"})
-_BINARY = frozenset({"+", "-", "*", "/"})
+
+def _elementwise_ops(arity: int) -> frozenset[str]:
+    """The engine's elementwise ops of ``arity`` parents, read from the op table (the program
+    runs their kernels from it), so that a new elementwise op needs no entry here."""
+    return frozenset(record.name for record in OPS.values()
+                     if record.builtin and record.arity == (arity,) and record.kernels is not None)
+
+
+_UNARY = _elementwise_ops(1)
+_BINARY = _elementwise_ops(2)
+
 #: The kinds of leaf nodes.
 LEAF_KINDS = frozenset({"input", "param", "const"})
 
