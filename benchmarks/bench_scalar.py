@@ -33,13 +33,13 @@ Usage::
                                       [--no-micrograd] [--quick]
 
 The rows with ``gc`` on run first, then those with it off. Within each group the rows run in
-``--rounds`` interleaved rounds, each row for ``seconds / rounds`` in each (at least one
-step; with ``gc`` off, whole chunks of 4 steps), in reverse order every other round, and each row's rate counts all its
-rounds: the machine's speed drifts over seconds, and rows measured at different moments (the
-best round of each, as this script did before) gave ratios ±30% apart between runs of the
-same code. micrograd's own step varies more: with ``gc`` on the same step takes 0.18 to 0.6 s,
-by how much the collector has seen, so its rate rests on every step it ran.
-Time is the process's CPU time (``time.process_time``), which does not count what other
+``--rounds`` interleaved rounds, each row for ``seconds / rounds`` in each (at least one step;
+with ``gc`` off, whole chunks of 4 steps), in reverse order every other round, and each row's
+rate counts all its rounds: the machine's speed drifts over seconds, and rows measured at
+different moments (the best round of each, as this script did before) gave ratios ±30% apart
+between runs of the same code. micrograd's own step varies more: with ``gc`` on the same step
+takes 0.18 to 0.6 s, by how much the collector has seen, so its rate rests on every step it
+ran. Time is the process's CPU time (``time.process_time``), which does not count what other
 processes take from the core.
 """
 

@@ -912,8 +912,8 @@ class LeafRows:
     also skipped, in the forward pass and in ``backward()``: their terms are 0 (w·0 adds
     nothing to z, and ∂z/∂w = 0 adds nothing to the weight's gradient). Most pixels of a digit
     are 0 (64% of the embedded digits at 28×28, 81% of MNIST's), which makes a training step
-    on the embedded digits ~1.4× faster. :class:`~tinygrad_lite.nn.Layer` keeps a LeafRows for its neurons'
-    weights and checks it with :meth:`holds` before each forward pass.
+    on the embedded digits ~1.4× faster. :class:`~tinygrad_lite.nn.Layer` keeps a LeafRows
+    for its neurons' weights and checks it with :meth:`holds` before each forward pass.
 
     Args:
         rows: sequences of leaf Values; copied, so later changes to them do not reach it.
