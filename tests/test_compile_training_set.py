@@ -13,6 +13,7 @@ from tinygrad_lite.losses import batch_cost
 from tinygrad_lite.nn import MLP
 from tinygrad_lite.optim import SGD
 
+
 def scalar_epochs(model, X, labels, batch_size, seed, lr, cost, epochs):
     opt = SGD(model.parameters(), lr=lr)
     rng = np.random.default_rng(seed)
@@ -21,6 +22,24 @@ def scalar_epochs(model, X, labels, batch_size, seed, lr, cost, epochs):
             opt.zero_grad()
             batch_cost(model, X[batch], [int(labels[k]) for k in batch], cost).backward()
             opt.step()
+
+
+def epoch_data(trainer, X, labels, kind):
+    """train_epoch's (images, targets): a training set, or the arrays themselves."""
+    return (trainer.training_set(X, labels), None) if kind == "training set" else (X, labels)
+
+
+def one_epoch_each(X, labels, sizes, seed, batch_size, order_seed, lr, kind="training set"):
+    """One epoch of the scalar loop and one of train_epoch (quadratic cost), on twin networks
+    with the same batch order: (the scalar network, the compiled one, its trainer)."""
+    scalar, compiled = (MLP(X.shape[1], sizes, seed=seed) for _ in range(2))
+    scalar_epochs(scalar, X, labels, batch_size, seed=order_seed, lr=lr, cost="quadratic",
+                  epochs=1)
+    trainer = CompiledTrainer(compiled, lr=lr)
+    trainer.train_epoch(*epoch_data(trainer, X, labels, kind), batch_size,
+                        np.random.default_rng(order_seed))
+    return scalar, compiled, trainer
+
 
 @pytest.mark.parametrize("cost,activation", [("quadratic", "sigmoid"),
                                              ("cross-entropy", "sigmoid"),
@@ -40,28 +59,27 @@ def test_epochs_on_a_training_set_follow_the_scalar_loop(cost, activation):
     np.testing.assert_allclose([p.data for p in compiled.parameters()],
                                [p.data for p in scalar.parameters()], rtol=1e-9, atol=1e-12)
 
+
 def test_the_gradient_after_a_lean_epoch_is_its_last_steps_as_the_engine_gives_it():
     # 30 examples in batches of 6: every step runs in the fused step's own loop.
     X = np.random.default_rng(4).normal(size=(30, 5))
     labels = np.arange(30) % 3
-    scalar, compiled = MLP(5, [4, 3], seed=2), MLP(5, [4, 3], seed=2)
-    scalar_epochs(scalar, X, labels, 6, seed=5, lr=0.7, cost="quadratic", epochs=1)
-    trainer = CompiledTrainer(compiled, lr=0.7)
-    trainer.train_epoch(trainer.training_set(X, labels), None, 6, np.random.default_rng(5))
+    scalar, _, trainer = one_epoch_each(X, labels, [4, 3], seed=2, batch_size=6, order_seed=5,
+                                        lr=0.7)
     assert trainer.steps == 5
     np.testing.assert_allclose(trainer.grad, [p.grad for p in scalar.parameters()],
                                rtol=1e-9, atol=1e-12)
+
 
 def test_batches_larger_than_a_chunk_fall_back_with_the_same_result(monkeypatch):
     monkeypatch.setattr(program_module, "CHUNK", 4)
     X = np.random.default_rng(1).normal(size=(12, 3))
     labels = np.arange(12) % 2
-    scalar, compiled = MLP(3, [2, 2], seed=6), MLP(3, [2, 2], seed=6)
-    scalar_epochs(scalar, X, labels, 12, seed=0, lr=0.5, cost="quadratic", epochs=1)
-    trainer = CompiledTrainer(compiled, lr=0.5)
-    trainer.train_epoch(trainer.training_set(X, labels), None, 12, np.random.default_rng(0))
+    scalar, compiled, _ = one_epoch_each(X, labels, [2, 2], seed=6, batch_size=12, order_seed=0,
+                                         lr=0.5)
     np.testing.assert_allclose([p.data for p in compiled.parameters()],
                                [p.data for p in scalar.parameters()], rtol=1e-9)
+
 
 def test_a_training_set_holds_the_inputs_a_one_and_the_targets():
     trainer = CompiledTrainer(MLP(2, [3], seed=0), lr=1.0)
@@ -71,6 +89,7 @@ def test_a_training_set_holds_the_inputs_a_one_and_the_targets():
     assert data.targets.tolist() == [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]
     assert data.rows[:, 2].tolist() == [1.0, 1.0]
     assert repr(data) == "TrainingSet(2 examples, 2 inputs, 3 targets, float64)"
+
 
 def test_bad_data_and_misused_training_sets_are_refused_with_clear_errors():
     trainer = CompiledTrainer(MLP(2, [3], seed=0), lr=1.0)
@@ -88,6 +107,7 @@ def test_bad_data_and_misused_training_sets_are_refused_with_clear_errors():
         other.train_epoch(data, None, 1, 0)
     assert other.steps == 0 and trainer.steps == 0
 
+
 def test_a_prepared_batch_becomes_a_training_set_without_a_second_check():
     trainer = CompiledTrainer(MLP(2, [3], seed=0), lr=1.0)
     X, labels = [[0.5, -1.0], [2.0, 3.0]], [2, 0]
@@ -95,6 +115,7 @@ def test_a_prepared_batch_becomes_a_training_set_without_a_second_check():
     assert np.array_equal(trainer.training_set(prepared).rows, trainer.training_set(X, labels).rows)
     with pytest.raises(TypeError, match="targets=None"):
         trainer.training_set(prepared, labels)
+
 
 def test_a_float32_training_set_trains_as_the_scalar_loop_within_float32_tolerance():
     X = np.random.default_rng(4).normal(size=(20, 5))
@@ -111,9 +132,6 @@ def test_a_float32_training_set_trains_as_the_scalar_loop_within_float32_toleran
     with pytest.raises(ValueError, match="another network or dtype"):
         CompiledTrainer(MLP(5, [4, 3], seed=8), lr=0.5).train_epoch(data, None, 5, 0)
 
-def epoch_data(trainer, X, labels, kind):
-    """train_epoch's (images, targets): a training set, or the arrays themselves."""
-    return (trainer.training_set(X, labels), None) if kind == "training set" else (X, labels)
 
 @pytest.mark.parametrize("kind", ["training set", "arrays"])
 def test_the_lean_epoch_loop_gives_what_step_by_step_training_gives(kind):
@@ -131,6 +149,7 @@ def test_the_lean_epoch_loop_gives_what_step_by_step_training_gives(kind):
     assert np.array_equal(lean.grad, checked.grad)
     assert [p.data for p in lean.params] == [p.data for p in checked.params]
 
+
 @pytest.mark.parametrize("kind", ["training set", "arrays"])
 def test_a_batch_the_lean_loop_cannot_take_goes_the_checked_way(kind):
     # One example saturates a neuron (e^(−z) overflows in the fused sigmoid): its batch runs
@@ -139,13 +158,12 @@ def test_a_batch_the_lean_loop_cannot_take_goes_the_checked_way(kind):
     X = np.random.default_rng(6).normal(size=(30, 3))
     X[7] = [-3000.0, 3000.0, 0.0]
     labels = np.arange(30) % 2
-    scalar, compiled = MLP(3, [3, 2], seed=2), MLP(3, [3, 2], seed=2)
-    scalar_epochs(scalar, X, labels, 5, seed=4, lr=0.5, cost="quadratic", epochs=1)
-    trainer = CompiledTrainer(compiled, lr=0.5)
-    trainer.train_epoch(*epoch_data(trainer, X, labels, kind), 5, np.random.default_rng(4))
+    scalar, compiled, trainer = one_epoch_each(X, labels, [3, 2], seed=2, batch_size=5,
+                                               order_seed=4, lr=0.5, kind=kind)
     assert trainer.steps == 6
     np.testing.assert_allclose([p.data for p in compiled.parameters()],
                                [p.data for p in scalar.parameters()], rtol=1e-9, atol=1e-12)
+
 
 @pytest.mark.parametrize("kind", ["training set", "arrays"])
 def test_a_step_the_lean_loop_refuses_is_named_and_changes_nothing(kind):
@@ -160,6 +178,7 @@ def test_a_step_the_lean_loop_refuses_is_named_and_changes_nothing(kind):
         trainer.train_epoch(*data, 3, np.random.default_rng(0))
     assert trainer.steps == 0 and not trainer.theta.any() and trainer.in_sync
     assert not any(p.data for p in model.parameters())
+
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
 def test_a_non_finite_input_in_an_epoch_on_arrays_is_named(bad):
@@ -184,6 +203,7 @@ class _RowsThatStopAfter(np.ndarray):
         if type(self).gathers_left < 0:
             raise KeyboardInterrupt
         return np.ndarray.take(np.asarray(self), *args, **kwargs)
+
 
 @pytest.mark.parametrize("lr_before", [None, 0.8])
 def test_an_interrupted_lean_epoch_keeps_the_steps_and_the_gradient_of_the_last(lr_before):
