@@ -40,6 +40,7 @@ __all__ = [
 
 Fn = Callable[[], None]
 
+
 class Instruction:
     """``k`` nodes of op ``op`` at depth ``depth``, written to rows ``start .. start+k`` of V."""
 
