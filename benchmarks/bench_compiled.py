@@ -34,12 +34,14 @@ time of the process (``time.process_time``: every thread of it, so JAX's too) un
 not counted, so the numbers stay comparable between runs; on an idle machine both agree.
 
 The targets of issue 14 are printed with met / not met; then the compile-scaling report of
-``compile_scaling.py`` and the peak RSS of training in a fresh process.
+``compile_scaling.py`` (against the compiler of 0d3246b, measured in the same run) and the
+peak RSS of training in a fresh process.
 
 Usage::
 
     python benchmarks/bench_compiled.py [--rounds 7] [--cpu 0] [--clock cpu|wall] [--quick]
-                                        [--no-scaling | --scaling-against 0d3246b]
+                                        [--no-scaling | --scaling-against 0d3246b |
+                                         --recorded-scaling]
 """
 
 from __future__ import annotations
@@ -446,11 +448,15 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                         help="cpu: the process's CPU time (all its threads; what other "
                              "processes take is not counted); wall: elapsed time")
     parser.add_argument("--examples", type=positive_int, default=60_000, help="data set size")
-    parser.add_argument("--no-scaling", action="store_true", help="skip the compile scaling")
-    parser.add_argument("--scaling-against", metavar="REVISION",
-                        help="compile scaling against git REVISION's code measured in this run "
-                             f"(e.g. {compile_scaling.BASELINE_REVISION}) instead of the "
-                             "recorded baseline")
+    scaling = parser.add_mutually_exclusive_group()
+    scaling.add_argument("--no-scaling", action="store_true", help="skip the compile scaling")
+    scaling.add_argument("--scaling-against", metavar="REVISION",
+                         default=compile_scaling.BASELINE_REVISION,
+                         help="the git revision whose compiler, measured in this run, is the "
+                              "compile scaling's baseline")
+    scaling.add_argument("--recorded-scaling", action="store_true",
+                         help="compile scaling against the numbers recorded in "
+                              "compile_scaling.py, without running the old compiler")
     parser.add_argument("--quick", action="store_true",
                         help="6,000 examples, 1 round, two small networks for the scaling")
     parser.add_argument("--memory-child", action="store_true", help=argparse.SUPPRESS)
@@ -518,7 +524,8 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print("compile scaling (each network in a fresh process):")
         compile_scaling.report(compile_scaling.QUICK_ARCHITECTURES if args.quick
-                               else compile_scaling.ARCHITECTURES, args.scaling_against)
+                               else compile_scaling.ARCHITECTURES,
+                               None if args.recorded_scaling else args.scaling_against)
     return 0
 
 
