@@ -401,6 +401,40 @@ def test_weights_outside_a_regular_block_are_gathered_and_still_exact():
     assert_close(grads, [p.grad for p in params])
 
 
+def test_layers_shared_inputs_of_placeholders_numbers_and_constants_match_the_engine():
+    # The neurons of one affine_layer share one inputs tuple, which the tracer numbers once it
+    # can: here the first layer's mixes placeholders, a plain number and a constant Value (an
+    # op of no input), and the second layer's a constant Value no earlier node uses.
+    rng = random.Random(5)
+
+    def layer(n_in, n_out):
+        return ([[Value(rng.uniform(-1.0, 1.0)) for _ in range(n_in)] for _ in range(n_out)],
+                [Value(rng.uniform(-1.0, 1.0)) for _ in range(n_out)])
+
+    (W1, b1), (W2, b2) = layer(4, 3), layer(4, 3)
+    params = [p for W, b in ((W1, b1), (W2, b2)) for row, bias in zip(W, b)
+              for p in (*row, bias)]
+    first, second = Value(2.0) * Value(0.25), Value(3.0) * Value(0.5)
+
+    def f(x):
+        hidden = [z.sigmoid() for z in Value.affine_layer(W1, [x[0], 0.5, first, x[1]], b1)]
+        zs = Value.affine_layer(W2, [*hidden, second], b2)
+        return Value.sum([z.sigmoid() * (j + 1.0) for j, z in enumerate(zs)])
+
+    program = compile_function(f, 2, params)
+    X = np.random.default_rng(6).normal(size=(5, 2))
+    for p in params:
+        p.grad = 0.0
+    outputs = []
+    for row in X:
+        out = f([Value(float(v)) for v in row])
+        out.backward()
+        outputs.append(out.data)
+    got, grads = program.gradients(X, reduction="sum")
+    assert_close(got, outputs)
+    assert_close(grads, [p.grad for p in params])
+
+
 def test_compile_model_outputs_and_weighted_gradients():
     model = MLP(3, [4, 2], "tanh", seed=4)
     X = np.random.default_rng(3).normal(size=(6, 3))

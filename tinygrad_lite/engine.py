@@ -640,6 +640,7 @@ class Value:
         ctx_xs = tuple(xs) if exact else _wiring(xs, xd, [type(x) is Value for x in xs])
         # Without Value inputs every neuron has the same local derivatives: one tuple for all.
         number_inputs_local = None if value_idx else (*xd, 1.0)
+        all_values = len(value_idx) == n  # ∂z/∂xᵢ = wᵢ for every input: the weights' data
         known, nonzero = None, None
         if type(weights) is LeafRows:
             if not value_idx:  # a zero input's weight adds nothing to z, nor it to the weight
@@ -673,7 +674,8 @@ class Value:
                 out.append(_node(z, (), (), "affine"))
                 continue
             parents = (*ws, *value_xs, b)
-            local = number_inputs_local or (*xd, *[wd[i] for i in value_idx], 1.0)
+            local = number_inputs_local or (
+                *xd, *(wd if all_values else [wd[i] for i in value_idx]), 1.0)
             node = _node(z, parents, local, "affine", ctx=(tuple(ws), ctx_xs, b))
             node._known_leaves = known
             out.append(node)

@@ -162,6 +162,7 @@ class _ParamIndex:
     parameter, a tenth of a dict's; a layer's weights are looked up in one vectorised call)."""
 
     def __init__(self, params: Sequence[Value]) -> None:
+        self._params = params
         ids = np.fromiter(map(id, params), np.int64, len(params))
         self.order = np.argsort(ids, kind="stable")
         self.sorted = ids[self.order]
@@ -183,6 +184,16 @@ class _ParamIndex:
         p = int(self.positions((v,))[0])
         return None if p < 0 else p
 
+    def run(self, values: Sequence[Any]) -> int | None:
+        """``p`` if ``values`` are the parameters p, p+1, ... in order (a neuron's weights,
+        usually), else None: one lookup, then the slice of the parameters from p compared with
+        ``values`` by identity at C speed (Values define no ``==``), where looking up every
+        value would search the sorted ids once per value."""
+        p = self.get(values[0]) if len(values) else None
+        if p is None or self._params[p:p + len(values)] != list(values):
+            return None
+        return p
+
 
 class _Leaves:
     """Which Values are placeholders (``inputs[id] = (bank, column)``) and which parameters
@@ -198,8 +209,11 @@ class _Leaves:
                 self.inputs[id(v)] = (b, c)
         self.params = _ParamIndex(params)
         #: For each neuron met in the walk (by id): the position of its first weight when its
-        #: weights are consecutive parameters, else None (see _param_run).
+        #: weights are consecutive parameters, else None (see _ParamIndex.run).
         self.runs: dict[int, int | None] = {}
+        #: The inputs tuples (by id) of neurons whose inputs were all walked already: a layer's
+        #: neurons share one such tuple (see Value.affine_layer), so it is checked once.
+        self.walked_inputs: set[int] = set()
         input_values = [v for bank in banks for v in bank]
         if self.params.duplicated() or (self.params.positions(input_values) >= 0).any():
             self._explain_duplicates(params)
@@ -250,17 +264,17 @@ def _walk(outs: Sequence[Value], leaves: _Leaves) -> list[Value]:
 def _walked_parents(v: Value, leaves: _Leaves, seen: set[int]) -> Sequence[Value]:
     """The parents of ``v`` to walk: for a neuron (an ``affine`` node whose weights are all
     parameters) only its inputs and bias, and none if all of them were walked already (every
-    neuron of a layer has the same inputs; checked at C speed)."""
+    neuron of a layer has the same inputs: checked at C speed, and once per inputs tuple)."""
     ctx = v.ctx
     if v.op != "affine" or not (isinstance(ctx, tuple) and len(ctx) == 3 and ctx[0]):
         return v.parents
     weights, xs, b = ctx
-    positions = leaves.params.positions(weights)
-    leaves.runs[id(v)] = _param_run(positions)
-    if (positions < 0).any():
+    leaves.runs[id(v)] = run = leaves.params.run(weights)
+    if run is None and (leaves.params.positions(weights) < 0).any():
         params = leaves.params.positions(v.parents) >= 0
         return [p for p, is_param in zip(v.parents, params) if not is_param]
-    if all(map(seen.__contains__, map(id, xs))):
+    if id(xs) in leaves.walked_inputs or all(map(seen.__contains__, map(id, xs))):
+        leaves.walked_inputs.add(id(xs))
         xs = ()
     return [x for x in (*xs, b) if isinstance(x, Value)]
 
@@ -309,6 +323,8 @@ class _Tracer:
         self.labels: list[str] = []
         self.index: dict[int, int] = {}
         self.live: dict[int, bool] = {}  # depends on an input or a parameter
+        # id(inputs tuple) → (the tuple, kept so that its id stays its own; its refs)
+        self._input_refs: dict[int, tuple[tuple[Any, ...], tuple[int, ...]]] = {}
 
     def emit(self, node: Node, value: float, label: str = "") -> int:
         self.nodes.append(node)
@@ -336,6 +352,20 @@ class _Tracer:
             return tuple(map(self.index.__getitem__, map(id, values)))
         except (KeyError, TypeError):
             return tuple(self.ref(v) for v in values)
+
+    def input_refs(self, xs: tuple[Value | float, ...]) -> tuple[int, ...]:
+        """``refs(xs)`` of a neuron's inputs tuple, looked up once per tuple: the neurons of a
+        layer share one (see :meth:`Value.affine_layer`). Only a tuple of numbered Values is
+        kept (the ref of a plain number is a new constant at each call)."""
+        known = self._input_refs.get(id(xs))
+        if known is not None:
+            return known[1]
+        try:
+            out = tuple(map(self.index.__getitem__, map(id, xs)))
+        except KeyError:
+            return self.refs(xs)
+        self._input_refs[id(xs)] = (xs, out)
+        return out
 
     def is_live(self, v: Value) -> bool:
         if v.is_leaf:
@@ -402,7 +432,7 @@ def _normalise_affine(v: Value, tracer: _Tracer) -> Node:
         weights, xs, b = ctx
         ok = isinstance(weights, tuple) and isinstance(xs, tuple) and len(weights) == len(xs)
     if ok:
-        ok = _wiring_matches((*weights, *xs, b), v.parents, len(weights))
+        ok = _wiring_matches(weights, xs, b, v.parents)
     if not ok:
         raise UnsupportedOpError("an 'affine' node whose ctx is not the engine's (ws, xs, b) "
                                  "wiring of its parents cannot be compiled")
@@ -410,27 +440,24 @@ def _normalise_affine(v: Value, tracer: _Tracer) -> Node:
     bias = (tracer.ref(b),) if has_bias else ()
     first = tracer.leaves.runs.get(id(v))
     if first is not None:
-        return Node("dense", tracer.refs(xs) + bias, Dense(first, len(weights), has_bias))
+        return Node("dense", tracer.input_refs(xs) + bias, Dense(first, len(weights), has_bias))
     return Node("affine", tracer.refs((*weights, *xs)) + bias, Affine(len(weights), has_bias))
 
 
-def _wiring_matches(entries: tuple[Any, ...], parents: tuple[Value, ...], n_weights: int) -> bool:
-    """Whether the Values among ``entries`` (weights, inputs, bias) are ``parents``, in order.
+def _wiring_matches(weights: tuple[Any, ...], xs: tuple[Any, ...], b: Any,
+                    parents: tuple[Value, ...]) -> bool:
+    """Whether the Values among ``weights``, ``xs`` and ``b`` are ``parents``, in order.
 
-    Tuples of Values compare by identity at C speed (Value defines no ``==``); a neuron's
-    weights are all Values, so they are compared as one slice first.
+    Tuples of Values compare by identity at C speed (Value defines no ``==``): when every
+    weight and input is a Value (a hidden layer's neurons, or a traced one's), as three slices
+    of the parents, without looking at each entry.
     """
-    if entries[:n_weights] == parents[:n_weights]:
-        entries, parents = entries[n_weights:], parents[n_weights:]
+    n, m = len(weights), len(xs)
+    bias = (b,) if isinstance(b, Value) else ()
+    if parents[:n] == weights and parents[n:n + m] == xs and parents[n + m:] == bias:
+        return True
+    entries = (*weights, *xs, b)
     return tuple(compress(entries, map(isinstance, entries, repeat(Value)))) == parents
-
-
-def _param_run(positions: np.ndarray) -> int | None:
-    """``p`` if the weights' positions are p, p+1, ... (parameters in order), else None."""
-    if not len(positions) or positions[0] < 0:
-        return None
-    p = int(positions[0])
-    return p if np.array_equal(positions, np.arange(p, p + len(positions))) else None
 
 
 # ------------------------------------------------------------------ comparing two traces
