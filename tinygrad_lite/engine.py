@@ -59,7 +59,6 @@ Number = Union[int, float]
 ValueLike = Union["Value", int, float]
 
 
-
 #: The ``.op`` names of the engine's own ops, which :meth:`Value.from_op` refuses; filled by the
 #: op table (:mod:`tinygrad_lite.optable`), which is built from Value's methods.
 _reserved_names: set[str] = set()
@@ -963,7 +962,6 @@ class LeafRows:
 
     def __repr__(self) -> str:
         return f"LeafRows({len(self._rows)} rows)"
-
 
 
 def topological_order(roots: Union[Value, Iterable[Value]]) -> list[Value]:

@@ -651,7 +651,8 @@ class Program:
                        lambda: DenseStep(self._chain, b, self.theta, self._G))  # type: ignore[arg-type]
 
     def _fast_step(self, arrays: Sequence[np.ndarray], scale: float) -> tuple[float, np.ndarray]:
-        """:meth:`Stepper.__call__` (runs inside ``np.errstate(all="raise")``)."""
+        """:meth:`Stepper.__call__` (runs inside the Stepper's ``np.errstate(all="raise",
+        under="ignore")``)."""
         b = arrays[0].shape[0]
         fused = self.fused_step(b)
         if fused is not None:
